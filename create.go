@@ -1,0 +1,95 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/husk-runtime/husk/libcontainer"
+	"github.com/husk-runtime/husk/libcontainer/specconv"
+	"github.com/urfave/cli/v2"
+)
+
+// createFlags are shared by create and run.
+var createFlags = []cli.Flag{
+	&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Value: "", Usage: "path to the root of the bundle directory, defaults to the current directory"},
+	&cli.StringFlag{Name: "console-socket", Usage: "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal"},
+	&cli.StringFlag{Name: "pidfd-socket", Usage: "path to an AF_UNIX socket which will receive a file descriptor referencing the init process"},
+	&cli.StringFlag{Name: "pid-file", Usage: "specify the file to write the process id to"},
+	&cli.BoolFlag{Name: "no-pivot", Usage: "do not use pivot root to jail process inside rootfs.  This should be used whenever the rootfs is on top of a ramdisk"},
+	&cli.BoolFlag{Name: "no-new-keyring", Usage: "do not create a new session keyring for the container.  This will cause the container to inherit the calling processes session key"},
+	&cli.UintFlag{Name: "preserve-fds", Usage: "Pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)"},
+}
+
+var createCommand = &cli.Command{
+	Name:      "create",
+	Usage:     "create a container",
+	ArgsUsage: "<container-id>\n\nWhere \"<container-id>\" is your name for the instance of the container that you\nare starting. The name you provide for the container instance must be unique on\nyour host.",
+	Description: `The create command creates an instance of a container for a bundle. The bundle
+is a directory with a specification file named "config.json" and a root
+filesystem.`,
+	Flags: createFlags,
+	Action: func(ctx *cli.Context) error {
+		if err := checkArgs(ctx, 1, exactArgs); err != nil {
+			return err
+		}
+		c, err := createContainer(ctx)
+		if err != nil {
+			return err
+		}
+		if p := ctx.String("pid-file"); p != "" {
+			if err := writePidFile(p, c.State.InitPid); err != nil {
+				c.Destroy(true)
+				return err
+			}
+		}
+		return nil
+	},
+}
+
+// createContainer loads the bundle and creates the container; the error
+// says which command and container failed.
+func createContainer(ctx *cli.Context) (*libcontainer.Container, error) {
+	id := ctx.Args().First()
+	c, err := doCreate(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", ctx.Command.Name, id, err)
+	}
+	return c, nil
+}
+
+func doCreate(ctx *cli.Context, id string) (*libcontainer.Container, error) {
+	if err := specconv.ValidateID(id); err != nil {
+		return nil, err
+	}
+	for _, f := range []string{"console-socket", "pidfd-socket"} {
+		if ctx.String(f) != "" {
+			return nil, fmt.Errorf("--%s is not supported by this version of husk", f)
+		}
+	}
+	root, err := stateRoot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	bundle, err := filepath.Abs(ctx.String("bundle"))
+	if err != nil {
+		return nil, fmt.Errorf("--bundle: %w", err)
+	}
+	spec, err := specconv.Load(bundle)
+	if err != nil {
+		return nil, err
+	}
+	cfg, proc, err := specconv.Convert(spec, specconv.Options{
+		ID:            id,
+		Bundle:        bundle,
+		NoPivotRoot:   ctx.Bool("no-pivot"),
+		NoNewKeyring:  ctx.Bool("no-new-keyring"),
+		SystemdCgroup: ctx.Bool("systemd-cgroup"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return libcontainer.Create(libcontainer.CreateOptions{
+		Root: root, ID: id, Bundle: bundle, Config: cfg, Process: proc,
+		PreserveFds: int(ctx.Uint("preserve-fds")),
+	})
+}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/husk-runtime/husk/libcontainer"
+	"github.com/urfave/cli/v2"
+)
+
+var deleteCommand = &cli.Command{
+	Name:  "delete",
+	Usage: "delete any resources held by the container often used with detached container",
+	ArgsUsage: `<container-id>
+
+Where "<container-id>" is the name for the instance of the container.
+
+EXAMPLE:
+For example, if the container id is "ubuntu01" and husk list currently shows the
+status of "ubuntu01" as "stopped" the following will delete resources held for
+"ubuntu01" removing "ubuntu01" from the husk list of containers:
+
+       # husk delete ubuntu01`,
+	Flags: []cli.Flag{
+		&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "Forcibly deletes the container if it is still running (uses SIGKILL)"},
+	},
+	Action: func(ctx *cli.Context) error {
+		if err := checkArgs(ctx, 1, exactArgs); err != nil {
+			return err
+		}
+		force := ctx.Bool("force")
+		c, err := getContainer(ctx)
+		if errors.Is(err, libcontainer.ErrNotExist) {
+			// A create killed before it wrote state.json leaves a bare
+			// directory: remove it, and with --force that is success.
+			if root, rerr := stateRoot(ctx); rerr == nil {
+				libcontainer.RemoveStale(root, ctx.Args().First())
+			}
+			if force {
+				return nil
+			}
+		}
+		if err != nil {
+			return err
+		}
+		return c.Destroy(force)
+	},
+}

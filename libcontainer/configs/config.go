@@ -1,0 +1,165 @@
+// Package configs holds husk's internal container configuration: what
+// specconv makes of an OCI config.json, already validated and resolved, in
+// the form the parent, the init and state.json use. Nothing downstream of
+// specconv reads the OCI JSON.
+package configs
+
+// Config is one container's configuration.
+type Config struct {
+	// Rootfs is the absolute host path of the root filesystem.
+	Rootfs   string `json:"rootfs"`
+	Readonly bool   `json:"readonly,omitempty"`
+	// RootPropagation is the MS_* propagation applied to / in the
+	// container's mount namespace before anything is mounted.
+	RootPropagation uintptr `json:"root_propagation"`
+	NoPivotRoot     bool    `json:"no_pivot_root,omitempty"`
+
+	Mounts        []*Mount  `json:"mounts,omitempty"`
+	Devices       []*Device `json:"devices,omitempty"`
+	MaskedPaths   []string  `json:"masked_paths,omitempty"`
+	ReadonlyPaths []string  `json:"readonly_paths,omitempty"`
+
+	Hostname   string `json:"hostname,omitempty"`
+	Domainname string `json:"domainname,omitempty"`
+
+	Namespaces  []Namespace `json:"namespaces,omitempty"`
+	UIDMappings []IDMap     `json:"uid_mappings,omitempty"`
+	GIDMappings []IDMap     `json:"gid_mappings,omitempty"`
+
+	Cgroup *Cgroup `json:"cgroup,omitempty"`
+
+	// TimeOffsets is the text for /proc/self/timens_offsets.
+	TimeOffsets string `json:"time_offsets,omitempty"`
+
+	Sysctl       map[string]string `json:"sysctl,omitempty"`
+	NoNewKeyring bool              `json:"no_new_keyring,omitempty"`
+
+	Hooks Hooks `json:"hooks,omitempty"`
+
+	Annotations map[string]string `json:"annotations,omitempty"`
+	OCIVersion  string            `json:"oci_version"`
+}
+
+// Mount is one mount, in config order.
+type Mount struct {
+	Source      string `json:"source"`
+	Destination string `json:"destination"` // absolute, inside the rootfs
+	Device      string `json:"device"`      // filesystem type, "bind" for binds
+	Flags       int    `json:"flags,omitempty"`
+	// ClearFlags are MS_* flags explicitly turned off (e.g. "rw", "suid"),
+	// which matter when remounting a bind.
+	ClearFlags       int    `json:"clear_flags,omitempty"`
+	PropagationFlags []int  `json:"propagation_flags,omitempty"`
+	Data             string `json:"data,omitempty"`
+	// Recursive mount_setattr(2) attributes (rro, rnosuid, ...).
+	RecAttrSet   uint64 `json:"rec_attr_set,omitempty"`
+	RecAttrClr   uint64 `json:"rec_attr_clr,omitempty"`
+	BindSourceFd bool   `json:"-"`
+}
+
+// IsBind reports whether the mount is a bind mount.
+func (m *Mount) IsBind() bool { return m.Flags&msBind != 0 }
+
+const msBind = 0x1000 // unix.MS_BIND, without importing x/sys here
+
+// Device is a device node to create in the container's /dev.
+type Device struct {
+	Path     string `json:"path"`
+	Type     rune   `json:"type"` // 'c', 'b', 'p'
+	Major    int64  `json:"major"`
+	Minor    int64  `json:"minor"`
+	FileMode uint32 `json:"file_mode"`
+	UID      uint32 `json:"uid"`
+	GID      uint32 `json:"gid"`
+}
+
+// NamespaceType names a namespace as the OCI spec does.
+type NamespaceType string
+
+const (
+	NEWPID    NamespaceType = "pid"
+	NEWNET    NamespaceType = "network"
+	NEWNS     NamespaceType = "mount"
+	NEWIPC    NamespaceType = "ipc"
+	NEWUTS    NamespaceType = "uts"
+	NEWUSER   NamespaceType = "user"
+	NEWCGROUP NamespaceType = "cgroup"
+	NEWTIME   NamespaceType = "time"
+)
+
+// Namespace is a namespace to create (Path empty) or join.
+type Namespace struct {
+	Type NamespaceType `json:"type"`
+	Path string        `json:"path,omitempty"`
+}
+
+// Has reports whether the config names a namespace of type t.
+func (c *Config) Has(t NamespaceType) bool {
+	for _, ns := range c.Namespaces {
+		if ns.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
+// Namespace returns the config's namespace of type t, if any.
+func (c *Config) Namespace(t NamespaceType) (Namespace, bool) {
+	for _, ns := range c.Namespaces {
+		if ns.Type == t {
+			return ns, true
+		}
+	}
+	return Namespace{}, false
+}
+
+// IDMap is one line of a uid_map/gid_map.
+type IDMap struct {
+	ContainerID uint32 `json:"container_id"`
+	HostID      uint32 `json:"host_id"`
+	Size        uint32 `json:"size"`
+}
+
+// Hooks are OCI hooks by the spec's names.
+type Hooks map[string][]Hook
+
+// Hook is one OCI hook.
+type Hook struct {
+	Path    string   `json:"path"`
+	Args    []string `json:"args,omitempty"`
+	Env     []string `json:"env,omitempty"`
+	Timeout *int     `json:"timeout,omitempty"`
+}
+
+// Process is what runs in the container: the init's workload, or an exec.
+type Process struct {
+	Args            []string   `json:"args"`
+	Env             []string   `json:"env,omitempty"`
+	Cwd             string     `json:"cwd"`
+	UID             uint32     `json:"uid"`
+	GID             uint32     `json:"gid"`
+	AdditionalGids  []uint32   `json:"additional_gids,omitempty"`
+	Umask           *uint32    `json:"umask,omitempty"`
+	Terminal        bool       `json:"terminal,omitempty"`
+	Capabilities    *Caps      `json:"capabilities,omitempty"`
+	Rlimits         []Rlimit   `json:"rlimits,omitempty"`
+	NoNewPrivileges bool       `json:"no_new_privileges,omitempty"`
+	OOMScoreAdj     *int       `json:"oom_score_adj,omitempty"`
+	ConsoleSize     *[2]uint16 `json:"console_size,omitempty"`
+}
+
+// Caps are capability sets as bit masks (bit N = capability N).
+type Caps struct {
+	Bounding    uint64 `json:"bounding"`
+	Effective   uint64 `json:"effective"`
+	Inheritable uint64 `json:"inheritable"`
+	Permitted   uint64 `json:"permitted"`
+	Ambient     uint64 `json:"ambient"`
+}
+
+// Rlimit is one resource limit.
+type Rlimit struct {
+	Type int    `json:"type"`
+	Hard uint64 `json:"hard"`
+	Soft uint64 `json:"soft"`
+}

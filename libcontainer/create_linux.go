@@ -1,0 +1,338 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/husk-runtime/husk/libcontainer/cgroups"
+	"github.com/husk-runtime/husk/libcontainer/cgroups/manager"
+	"github.com/husk-runtime/husk/libcontainer/configs"
+	"github.com/husk-runtime/husk/libcontainer/exeseal"
+	"github.com/husk-runtime/husk/libcontainer/initproto"
+	"github.com/husk-runtime/husk/libcontainer/nsenter"
+	"github.com/husk-runtime/husk/libcontainer/specconv"
+	"github.com/husk-runtime/husk/libcontainer/system"
+	"golang.org/x/sys/unix"
+)
+
+// CreateOptions describe a container to create.
+type CreateOptions struct {
+	Root    string // --root
+	ID      string
+	Bundle  string // absolute
+	Config  *configs.Config
+	Process *configs.Process
+	// PreserveFds passes the caller's fds 3 .. 3+N-1 on to the workload.
+	PreserveFds int
+}
+
+// initConfig is what the parent sends the Go init (initproto.Config).
+type initConfig struct {
+	ID          string            `json:"id"`
+	Config      *configs.Config   `json:"config"`
+	Process     *configs.Process  `json:"process"`
+	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
+	// FifoFd is the exec fifo's O_PATH fd in the init; the init blocks on
+	// it until `start`.
+	FifoFd      int `json:"fifo_fd"`
+	PreserveFds int `json:"preserve_fds,omitempty"`
+}
+
+// spawned is an init process being set up, and what to undo if that fails.
+type spawned struct {
+	cmd       *exec.Cmd
+	sock      *os.File
+	pid       int // the pid that runs the Go init (after the C stage's fork)
+	startTime uint64
+	cgroup    cgroups.Manager
+}
+
+// Create creates a container: its state directory, cgroup and init process,
+// which waits for Start. On error nothing is left behind.
+func Create(o CreateOptions) (_ *Container, retErr error) {
+	if err := specconv.ValidateID(o.ID); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadID, err)
+	}
+	if err := ensureRoot(o.Root); err != nil {
+		return nil, fmt.Errorf("state directory %s: %w", o.Root, err)
+	}
+	dir := filepath.Join(o.Root, o.ID)
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, ErrExist
+		}
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	c := &Container{root: o.Root, dir: dir, State: State{
+		ID: o.ID, Bundle: o.Bundle, Config: o.Config, Created: time.Now().UTC(),
+	}}
+	var sp *spawned
+	defer func() {
+		if retErr != nil {
+			sp.abort()
+			os.RemoveAll(dir)
+		}
+	}()
+
+	fifoPath := filepath.Join(dir, fifoFile)
+	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
+		return nil, fmt.Errorf("exec fifo: %w", err)
+	}
+	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("exec fifo: %w", err)
+	}
+	defer fifo.Close()
+
+	cg, err := manager.New(o.Config.Cgroup)
+	if err != nil {
+		return nil, err
+	}
+	sp = &spawned{cgroup: cg}
+	if err := sp.start(o, fifo); err != nil {
+		return nil, err
+	}
+	c.State.InitPid, c.State.InitStartTime = sp.pid, sp.startTime
+	c.State.CgroupPaths = cg.Paths()
+	if err := c.save(); err != nil {
+		return nil, fmt.Errorf("write state: %w", err)
+	}
+	sp.release()
+	return c, nil
+}
+
+// start runs `husk init`, takes it through the C stage and the Go init's
+// setup, and returns when the init reports Ready.
+func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
+	parent, child, err := socketpair()
+	if err != nil {
+		return err
+	}
+	defer child.Close()
+	sp.sock = parent
+
+	exe, err := exeseal.Open()
+	if err != nil {
+		return err
+	}
+	defer exe.Close()
+	// The child dup2()s its ExtraFiles to 3, 4, ...; keep the exe's fd
+	// number clear of them, as it is exec'd by path /proc/self/fd/N.
+	exeFd, err := unix.FcntlInt(exe.Fd(), unix.F_DUPFD_CLOEXEC, 3+o.PreserveFds+16)
+	if err != nil {
+		return fmt.Errorf("dup exe fd: %w", err)
+	}
+	defer unix.Close(exeFd)
+
+	extra := make([]*os.File, 0, o.PreserveFds+2)
+	for i := 0; i < o.PreserveFds; i++ {
+		extra = append(extra, os.NewFile(uintptr(3+i), "preserved fd "+strconv.Itoa(3+i)))
+	}
+	sockFd := 3 + len(extra)
+	extra = append(extra, child, fifo)
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/fd/" + strconv.Itoa(exeFd),
+		Args:       []string{"husk", "init", strconv.Itoa(sockFd)},
+		Env:        []string{},
+		Stdin:      os.Stdin,
+		Stdout:     os.Stdout,
+		Stderr:     os.Stderr,
+		ExtraFiles: extra,
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start init: %w", err)
+	}
+	sp.cmd = cmd
+	child.Close()
+
+	// Into the cgroup before it runs anything; its children inherit it.
+	if err := sp.cgroup.Apply(cmd.Process.Pid); err != nil {
+		return err
+	}
+	if err := sp.cgroup.Set(o.Config.Cgroup.Resources); err != nil {
+		return err
+	}
+	if err := sp.bootstrap(o.Config); err != nil {
+		return err
+	}
+	ic := initConfig{
+		ID: o.ID, Config: o.Config, Process: o.Process, CgroupPaths: sp.cgroup.Paths(),
+		FifoFd: sockFd + 1, PreserveFds: o.PreserveFds,
+	}
+	if err := initproto.WriteJSON(parent, initproto.Config, &ic); err != nil {
+		return fmt.Errorf("send config to init: %w", err)
+	}
+	if _, err := initproto.Expect(parent, initproto.Ready); err != nil {
+		return initErr(err)
+	}
+	return nil
+}
+
+// initErr turns a protocol failure into the error the user sees.
+func initErr(err error) error {
+	if errors.Is(err, unix.ECONNRESET) || errors.Is(err, os.ErrClosed) || strings.Contains(err.Error(), "unexpected EOF") {
+		return fmt.Errorf("container init exited without saying why: %w", err)
+	}
+	return err
+}
+
+// bootstrap drives the C stage: namespaces, uid/gid maps, the final pid.
+func (sp *spawned) bootstrap(cfg *configs.Config) error {
+	var bs nsenter.Bootstrap
+	for _, ns := range cfg.Namespaces {
+		if ns.Path == "" {
+			bs.CloneFlags |= specconv.CloneFlag(ns.Type)
+		} else {
+			bs.NsPaths = append(bs.NsPaths, nsenter.NsPath{Type: specconv.CloneFlag(ns.Type), Path: ns.Path})
+		}
+	}
+	bs.TimeOffsets = cfg.TimeOffsets
+	payload, err := bs.Encode()
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if err := initproto.Write(sp.sock, initproto.Bootstrap, payload); err != nil {
+		return fmt.Errorf("send bootstrap to init: %w", err)
+	}
+	for {
+		t, p, err := initproto.Read(sp.sock)
+		if err != nil {
+			return initErr(err)
+		}
+		switch t {
+		case initproto.UsernsReady:
+			pid, err := initproto.ParseU32(t, p)
+			if err != nil {
+				return err
+			}
+			if err := writeIDMaps(int(pid), cfg); err != nil {
+				return err
+			}
+			if err := initproto.Write(sp.sock, initproto.MapsDone, nil); err != nil {
+				return fmt.Errorf("send maps-done to init: %w", err)
+			}
+		case initproto.ChildPid:
+			pid, err := initproto.ParseU32(t, p)
+			if err != nil {
+				return err
+			}
+			sp.pid = int(pid)
+			st, err := system.Stat(sp.pid)
+			if err != nil {
+				return fmt.Errorf("init process %d: %w", sp.pid, err)
+			}
+			sp.startTime = st.StartTime
+			if sp.pid != sp.cmd.Process.Pid {
+				// The C stage forked; its first process exits now.
+				if err := sp.cmd.Wait(); err != nil {
+					return fmt.Errorf("init's C stage: %w", err)
+				}
+			}
+			return nil
+		case initproto.Error:
+			return initproto.DecodeError(p)
+		default:
+			return fmt.Errorf("%w from init's C stage: %v", initproto.ErrUnexpected, t)
+		}
+	}
+}
+
+func writeIDMaps(pid int, cfg *configs.Config) error {
+	format := func(ms []configs.IDMap) []byte {
+		var b strings.Builder
+		for _, m := range ms {
+			fmt.Fprintf(&b, "%d %d %d\n", m.ContainerID, m.HostID, m.Size)
+		}
+		return []byte(b.String())
+	}
+	proc := "/proc/" + strconv.Itoa(pid)
+	if err := os.WriteFile(proc+"/uid_map", format(cfg.UIDMappings), 0); err != nil {
+		return fmt.Errorf("write uid_map: %w", err)
+	}
+	if err := os.WriteFile(proc+"/gid_map", format(cfg.GIDMappings), 0); err != nil {
+		return fmt.Errorf("write gid_map: %w", err)
+	}
+	return nil
+}
+
+func socketpair() (parent, child *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("init socket: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "init-parent"), os.NewFile(uintptr(fds[1]), "init-child"), nil
+}
+
+// release forgets the processes: the container now owns them.
+func (sp *spawned) release() {
+	sp.sock.Close()
+	if sp.cmd != nil && sp.cmd.ProcessState == nil {
+		sp.cmd.Process.Release()
+	}
+}
+
+// abort kills whatever was started and removes the cgroup.
+func (sp *spawned) abort() {
+	if sp == nil {
+		return
+	}
+	if sp.sock != nil {
+		sp.sock.Close()
+	}
+	if sp.pid > 0 && sp.pid != sp.cmdPid() {
+		killAndWait(sp.pid, sp.startTime)
+	}
+	if sp.cmd != nil && sp.cmd.ProcessState == nil {
+		sp.cmd.Process.Kill()
+		sp.cmd.Wait()
+	}
+	if sp.cgroup != nil {
+		killCgroup(sp.cgroup)
+		if err := sp.cgroup.Destroy(); err != nil {
+			slog.Warn("cleaning up after a failed create", "err", err)
+		}
+	}
+}
+
+func (sp *spawned) cmdPid() int {
+	if sp.cmd == nil || sp.cmd.Process == nil {
+		return 0
+	}
+	return sp.cmd.Process.Pid
+}
+
+// killAndWait SIGKILLs the process pid (if it is still the one that started
+// at startTime) and waits until it has exited, reaping it if it is ours.
+func killAndWait(pid int, startTime uint64) {
+	fd, err := system.PidfdOpen(pid, startTime)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil {
+		return
+	}
+	system.WaitPidfd(fd)
+	var ws unix.WaitStatus
+	unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+}
+
+// killCgroup SIGKILLs every process left in the cgroup (containers without
+// their own pid namespace can leave some behind).
+func killCgroup(cg cgroups.Manager) {
+	pids, _ := cg.Pids()
+	for _, pid := range pids {
+		st, err := system.Stat(pid)
+		if err != nil {
+			continue
+		}
+		killAndWait(pid, st.StartTime)
+	}
+}

@@ -1,0 +1,271 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/husk-runtime/husk/libcontainer/capabilities"
+	"github.com/husk-runtime/husk/libcontainer/configs"
+	"github.com/husk-runtime/husk/libcontainer/initproto"
+	"github.com/husk-runtime/husk/libcontainer/rootfs"
+	"github.com/husk-runtime/husk/libcontainer/system"
+	"golang.org/x/sys/unix"
+)
+
+// Init is `husk init SOCKFD`: the Go side of a container's init, after the
+// C stage (nsenter) has put the process in its namespaces. It never
+// returns: it execs the workload or exits.
+func Init(sockArg string) {
+	runtime.LockOSThread()
+	fd, err := strconv.Atoi(sockArg)
+	if err != nil || fd < 3 {
+		fmt.Fprintln(os.Stderr, "husk init: bad socket fd", sockArg)
+		os.Exit(1)
+	}
+	sock := os.NewFile(uintptr(fd), "init-socket")
+	if err := initMain(sock); err != nil {
+		initproto.SendError(sock, "init", err)
+		os.Exit(1)
+	}
+	// initMain only returns with an error.
+	os.Exit(1)
+}
+
+func initMain(sock *os.File) error {
+	payload, err := initproto.Expect(sock, initproto.Config)
+	if err != nil {
+		return fmt.Errorf("read config from parent: %w", err)
+	}
+	var ic initConfig
+	if err := json.Unmarshal(payload, &ic); err != nil {
+		return fmt.Errorf("decode config from parent: %w", err)
+	}
+	cfg, proc := ic.Config, ic.Process
+
+	// A handle on this process's /proc/self/fd, taken while /proc is still
+	// the host's procfs, to reopen the exec fifo after pivot_root. It is
+	// closed before exec and never reaches the workload.
+	selfFd, err := unix.Open("/proc/self/fd", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &initproto.InitError{Stage: "init", Op: "open", Path: "/proc/self/fd", Errno: errnoOf(err)}
+	}
+	defer unix.Close(selfFd)
+
+	rs := rootfs.New(cfg, ic.CgroupPaths)
+	defer rs.Close()
+	if err := rs.Prepare(); err != nil {
+		return err
+	}
+	if err := rs.WriteSysctls(); err != nil {
+		return err
+	}
+	if proc.OOMScoreAdj != nil {
+		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*proc.OOMScoreAdj)), 0); err != nil {
+			return &initproto.InitError{Stage: "process", Op: "write", Path: "/proc/self/oom_score_adj", Errno: errnoOf(err)}
+		}
+	}
+	if err := rs.Pivot(); err != nil {
+		return err
+	}
+	rs.Close()
+	if cfg.Hostname != "" {
+		if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
+			return &initproto.InitError{Stage: "init", Op: "sethostname", Path: cfg.Hostname, Errno: errnoOf(err)}
+		}
+	}
+	if cfg.Domainname != "" {
+		if err := unix.Setdomainname([]byte(cfg.Domainname)); err != nil {
+			return &initproto.InitError{Stage: "init", Op: "setdomainname", Path: cfg.Domainname, Errno: errnoOf(err)}
+		}
+	}
+	if !cfg.NoNewKeyring {
+		// A session keyring of its own, so the container cannot see the
+		// host's keys. Where keyctl is unavailable (ENOSYS), there are none.
+		if _, err := unix.KeyctlJoinSessionKeyring("_ses." + ic.ID); err != nil && err != unix.ENOSYS {
+			return &initproto.InitError{Stage: "init", Op: "join session keyring", Errno: errnoOf(err)}
+		}
+	}
+	path, err := finalizeProcess(proc)
+	if err != nil {
+		return err
+	}
+	if err := system.CloseExecFrom(3 + ic.PreserveFds); err != nil {
+		return &initproto.InitError{Stage: "process", Op: "close fds", Detail: err.Error()}
+	}
+	if err := initproto.Write(sock, initproto.Ready, nil); err != nil {
+		return err
+	}
+	sock.Close()
+
+	if err := waitForStart(selfFd, ic.FifoFd); err != nil {
+		fmt.Fprintf(os.Stderr, "husk init: %v\n", err)
+		os.Exit(1)
+	}
+	unix.Close(selfFd)
+	err = unix.Exec(path, proc.Args, proc.Env)
+	fmt.Fprintf(os.Stderr, "husk init: exec %s: %v\n", path, err)
+	os.Exit(127)
+	return nil
+}
+
+// waitForStart blocks until `start` opens the exec fifo, then tells it so
+// by writing one byte. If that `start` went away first, wait for the next.
+func waitForStart(selfFd, fifoFd int) error {
+	for {
+		fd, err := unix.Openat(selfFd, strconv.Itoa(fifoFd), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("open exec fifo: %w", err)
+		}
+		_, err = unix.Write(fd, []byte{'0'})
+		unix.Close(fd)
+		if err == nil {
+			return nil
+		}
+		if err != unix.EPIPE {
+			return fmt.Errorf("write exec fifo: %w", err)
+		}
+	}
+}
+
+func errnoOf(err error) unix.Errno {
+	var e unix.Errno
+	if errors.As(err, &e) {
+		return e
+	}
+	return 0
+}
+
+func procErr(op, path string, err error) error {
+	ie := &initproto.InitError{Stage: "process", Op: op, Path: path, Errno: errnoOf(err)}
+	if ie.Errno == 0 {
+		ie.Detail = err.Error()
+	}
+	return ie
+}
+
+// finalizeProcess sets the workload's limits, credentials, capabilities and
+// cwd, and finds its executable. It runs after pivot_root and leaves the
+// thread as the workload will run (no_new_privs and the seccomp filter are
+// the last things before exec).
+func finalizeProcess(p *configs.Process) (string, error) {
+	for _, rl := range p.Rlimits {
+		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
+		if err := unix.Prlimit(0, rl.Type, &lim, nil); err != nil {
+			return "", procErr("setrlimit", rlimitName(rl.Type), err)
+		}
+	}
+	if p.Umask != nil {
+		unix.Umask(int(*p.Umask))
+	}
+	var caps capabilities.Sets
+	if p.Capabilities != nil {
+		caps = capabilities.Sets(*p.Capabilities)
+	}
+	// The bounding set is dropped while still root (needs CAP_SETPCAP).
+	if err := capabilities.DropBounding(caps.Bounding); err != nil {
+		return "", procErr("drop bounding capabilities", "", err)
+	}
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+		return "", procErr("prctl", "PR_SET_KEEPCAPS", err)
+	}
+	if err := setUser(p); err != nil {
+		return "", err
+	}
+	if err := unix.Chdir(p.Cwd); err != nil {
+		return "", procErr("chdir", p.Cwd, err)
+	}
+	// CVE-2024-21626: a cwd reached through a leaked host fd would lie
+	// outside the root; getcwd then fails or does not start with "/".
+	if wd, err := unix.Getwd(); err != nil || !strings.HasPrefix(wd, "/") {
+		return "", procErr("check cwd", p.Cwd, fmt.Errorf("current directory is outside the container's root"))
+	}
+	failed, err := capabilities.Apply(caps)
+	if err != nil {
+		return "", procErr("set capabilities", "", err)
+	}
+	_ = failed // ambient capabilities not in inheritable: runc ignores them too
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
+		return "", procErr("prctl", "PR_SET_KEEPCAPS", err)
+	}
+	if p.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return "", procErr("prctl", "PR_SET_NO_NEW_PRIVS", err)
+		}
+	}
+	return lookPath(p.Args[0], p.Env)
+}
+
+func setUser(p *configs.Process) error {
+	gids := make([]int, len(p.AdditionalGids))
+	for i, g := range p.AdditionalGids {
+		gids[i] = int(g)
+	}
+	if err := unix.Setgroups(gids); err != nil {
+		// In a user namespace with setgroups denied, no groups can be
+		// set; that is only an error if some were asked for.
+		if !(err == unix.EPERM && len(gids) == 0 && setgroupsDenied()) {
+			return procErr("setgroups", "", err)
+		}
+	}
+	if err := unix.Setresgid(int(p.GID), int(p.GID), int(p.GID)); err != nil {
+		return procErr("setgid", strconv.Itoa(int(p.GID)), err)
+	}
+	if err := unix.Setresuid(int(p.UID), int(p.UID), int(p.UID)); err != nil {
+		return procErr("setuid", strconv.Itoa(int(p.UID)), err)
+	}
+	return nil
+}
+
+func setgroupsDenied() bool {
+	b, err := os.ReadFile("/proc/self/setgroups")
+	return err == nil && strings.TrimSpace(string(b)) == "deny"
+}
+
+// lookPath finds the executable as execvp would, with the workload's PATH.
+func lookPath(file string, env []string) (string, error) {
+	check := func(p string) error {
+		var st unix.Stat_t
+		if err := unix.Stat(p, &st); err != nil {
+			return err
+		}
+		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			return unix.EISDIR
+		}
+		return unix.Faccessat(unix.AT_FDCWD, p, unix.X_OK, unix.AT_EACCESS)
+	}
+	if strings.Contains(file, "/") {
+		if err := check(file); err != nil {
+			return "", procErr("exec", strconv.Quote(file), err)
+		}
+		return file, nil
+	}
+	pathEnv := ""
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			pathEnv = v
+		}
+	}
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, file)
+		if check(p) == nil {
+			return p, nil
+		}
+	}
+	return "", &initproto.InitError{Stage: "process", Op: "exec", Path: strconv.Quote(file), Detail: "executable file not found in $PATH"}
+}
+
+func rlimitName(t int) string {
+	return "rlimit " + strconv.Itoa(t)
+}

@@ -1,0 +1,263 @@
+// Package initproto is the protocol between a husk command (the parent) and
+// the `husk init` process it starts. It is the only place that defines it.
+//
+// # Transport
+//
+// The parent makes an AF_UNIX SOCK_STREAM socketpair and hands one end to the
+// child as an inherited file descriptor whose number is argv[2] of
+// `husk init <fd>`. Both ends are O_CLOEXEC in the parent; the child's end is
+// made CLOEXEC by the Go init before it execs the workload, so the workload
+// never sees it.
+//
+// Every message is one frame:
+//
+//	+----------------+----------------+------------------------+
+//	| length: u32 LE | type:   u16 LE | payload (length bytes) |
+//	+----------------+----------------+------------------------+
+//
+// length counts the payload only and is at most MaxPayload. The C stage
+// (libcontainer/nsenter/nsenter.c) reads and writes the same frames; its
+// constants live in nsenter/proto.h and a test checks that both agree.
+//
+// # Conversation
+//
+// One line per step, in order. "C" is the nsenter constructor that runs in
+// `husk init` before the Go runtime starts; "init" is the Go init after it.
+//
+//	step  direction      type          payload            when
+//	1     parent -> C    Bootstrap     nsenter binary     always, first
+//	2     C -> parent    UsernsReady   u32 pid            a new user namespace was made
+//	3     parent -> C    MapsDone      (none)             after writing uid_map/gid_map
+//	4     C -> parent    ChildPid      u32 pid            always: the pid that runs Go
+//	5     parent -> init Config        JSON InitConfig    always
+//	6     init -> parent HookRequest   JSON HookCall      at each hook point the config asks for
+//	7     parent -> init HookDone      (none)             after the hooks ran
+//	8     init -> parent Ready         (none)             set up; waiting for `start`
+//
+// At any step C or init may send Error instead and exit; the parent turns it
+// into the command's one-line error. The parent closes its end after Ready;
+// the init then waits on the exec fifo (create) or execs at once (exec).
+//
+// An EOF where a frame is expected is an error for both sides: if the parent
+// dies mid-create, the init sees EOF and exits instead of lingering.
+package initproto
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"syscall"
+)
+
+// Type identifies a frame.
+type Type uint16
+
+// Frame types. The numbers are part of the wire format shared with
+// nsenter/proto.h: never renumber.
+const (
+	Bootstrap   Type = 1
+	UsernsReady Type = 2
+	MapsDone    Type = 3
+	ChildPid    Type = 4
+	Config      Type = 5
+	HookRequest Type = 6
+	HookDone    Type = 7
+	Ready       Type = 8
+	Error       Type = 9
+)
+
+var typeNames = map[Type]string{
+	Bootstrap: "bootstrap", UsernsReady: "userns-ready", MapsDone: "maps-done",
+	ChildPid: "child-pid", Config: "config", HookRequest: "hook-request",
+	HookDone: "hook-done", Ready: "ready", Error: "error",
+}
+
+func (t Type) String() string {
+	if n, ok := typeNames[t]; ok {
+		return n
+	}
+	return fmt.Sprintf("type(%d)", uint16(t))
+}
+
+// HeaderSize is the size of a frame header; MaxPayload bounds a payload.
+const (
+	HeaderSize = 6
+	MaxPayload = 16 << 20
+)
+
+// ErrUnexpected is returned (wrapped) when a frame of another type arrives.
+var ErrUnexpected = errors.New("unexpected message")
+
+// Write sends one frame.
+func Write(w io.Writer, t Type, payload []byte) error {
+	if len(payload) > MaxPayload {
+		return fmt.Errorf("%v message of %d bytes exceeds %d", t, len(payload), MaxPayload)
+	}
+	buf := make([]byte, HeaderSize+len(payload))
+	binary.LittleEndian.PutUint32(buf[0:4], uint32(len(payload)))
+	binary.LittleEndian.PutUint16(buf[4:6], uint16(t))
+	copy(buf[HeaderSize:], payload)
+	_, err := w.Write(buf)
+	return err
+}
+
+// WriteJSON sends v encoded as JSON in a frame of type t.
+func WriteJSON(w io.Writer, t Type, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return Write(w, t, b)
+}
+
+// Read receives one frame.
+func Read(r io.Reader) (Type, []byte, error) {
+	var hdr [HeaderSize]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		if err == io.EOF {
+			return 0, nil, io.ErrUnexpectedEOF
+		}
+		return 0, nil, err
+	}
+	n := binary.LittleEndian.Uint32(hdr[0:4])
+	t := Type(binary.LittleEndian.Uint16(hdr[4:6]))
+	if n > MaxPayload {
+		return 0, nil, fmt.Errorf("%v message of %d bytes exceeds %d", t, n, MaxPayload)
+	}
+	payload := make([]byte, n)
+	if _, err := io.ReadFull(r, payload); err != nil {
+		return 0, nil, fmt.Errorf("reading %v message: %w", t, err)
+	}
+	return t, payload, nil
+}
+
+// Expect reads one frame and checks its type. An Error frame becomes an
+// *InitError; any other unexpected type is ErrUnexpected.
+func Expect(r io.Reader, want Type) ([]byte, error) {
+	t, payload, err := Read(r)
+	if err != nil {
+		return nil, err
+	}
+	if t == want {
+		return payload, nil
+	}
+	if t == Error {
+		return nil, DecodeError(payload)
+	}
+	return nil, fmt.Errorf("%w: got %v, want %v", ErrUnexpected, t, want)
+}
+
+// U32 encodes a u32 payload (pids).
+func U32(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
+
+// ParseU32 decodes a u32 payload.
+func ParseU32(t Type, p []byte) (uint32, error) {
+	if len(p) != 4 {
+		return 0, fmt.Errorf("%v message: payload of %d bytes, want 4", t, len(p))
+	}
+	return binary.LittleEndian.Uint32(p), nil
+}
+
+// InitError is an error raised inside the init (C or Go) and carried back to
+// the parent whole. Its wire form is a binary record both C and Go write
+// easily:
+//
+//	errno: i32 LE | stage NUL | op NUL | path NUL | detail NUL
+type InitError struct {
+	Stage  string        // "nsenter", "rootfs", "process", ...
+	Op     string        // what was being done: "mount", "setns", "chdir"
+	Path   string        // the file or path involved, if any
+	Errno  syscall.Errno // 0 if the error is not a syscall error
+	Detail string        // anything else worth saying
+}
+
+func (e *InitError) Error() string {
+	var b bytes.Buffer
+	b.WriteString(e.Op)
+	if e.Path != "" {
+		fmt.Fprintf(&b, " %s", e.Path)
+	}
+	if e.Detail != "" {
+		if b.Len() > 0 {
+			b.WriteString(": ")
+		}
+		b.WriteString(e.Detail)
+	}
+	if e.Errno != 0 {
+		if b.Len() > 0 {
+			b.WriteString(": ")
+		}
+		b.WriteString(e.Errno.Error())
+	}
+	return b.String()
+}
+
+// Unwrap lets errors.Is(err, unix.EPERM) work on errors from the init.
+func (e *InitError) Unwrap() error {
+	if e.Errno == 0 {
+		return nil
+	}
+	return e.Errno
+}
+
+// EncodeError is the inverse of DecodeError.
+func EncodeError(e *InitError) []byte {
+	b := binary.LittleEndian.AppendUint32(nil, uint32(int32(e.Errno)))
+	for _, s := range []string{e.Stage, e.Op, e.Path, e.Detail} {
+		b = append(b, s...)
+		b = append(b, 0)
+	}
+	return b
+}
+
+// DecodeError decodes an Error payload. A malformed payload still yields an
+// error that says so, never a panic.
+func DecodeError(p []byte) *InitError {
+	if len(p) < 4 {
+		return &InitError{Stage: "protocol", Detail: "malformed error message from init"}
+	}
+	e := &InitError{Errno: syscall.Errno(int32(binary.LittleEndian.Uint32(p[:4])))}
+	fields := bytes.SplitN(p[4:], []byte{0}, 5)
+	dst := []*string{&e.Stage, &e.Op, &e.Path, &e.Detail}
+	for i := range dst {
+		if i < len(fields) {
+			*dst[i] = string(fields[i])
+		}
+	}
+	return e
+}
+
+// SendError writes err as an Error frame. Errors that are not *InitError are
+// wrapped with the given stage.
+func SendError(w io.Writer, stage string, err error) error {
+	var ie *InitError
+	if !errors.As(err, &ie) {
+		ie = &InitError{Stage: stage, Detail: err.Error()}
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			ie.Errno = errno
+			ie.Detail = trimErrno(ie.Detail, errno)
+		}
+	}
+	return Write(w, Error, EncodeError(ie))
+}
+
+// trimErrno drops a trailing ": <errno text>" so it is not printed twice.
+func trimErrno(s string, errno syscall.Errno) string {
+	suffix := ": " + errno.Error()
+	if len(s) >= len(suffix) && s[len(s)-len(suffix):] == suffix {
+		return s[:len(s)-len(suffix)]
+	}
+	if s == errno.Error() {
+		return ""
+	}
+	return s
+}
+
+// HookCall is the payload of a HookRequest: the hooks of one kind to run.
+type HookCall struct {
+	Name string `json:"name"` // "prestart", "createRuntime", ...
+}

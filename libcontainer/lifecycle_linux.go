@@ -1,0 +1,159 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/husk-runtime/husk/libcontainer/cgroups/manager"
+	"github.com/husk-runtime/husk/libcontainer/configs"
+	"github.com/husk-runtime/husk/libcontainer/system"
+	"golang.org/x/sys/unix"
+)
+
+// Start lets a created container's init exec the workload. It returns once
+// the init has passed the exec fifo, or with an error if the init died.
+func (c *Container) Start() error {
+	switch st := c.Status(); st {
+	case Created:
+	case Stopped:
+		return fmt.Errorf("%w: cannot start a container that has stopped", ErrState)
+	default:
+		return fmt.Errorf("%w: cannot start an already %s container", ErrState, st)
+	}
+	pidfd, err := c.pidfd()
+	if err != nil {
+		return fmt.Errorf("%w: cannot start a container that has stopped", ErrState)
+	}
+	defer unix.Close(pidfd)
+	path := filepath.Join(c.dir, fifoFile)
+	fifo, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("%w: container was started already", ErrState)
+		}
+		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	defer unix.Close(fifo)
+	// The init is blocked opening the fifo for writing; now that it has a
+	// reader it writes one byte. Wait for that byte or for the init's death.
+	fds := []unix.PollFd{{Fd: int32(fifo), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
+	for {
+		if _, err := unix.Poll(fds, -1); err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			return fmt.Errorf("wait for init: %w", err)
+		}
+		if fds[0].Revents&unix.POLLIN != 0 {
+			var b [1]byte
+			n, err := unix.Read(fifo, b[:])
+			if n == 1 {
+				break
+			}
+			if err == unix.EAGAIN {
+				continue
+			}
+		}
+		if fds[1].Revents != 0 || fds[0].Revents&unix.POLLHUP != 0 {
+			return fmt.Errorf("%w: container init exited before it could be started", ErrState)
+		}
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("remove exec fifo: %w", err)
+	}
+	return nil
+}
+
+// Signal sends sig to the init, or with all to every process in the
+// container's cgroup.
+func (c *Container) Signal(sig unix.Signal, all bool) error {
+	if c.Status() == Stopped {
+		return fmt.Errorf("%w: container not running", ErrState)
+	}
+	if all {
+		return c.signalAll(sig)
+	}
+	fd, err := c.pidfd()
+	if err != nil {
+		return fmt.Errorf("%w: container not running", ErrState)
+	}
+	defer unix.Close(fd)
+	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil {
+		if err == unix.ESRCH {
+			return fmt.Errorf("%w: container not running", ErrState)
+		}
+		return fmt.Errorf("kill: %w", err)
+	}
+	return nil
+}
+
+func (c *Container) signalAll(sig unix.Signal) error {
+	pids, err := manager.Load(c.State.CgroupPaths).Pids()
+	if err != nil {
+		return fmt.Errorf("list container processes: %w", err)
+	}
+	for _, pid := range pids {
+		st, err := system.Stat(pid)
+		if err != nil {
+			continue
+		}
+		fd, err := system.PidfdOpen(pid, st.StartTime)
+		if err != nil {
+			continue
+		}
+		unix.PidfdSendSignal(fd, sig, nil, 0)
+		unix.Close(fd)
+	}
+	return nil
+}
+
+// Destroy removes a container: its processes (with force, or if it was
+// never started), its cgroup and its state.
+func (c *Container) Destroy(force bool) error {
+	st := c.Status()
+	if st != Stopped && st != Created && !force {
+		return fmt.Errorf("%w: cannot delete container %s that is not stopped: %s", ErrState, c.State.ID, st)
+	}
+	if st != Stopped {
+		killAndWait(c.State.InitPid, c.State.InitStartTime)
+	}
+	cg := manager.Load(c.State.CgroupPaths)
+	if !c.State.Config.Has(configs.NEWPID) || st == Stopped {
+		// Without a pid namespace, processes outlive the init.
+		killCgroup(cg)
+	}
+	if err := cg.Destroy(); err != nil {
+		return err
+	}
+	return os.RemoveAll(c.dir)
+}
+
+// Wait waits for the init to exit and returns its wait status. Only the
+// init's parent (or subreaper) can do this: `run` in the foreground.
+func (c *Container) Wait() (unix.WaitStatus, error) {
+	var ws unix.WaitStatus
+	for {
+		pid, err := unix.Wait4(-1, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if pid == c.State.InitPid {
+			return ws, nil
+		}
+	}
+}
+
+// RemoveStale removes the state directory of a container whose state.json
+// was never written (an aborted create killed from outside).
+func RemoveStale(root, id string) error {
+	dir := filepath.Join(root, id)
+	if _, err := os.Stat(filepath.Join(dir, stateFile)); err == nil {
+		return nil
+	}
+	return os.RemoveAll(dir)
+}

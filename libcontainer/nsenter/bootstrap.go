@@ -1,0 +1,90 @@
+// Package nsenter is the C stage of `husk init` (nsenter.c, run as an ELF
+// constructor before the Go runtime starts) and the Go twin of its wire
+// format. Importing the package links the constructor into the binary; it
+// does nothing unless the process was started as `husk init <fd>`.
+//
+// The bootstrap payload is "HSK1" followed by records
+// (u16 LE type | u32 LE length | value); see proto.h.
+package nsenter
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Record types of the bootstrap payload (proto.h HUSK_REC_*).
+const (
+	recCloneFlags  = 1
+	recNsPath      = 2
+	recTimeOffsets = 3
+
+	magic        = "HSK1"
+	MaxBootstrap = 65536
+	maxNsPaths   = 8
+	pathMax      = 4096
+)
+
+// AllNamespaces are the CLONE_NEW* flags the C stage knows.
+const AllNamespaces = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC |
+	unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWNET |
+	unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME
+
+// NsPath is a namespace to join: one CLONE_NEW* flag and a path such as
+// /proc/123/ns/net.
+type NsPath struct {
+	Type uint32
+	Path string
+}
+
+// Bootstrap tells the C stage which namespaces to join and create.
+type Bootstrap struct {
+	CloneFlags  uint32   // namespaces to create
+	NsPaths     []NsPath // namespaces to join
+	TimeOffsets string   // for /proc/self/timens_offsets, with CLONE_NEWTIME
+}
+
+// Encode returns the bootstrap payload, or an error for a message the C
+// stage would refuse.
+func (b *Bootstrap) Encode() ([]byte, error) {
+	if b.CloneFlags&^AllNamespaces != 0 {
+		return nil, fmt.Errorf("clone flags %#x name an unknown namespace", b.CloneFlags)
+	}
+	if len(b.NsPaths) > maxNsPaths {
+		return nil, fmt.Errorf("%d namespace paths, at most %d", len(b.NsPaths), maxNsPaths)
+	}
+	out := []byte(magic)
+	rec := func(t uint16, v []byte) {
+		out = binary.LittleEndian.AppendUint16(out, t)
+		out = binary.LittleEndian.AppendUint32(out, uint32(len(v)))
+		out = append(out, v...)
+	}
+	rec(recCloneFlags, binary.LittleEndian.AppendUint32(nil, b.CloneFlags))
+	var seen uint32
+	for _, ns := range b.NsPaths {
+		if ns.Type == 0 || ns.Type&^AllNamespaces != 0 || ns.Type&(ns.Type-1) != 0 {
+			return nil, fmt.Errorf("namespace path %q: bad type %#x", ns.Path, ns.Type)
+		}
+		if seen&ns.Type != 0 {
+			return nil, fmt.Errorf("namespace path %q: a second path for one type", ns.Path)
+		}
+		if b.CloneFlags&ns.Type != 0 {
+			return nil, fmt.Errorf("namespace path %q: that namespace is also to be created", ns.Path)
+		}
+		if ns.Path == "" || len(ns.Path) >= pathMax || strings.IndexByte(ns.Path, 0) >= 0 {
+			return nil, fmt.Errorf("namespace path %q: empty, too long or contains NUL", ns.Path)
+		}
+		seen |= ns.Type
+		rec(recNsPath, append(binary.LittleEndian.AppendUint32(nil, ns.Type), ns.Path...))
+	}
+	if b.TimeOffsets != "" {
+		rec(recTimeOffsets, []byte(b.TimeOffsets))
+	}
+	if len(out) > MaxBootstrap {
+		return nil, errors.New("bootstrap message too long")
+	}
+	return out, nil
+}

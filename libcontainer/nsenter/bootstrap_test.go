@@ -1,0 +1,161 @@
+package nsenter
+
+import (
+	"encoding/binary"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/husk-runtime/husk/libcontainer/initproto"
+	"golang.org/x/sys/unix"
+)
+
+func sample() *Bootstrap {
+	return &Bootstrap{
+		CloneFlags: unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWTIME,
+		NsPaths: []NsPath{
+			{Type: unix.CLONE_NEWNET, Path: "/proc/1/ns/net"},
+			{Type: unix.CLONE_NEWIPC, Path: "/var/run/netns/x"},
+		},
+		TimeOffsets: "monotonic 10 0\nboottime 20 0\n",
+	}
+}
+
+func TestRoundTripThroughC(t *testing.T) {
+	for _, b := range []*Bootstrap{sample(), {}, {CloneFlags: unix.CLONE_NEWUSER}} {
+		enc, err := b.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := parseC(enc)
+		if err != nil {
+			t.Fatalf("C decoder refused %+v: %v", b, err)
+		}
+		if !reflect.DeepEqual(got, b) {
+			t.Errorf("round trip: got %+v, want %+v", got, b)
+		}
+	}
+}
+
+// Every strict prefix of a valid message with a record cut short must be
+// refused; prefixes that end exactly on a record boundary are valid messages.
+func TestTruncatedRefused(t *testing.T) {
+	enc, err := sample().Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	boundaries := map[int]bool{4: true}
+	for off := 4; off < len(enc); {
+		off += 6 + int(binary.LittleEndian.Uint32(enc[off+2:]))
+		boundaries[off] = true
+	}
+	for n := 0; n < len(enc); n++ {
+		_, err := parseC(enc[:n])
+		if boundaries[n] && err != nil {
+			t.Errorf("prefix of %d bytes (a record boundary) refused: %v", n, err)
+		}
+		if !boundaries[n] && err == nil {
+			t.Errorf("truncated prefix of %d bytes accepted", n)
+		}
+	}
+}
+
+func TestOversizedRefused(t *testing.T) {
+	big := &Bootstrap{TimeOffsets: strings.Repeat("x", MaxBootstrap)}
+	if _, err := big.Encode(); err == nil {
+		t.Error("Encode accepted an oversized message")
+	}
+	buf := append([]byte(magic), make([]byte, MaxBootstrap)...)
+	if _, err := parseC(buf); err == nil || !strings.Contains(err.Error(), "too long") {
+		t.Errorf("C decoder on %d bytes: %v, want too long", len(buf), err)
+	}
+	// A record claiming more bytes than the message holds.
+	rec := binary.LittleEndian.AppendUint16([]byte(magic), recTimeOffsets)
+	rec = binary.LittleEndian.AppendUint32(rec, 1<<31)
+	if _, err := parseC(append(rec, "abc"...)); err == nil {
+		t.Error("C decoder accepted a record longer than the message")
+	}
+}
+
+func TestBadRecordsRefused(t *testing.T) {
+	rec := func(typ uint16, v []byte) []byte {
+		b := binary.LittleEndian.AppendUint16([]byte(magic), typ)
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(v)))
+		return append(b, v...)
+	}
+	u32 := func(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
+	cases := map[string][]byte{
+		"bad magic":        []byte("XSK1"),
+		"unknown record":   rec(99, nil),
+		"short flags":      rec(recCloneFlags, []byte{1, 2}),
+		"unknown ns flag":  rec(recCloneFlags, u32(1)),
+		"two ns in path":   rec(recNsPath, append(u32(unix.CLONE_NEWNET|unix.CLONE_NEWIPC), "/x"...)),
+		"empty path":       rec(recNsPath, u32(unix.CLONE_NEWNET)),
+		"NUL in path":      rec(recNsPath, append(u32(unix.CLONE_NEWNET), "/a\x00b"...)),
+		"path too long":    rec(recNsPath, append(u32(unix.CLONE_NEWNET), strings.Repeat("a", 5000)...)),
+		"created + joined": append(rec(recCloneFlags, u32(unix.CLONE_NEWNET)), rec(recNsPath, append(u32(unix.CLONE_NEWNET), "/x"...))[4:]...),
+		"joined twice":     append(rec(recNsPath, append(u32(unix.CLONE_NEWNET), "/x"...)), rec(recNsPath, append(u32(unix.CLONE_NEWNET), "/y"...))[4:]...),
+	}
+	for name, buf := range cases {
+		if _, err := parseC(buf); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestEncodeRefusesWhatCRefuses(t *testing.T) {
+	bad := []*Bootstrap{
+		{CloneFlags: 1},
+		{NsPaths: []NsPath{{Type: unix.CLONE_NEWNET, Path: ""}}},
+		{NsPaths: []NsPath{{Type: unix.CLONE_NEWNET | unix.CLONE_NEWIPC, Path: "/x"}}},
+		{NsPaths: []NsPath{{Type: unix.CLONE_NEWNET, Path: "/x"}, {Type: unix.CLONE_NEWNET, Path: "/y"}}},
+		{CloneFlags: unix.CLONE_NEWNET, NsPaths: []NsPath{{Type: unix.CLONE_NEWNET, Path: "/x"}}},
+	}
+	for _, b := range bad {
+		if _, err := b.Encode(); err == nil {
+			t.Errorf("Encode accepted %+v", b)
+		}
+	}
+}
+
+func TestConstantsAgree(t *testing.T) {
+	want := map[string]int{
+		"HUSK_FRAME_HEADER":     initproto.HeaderSize,
+		"HUSK_MSG_BOOTSTRAP":    int(initproto.Bootstrap),
+		"HUSK_MSG_USERNS_READY": int(initproto.UsernsReady),
+		"HUSK_MSG_MAPS_DONE":    int(initproto.MapsDone),
+		"HUSK_MSG_CHILD_PID":    int(initproto.ChildPid),
+		"HUSK_MSG_ERROR":        int(initproto.Error),
+		"HUSK_BOOTSTRAP_MAX":    MaxBootstrap,
+		"HUSK_REC_CLONE_FLAGS":  recCloneFlags,
+		"HUSK_REC_NS_PATH":      recNsPath,
+		"HUSK_REC_TIME_OFFSETS": recTimeOffsets,
+		"HUSK_MAX_NS_PATHS":     maxNsPaths,
+	}
+	if !reflect.DeepEqual(cConstants, want) {
+		t.Errorf("proto.h and Go disagree:\n C: %v\nGo: %v", cConstants, want)
+	}
+}
+
+// FuzzParse feeds arbitrary bytes to the C decoder: it must never crash, and
+// whatever it accepts must re-encode to a message it accepts the same way.
+func FuzzParse(f *testing.F) {
+	enc, _ := sample().Encode()
+	f.Add(enc)
+	f.Add([]byte(magic))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, buf []byte) {
+		b, err := parseC(buf)
+		if err != nil {
+			return
+		}
+		again, err := b.Encode()
+		if err != nil {
+			t.Fatalf("C accepted %q but Go cannot encode the result: %v", buf, err)
+		}
+		b2, err := parseC(again)
+		if err != nil || !reflect.DeepEqual(b, b2) {
+			t.Fatalf("re-encoding changed the message: %+v vs %+v (%v)", b, b2, err)
+		}
+	})
+}

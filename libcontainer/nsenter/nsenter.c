@@ -1,0 +1,355 @@
+/*
+ * The C stage of `husk init`: what must happen before the Go runtime starts
+ * its threads. setns() into a mount or user namespace and unshare() of a user
+ * namespace need a single-threaded process, and a new pid or time namespace
+ * applies only to children, so this runs as an ELF constructor and forks once
+ * when it must.
+ *
+ * It only: reads the bootstrap message, joins the namespaces named by path,
+ * makes the new ones (letting the parent write uid/gid maps for a user
+ * namespace), writes time namespace offsets, forks into a new pid/time
+ * namespace, and reports the pid that goes on to run Go. Everything else is
+ * Go. The conversation is documented in ../initproto/initproto.go.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "nsenter.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+
+static uint32_t get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint16_t get_u16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = v;
+	p[1] = v >> 8;
+	p[2] = v >> 16;
+	p[3] = v >> 24;
+}
+
+#define ALL_NS                                                                                   \
+	(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | \
+	 CLONE_NEWCGROUP | CLONE_NEWTIME)
+
+/* A single namespace flag, or 0. */
+static int one_ns(uint32_t t)
+{
+	return t != 0 && (t & ALL_NS) == t && (t & (t - 1)) == 0;
+}
+
+int husk_parse_bootstrap(const uint8_t *buf, size_t len, struct husk_bootstrap *out, const char **why)
+{
+	size_t off = 4;
+	uint32_t seen = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (len > HUSK_BOOTSTRAP_MAX) {
+		*why = "bootstrap message too long";
+		return -1;
+	}
+	if (len < 4 || memcmp(buf, HUSK_BOOTSTRAP_MAGIC, 4) != 0) {
+		*why = "bootstrap message has a bad magic";
+		return -1;
+	}
+	while (off < len) {
+		uint16_t type;
+		uint32_t rlen;
+		const uint8_t *val;
+
+		if (len - off < 6) {
+			*why = "bootstrap record header truncated";
+			return -1;
+		}
+		type = get_u16(buf + off);
+		rlen = get_u32(buf + off + 2);
+		off += 6;
+		if (rlen > len - off) {
+			*why = "bootstrap record truncated";
+			return -1;
+		}
+		val = buf + off;
+		off += rlen;
+
+		switch (type) {
+		case HUSK_REC_CLONE_FLAGS:
+			if (rlen != 4) {
+				*why = "clone flags record has a bad length";
+				return -1;
+			}
+			out->clone_flags = get_u32(val);
+			if ((out->clone_flags & ~ALL_NS) != 0) {
+				*why = "clone flags name an unknown namespace";
+				return -1;
+			}
+			break;
+		case HUSK_REC_NS_PATH: {
+			struct husk_ns_path *ns;
+			uint32_t t;
+
+			if (rlen < 5 || rlen - 4 >= sizeof(ns->path)) {
+				*why = "namespace path record has a bad length";
+				return -1;
+			}
+			t = get_u32(val);
+			if (!one_ns(t)) {
+				*why = "namespace path record has a bad type";
+				return -1;
+			}
+			if (seen & t) {
+				*why = "namespace path given twice for one type";
+				return -1;
+			}
+			if (memchr(val + 4, 0, rlen - 4) != NULL) {
+				*why = "namespace path contains a NUL byte";
+				return -1;
+			}
+			seen |= t;
+			ns = &out->ns[out->nns++];
+			ns->type = t;
+			memcpy(ns->path, val + 4, rlen - 4);
+			ns->path[rlen - 4] = '\0';
+			break;
+		}
+		case HUSK_REC_TIME_OFFSETS:
+			out->time_offsets = (const char *)val;
+			out->time_offsets_len = rlen;
+			break;
+		default:
+			*why = "bootstrap record of unknown type";
+			return -1;
+		}
+	}
+	if (out->clone_flags & seen) {
+		*why = "a namespace is both created and joined";
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the constructor's I/O: frames on the init socket ---- */
+
+static int sockfd = -1;
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int read_all(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	while (len > 0) {
+		ssize_t n = read(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int send_frame(uint16_t type, const void *payload, uint32_t len)
+{
+	uint8_t hdr[HUSK_FRAME_HEADER];
+	put_u32(hdr, len);
+	hdr[4] = type;
+	hdr[5] = type >> 8;
+	if (write_all(sockfd, hdr, sizeof(hdr)) < 0)
+		return -1;
+	return len ? write_all(sockfd, payload, len) : 0;
+}
+
+/* Report {errno, stage, op, path, detail} (initproto.InitError) and exit. */
+static void __attribute__((noreturn)) bail(int err, const char *op, const char *path, const char *detail)
+{
+	uint8_t msg[4 + 8 + 32 + 4096 + 256];
+	size_t n = 4;
+	const char *parts[] = { "nsenter", op, path ? path : "", detail ? detail : "" };
+
+	put_u32(msg, (uint32_t)err);
+	for (size_t i = 0; i < 4; i++) {
+		size_t l = strnlen(parts[i], sizeof(msg) - n - 1);
+		memcpy(msg + n, parts[i], l);
+		n += l;
+		msg[n++] = 0;
+	}
+	if (sockfd >= 0)
+		send_frame(HUSK_MSG_ERROR, msg, n);
+	_exit(1);
+}
+
+static void send_pid(uint16_t type, pid_t pid)
+{
+	uint8_t p[4];
+	put_u32(p, (uint32_t)pid);
+	if (send_frame(type, p, sizeof(p)) < 0)
+		bail(errno, "write to parent", NULL, NULL);
+}
+
+static const char *ns_name(uint32_t t)
+{
+	switch (t) {
+	case CLONE_NEWUSER: return "user";
+	case CLONE_NEWNS: return "mount";
+	case CLONE_NEWPID: return "pid";
+	case CLONE_NEWNET: return "network";
+	case CLONE_NEWIPC: return "ipc";
+	case CLONE_NEWUTS: return "uts";
+	case CLONE_NEWCGROUP: return "cgroup";
+	case CLONE_NEWTIME: return "time";
+	}
+	return "unknown";
+}
+
+/*
+ * Join the namespaces named by path. All are opened first (a path may not
+ * resolve the same once a mount namespace is joined); the user namespace is
+ * joined first so that the others are joined with its credentials, the mount
+ * namespace last.
+ */
+static void join_namespaces(struct husk_bootstrap *bs)
+{
+	static const uint32_t order[] = { CLONE_NEWUSER, CLONE_NEWIPC,	CLONE_NEWUTS,  CLONE_NEWNET,
+					  CLONE_NEWPID,	 CLONE_NEWTIME, CLONE_NEWCGROUP, CLONE_NEWNS };
+	int fds[HUSK_MAX_NS_PATHS];
+
+	for (int i = 0; i < bs->nns; i++) {
+		fds[i] = open(bs->ns[i].path, O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0)
+			bail(errno, "open namespace", bs->ns[i].path, ns_name(bs->ns[i].type));
+	}
+	for (size_t o = 0; o < sizeof(order) / sizeof(order[0]); o++) {
+		for (int i = 0; i < bs->nns; i++) {
+			if (bs->ns[i].type != order[o])
+				continue;
+			if (setns(fds[i], bs->ns[i].type) < 0)
+				bail(errno, "setns", bs->ns[i].path, ns_name(bs->ns[i].type));
+			close(fds[i]);
+		}
+	}
+}
+
+static void write_time_offsets(struct husk_bootstrap *bs)
+{
+	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		bail(errno, "open", "/proc/self/timens_offsets", NULL);
+	if (write_all(fd, bs->time_offsets, bs->time_offsets_len) < 0)
+		bail(errno, "write", "/proc/self/timens_offsets", NULL);
+	close(fd);
+}
+
+__attribute__((constructor)) static void husk_nsenter(int argc, char **argv, char **envp)
+{
+	static uint8_t buf[HUSK_BOOTSTRAP_MAX];
+	struct husk_bootstrap bs;
+	uint8_t hdr[HUSK_FRAME_HEADER];
+	const char *why = NULL;
+	uint32_t len, joined = 0, unshare_flags;
+	char *end;
+	long fd;
+	(void)envp;
+
+	if (argc < 3 || strcmp(argv[1], "init") != 0)
+		return;
+	errno = 0;
+	fd = strtol(argv[2], &end, 10);
+	if (errno || *end || end == argv[2] || fd < 3 || fd > 1 << 20)
+		_exit(1); /* no socket to report on: the parent sees EOF */
+	sockfd = (int)fd;
+
+	/* Nobody may ptrace or read our memory until the workload's exec. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		bail(errno, "prctl", NULL, "PR_SET_DUMPABLE");
+
+	if (read_all(sockfd, hdr, sizeof(hdr)) < 0)
+		bail(errno ? errno : EPIPE, "read bootstrap", NULL, "parent went away");
+	len = get_u32(hdr);
+	if ((hdr[4] | hdr[5] << 8) != HUSK_MSG_BOOTSTRAP)
+		bail(EPROTO, "read bootstrap", NULL, "first message is not a bootstrap");
+	if (len > sizeof(buf))
+		bail(EMSGSIZE, "read bootstrap", NULL, "bootstrap message too long");
+	if (read_all(sockfd, buf, len) < 0)
+		bail(errno ? errno : EPIPE, "read bootstrap", NULL, "truncated");
+	if (husk_parse_bootstrap(buf, len, &bs, &why) < 0)
+		bail(EINVAL, "parse bootstrap", NULL, why);
+
+	join_namespaces(&bs);
+	for (int i = 0; i < bs.nns; i++)
+		joined |= bs.ns[i].type;
+
+	if (bs.clone_flags & CLONE_NEWUSER) {
+		uint8_t ack[HUSK_FRAME_HEADER];
+
+		if (unshare(CLONE_NEWUSER) < 0)
+			bail(errno, "unshare", NULL, "user namespace");
+		send_pid(HUSK_MSG_USERNS_READY, getpid());
+		if (read_all(sockfd, ack, sizeof(ack)) < 0 || get_u32(ack) != 0 ||
+		    (ack[4] | ack[5] << 8) != HUSK_MSG_MAPS_DONE)
+			bail(EPROTO, "wait for uid/gid maps", NULL, NULL);
+	}
+	if ((bs.clone_flags | joined) & CLONE_NEWUSER) {
+		/* Become root of the user namespace; groups may be denied. */
+		if (setresgid(0, 0, 0) < 0)
+			bail(errno, "setresgid", NULL, "in the user namespace");
+		if (setgroups(0, NULL) < 0 && errno != EPERM)
+			bail(errno, "setgroups", NULL, "in the user namespace");
+		if (setresuid(0, 0, 0) < 0)
+			bail(errno, "setresuid", NULL, "in the user namespace");
+	}
+
+	unshare_flags = bs.clone_flags & ~CLONE_NEWUSER;
+	if (unshare_flags && unshare(unshare_flags) < 0)
+		bail(errno, "unshare", NULL, "namespaces");
+	if ((bs.clone_flags & CLONE_NEWTIME) && bs.time_offsets_len > 0)
+		write_time_offsets(&bs);
+
+	/* A new or joined pid/time namespace applies to children only. */
+	if ((bs.clone_flags | joined) & (CLONE_NEWPID | CLONE_NEWTIME)) {
+		pid_t pid = fork();
+		if (pid < 0)
+			bail(errno, "fork", NULL, NULL);
+		if (pid > 0) {
+			send_pid(HUSK_MSG_CHILD_PID, pid);
+			_exit(0);
+		}
+		return; /* the child runs the Go init */
+	}
+	send_pid(HUSK_MSG_CHILD_PID, getpid());
+}

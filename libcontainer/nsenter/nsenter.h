@@ -1,0 +1,26 @@
+#ifndef HUSK_NSENTER_H
+#define HUSK_NSENTER_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+struct husk_ns_path {
+	uint32_t type; /* one CLONE_NEW* flag */
+	char path[PATH_MAX];
+};
+
+struct husk_bootstrap {
+	uint32_t clone_flags;
+	int nns;
+	struct husk_ns_path ns[HUSK_MAX_NS_PATHS];
+	const char *time_offsets; /* points into the parsed buffer */
+	size_t time_offsets_len;
+};
+
+/* Parse a bootstrap payload. Returns 0, or -1 with *why set. */
+int husk_parse_bootstrap(const uint8_t *buf, size_t len, struct husk_bootstrap *out, const char **why);
+
+#endif

@@ -1,0 +1,57 @@
+package nsenter
+
+/*
+#cgo CFLAGS: -Wall -Wextra -O2
+#include <stdlib.h>
+#include "nsenter.h"
+
+static int parse(const void *buf, size_t len, struct husk_bootstrap *out, char **why) {
+	const char *w = NULL;
+	int r = husk_parse_bootstrap(buf, len, out, &w);
+	*why = (char *)w;
+	return r;
+}
+*/
+import "C"
+
+import (
+	"errors"
+	"unsafe"
+)
+
+// parseC runs the C stage's own decoder on buf, so that tests check the code
+// that really runs in `husk init`.
+func parseC(buf []byte) (*Bootstrap, error) {
+	var out C.struct_husk_bootstrap
+	var why *C.char
+	p := C.CBytes(buf)
+	defer C.free(p)
+	if C.parse(p, C.size_t(len(buf)), &out, &why) != 0 {
+		return nil, errors.New(C.GoString(why))
+	}
+	b := &Bootstrap{CloneFlags: uint32(out.clone_flags)}
+	for i := 0; i < int(out.nns); i++ {
+		ns := out.ns[i]
+		b.NsPaths = append(b.NsPaths, NsPath{Type: uint32(ns._type), Path: C.GoString(&ns.path[0])})
+	}
+	if out.time_offsets_len > 0 {
+		off := uintptr(unsafe.Pointer(out.time_offsets)) - uintptr(p)
+		b.TimeOffsets = string(buf[off : off+uintptr(out.time_offsets_len)])
+	}
+	return b, nil
+}
+
+// cConstants are proto.h's numbers, for TestConstantsAgree.
+var cConstants = map[string]int{
+	"HUSK_FRAME_HEADER":     C.HUSK_FRAME_HEADER,
+	"HUSK_MSG_BOOTSTRAP":    C.HUSK_MSG_BOOTSTRAP,
+	"HUSK_MSG_USERNS_READY": C.HUSK_MSG_USERNS_READY,
+	"HUSK_MSG_MAPS_DONE":    C.HUSK_MSG_MAPS_DONE,
+	"HUSK_MSG_CHILD_PID":    C.HUSK_MSG_CHILD_PID,
+	"HUSK_MSG_ERROR":        C.HUSK_MSG_ERROR,
+	"HUSK_BOOTSTRAP_MAX":    C.HUSK_BOOTSTRAP_MAX,
+	"HUSK_REC_CLONE_FLAGS":  C.HUSK_REC_CLONE_FLAGS,
+	"HUSK_REC_NS_PATH":      C.HUSK_REC_NS_PATH,
+	"HUSK_REC_TIME_OFFSETS": C.HUSK_REC_TIME_OFFSETS,
+	"HUSK_MAX_NS_PATHS":     C.HUSK_MAX_NS_PATHS,
+}

@@ -1,0 +1,32 @@
+/*
+ * Wire constants shared by the C stage (nsenter.c) and its Go twin
+ * (bootstrap.go, ../initproto/initproto.go). TestConstantsAgree checks that
+ * both sides use the same numbers. Never renumber.
+ */
+#ifndef HUSK_NSENTER_PROTO_H
+#define HUSK_NSENTER_PROTO_H
+
+/* Frame: u32 LE payload length | u16 LE type | payload. */
+#define HUSK_FRAME_HEADER 6
+
+/* Frame types (initproto.Type). */
+#define HUSK_MSG_BOOTSTRAP    1
+#define HUSK_MSG_USERNS_READY 2
+#define HUSK_MSG_MAPS_DONE    3
+#define HUSK_MSG_CHILD_PID    4
+#define HUSK_MSG_ERROR        9
+
+/*
+ * Bootstrap payload: the 4 bytes "HSK1", then records until the end:
+ *   u16 LE type | u32 LE length | value (length bytes)
+ */
+#define HUSK_BOOTSTRAP_MAGIC "HSK1"
+#define HUSK_BOOTSTRAP_MAX   65536 /* a longer payload is refused */
+
+#define HUSK_REC_CLONE_FLAGS  1 /* u32 LE: CLONE_NEW* flags of namespaces to create */
+#define HUSK_REC_NS_PATH      2 /* u32 LE CLONE_NEW* type, then the path (no NUL) */
+#define HUSK_REC_TIME_OFFSETS 3 /* text written to /proc/self/timens_offsets */
+
+#define HUSK_MAX_NS_PATHS 8 /* one per namespace type at most */
+
+#endif

@@ -1,0 +1,569 @@
+// Package rootfs builds a container's filesystem view inside its new mount
+// namespace: the mounts in config order, /dev, masked and read-only paths,
+// a read-only root, and finally pivot_root.
+//
+// Every path inside the rootfs is resolved with filepath-securejoin's
+// openat2-based lookups relative to one rootfs handle, and every mount
+// targets the resulting handle through /proc/self/fd, so a symlink planted
+// in the image cannot redirect a mount outside the rootfs (CVE-2021-30465,
+// CVE-2024-45310). All of it runs before pivot_root, while /proc is the
+// host's procfs in a mount namespace no container process has touched.
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"github.com/husk-runtime/husk/libcontainer/configs"
+	"github.com/husk-runtime/husk/libcontainer/initproto"
+	"github.com/moby/sys/mountinfo"
+	"golang.org/x/sys/unix"
+)
+
+// Setup is the rootfs work for one container.
+type Setup struct {
+	cfg *configs.Config
+	// CgroupPaths are the container's cgroup directories (for the
+	// "cgroup" mount type), keyed as cgroups.Manager.Paths.
+	cgroupPaths map[string]string
+	root        *os.File // O_PATH handle of the rootfs bind mount
+}
+
+// New prepares a Setup.
+func New(cfg *configs.Config, cgroupPaths map[string]string) *Setup {
+	return &Setup{cfg: cfg, cgroupPaths: cgroupPaths}
+}
+
+func fail(op, path string, err error) error {
+	e := &initproto.InitError{Stage: "rootfs", Op: op, Path: path}
+	var errno unix.Errno
+	if errors.As(err, &errno) {
+		e.Errno = errno
+	} else if err != nil {
+		e.Detail = err.Error()
+	}
+	return e
+}
+
+func procfd(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())) }
+
+// Prepare does everything up to, not including, pivot_root.
+func (s *Setup) Prepare() error {
+	c := s.cfg
+	if err := unix.Mount("", "/", "", c.RootPropagation, ""); err != nil {
+		return fail("set propagation of", "/", err)
+	}
+	if err := makeParentMountPrivate(c.Rootfs); err != nil {
+		return err
+	}
+	if err := unix.Mount(c.Rootfs, c.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fail("bind mount rootfs", c.Rootfs, err)
+	}
+	root, err := os.OpenFile(c.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fail("open rootfs", c.Rootfs, err)
+	}
+	s.root = root
+
+	old := unix.Umask(0)
+	defer unix.Umask(old)
+	setupDev := true
+	for _, m := range c.Mounts {
+		if m.Destination == "/dev" && m.IsBind() {
+			setupDev = false
+		}
+		if err := s.mount(m); err != nil {
+			return err
+		}
+	}
+	if setupDev {
+		if err := s.createDevices(); err != nil {
+			return err
+		}
+		if err := s.devSymlinks(); err != nil {
+			return err
+		}
+	}
+	for _, p := range c.ReadonlyPaths {
+		if err := s.readonlyPath(p); err != nil {
+			return err
+		}
+	}
+	for _, p := range c.MaskedPaths {
+		if err := s.maskPath(p); err != nil {
+			return err
+		}
+	}
+	if c.Readonly {
+		if err := setAttr(s.root, unix.MOUNT_ATTR_RDONLY, 0, false); err != nil {
+			return fail("make read-only", "/", err)
+		}
+	}
+	return nil
+}
+
+// makeParentMountPrivate: pivot_root refuses a new root whose parent mount
+// is shared, which it is with rootfsPropagation "shared".
+func makeParentMountPrivate(rootfs string) error {
+	mi, err := mountinfo.GetMounts(mountinfo.ParentsFilter(rootfs))
+	if err != nil {
+		return fail("read mountinfo for", rootfs, err)
+	}
+	var best *mountinfo.Info
+	for _, m := range mi {
+		if best == nil || len(m.Mountpoint) > len(best.Mountpoint) {
+			best = m
+		}
+	}
+	if best != nil && strings.Contains(best.Optional, "shared:") {
+		if err := unix.Mount("", best.Mountpoint, "", unix.MS_PRIVATE, ""); err != nil {
+			return fail("make private", best.Mountpoint, err)
+		}
+	}
+	return nil
+}
+
+// Close releases the rootfs handle.
+func (s *Setup) Close() {
+	if s.root != nil {
+		s.root.Close()
+	}
+}
+
+// open resolves p inside the rootfs (symlinks resolved as if chrooted) and
+// returns an O_PATH handle.
+func (s *Setup) open(p string) (*os.File, error) {
+	return pathrs.OpenatInRoot(s.root, p)
+}
+
+// mkdirAll makes directory p inside the rootfs and returns its handle.
+func (s *Setup) mkdirAll(p string) (*os.File, error) {
+	return pathrs.MkdirAllHandle(s.root, p, 0o755)
+}
+
+// mountpoint creates the mount point for m: a directory, or an empty file
+// when a bind mount's source is not a directory.
+func (s *Setup) mountpoint(dest string, file bool) (*os.File, error) {
+	if !file {
+		return s.mkdirAll(dest)
+	}
+	dir, err := s.mkdirAll(filepath.Dir(dest))
+	if err != nil {
+		return nil, err
+	}
+	defer dir.Close()
+	base := filepath.Base(dest)
+	fd, err := unix.Openat(int(dir.Fd()), base, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o644)
+	if err == nil {
+		unix.Close(fd)
+	} else if err != unix.EEXIST {
+		return nil, err
+	}
+	return pathrs.OpenatInRoot(dir, base)
+}
+
+func (s *Setup) mount(m *configs.Mount) error {
+	if m.Device == "cgroup" {
+		return s.mountCgroup(m)
+	}
+	isFile := false
+	if m.IsBind() {
+		fi, err := os.Stat(m.Source)
+		if err != nil {
+			return fail("stat bind source", m.Source, err)
+		}
+		isFile = !fi.IsDir()
+	}
+	target, err := s.mountpoint(m.Destination, isFile)
+	if err != nil {
+		return fail("create mount point", m.Destination, err)
+	}
+	defer target.Close()
+
+	flags := uintptr(m.Flags)
+	what := fmt.Sprintf("%q on %q", m.Source, m.Destination)
+	if m.IsBind() {
+		// A bind takes only MS_BIND|MS_REC; other flags need a remount.
+		if err := unix.Mount(m.Source, procfd(target), "", flags&(unix.MS_BIND|unix.MS_REC), ""); err != nil {
+			return fail("mount", what, err)
+		}
+	} else {
+		if err := unix.Mount(m.Source, procfd(target), m.Device, flags&^unix.MS_REMOUNT, m.Data); err != nil {
+			return fail("mount", fmt.Sprintf("%q (%s) on %q", m.Source, m.Device, m.Destination), err)
+		}
+	}
+	return s.finishMount(m, what, flags)
+}
+
+// finishMount applies what mount(2) could not do at once: bind remount
+// flags, propagation and recursive attributes. It reopens the destination,
+// which now resolves to the new mount's root.
+func (s *Setup) finishMount(m *configs.Mount, what string, flags uintptr) error {
+	remount := m.IsBind() && flags&^(unix.MS_BIND|unix.MS_REC|unix.MS_REMOUNT) != 0
+	if !remount && len(m.PropagationFlags) == 0 && m.RecAttrSet == 0 && m.RecAttrClr == 0 {
+		return nil
+	}
+	top, err := s.open(m.Destination)
+	if err != nil {
+		return fail("reopen mount", m.Destination, err)
+	}
+	defer top.Close()
+	if remount {
+		// Keep the flags the kernel locks on this mount (e.g. nodev from
+		// the source), or remount fails in a user namespace.
+		var st unix.Statfs_t
+		if err := unix.Fstatfs(int(top.Fd()), &st); err == nil {
+			flags |= uintptr(st.Flags) & (unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC) &^ uintptr(m.ClearFlags)
+		}
+		if err := unix.Mount("", procfd(top), "", flags&^unix.MS_REC|unix.MS_BIND|unix.MS_REMOUNT, ""); err != nil {
+			return fail("remount", what, err)
+		}
+	}
+	for _, p := range m.PropagationFlags {
+		if err := unix.Mount("", procfd(top), "", uintptr(p), ""); err != nil {
+			return fail("set propagation of", m.Destination, err)
+		}
+	}
+	if m.RecAttrSet != 0 || m.RecAttrClr != 0 {
+		if err := setAttr(top, m.RecAttrSet, m.RecAttrClr, true); err != nil {
+			return fail("set recursive mount attributes of", m.Destination, err)
+		}
+	}
+	return nil
+}
+
+// setAttr calls mount_setattr(2) on the mount at f.
+func setAttr(f *os.File, set, clr uint64, recursive bool) error {
+	flags := unix.AT_EMPTY_PATH
+	if recursive {
+		flags |= unix.AT_RECURSIVE
+	}
+	attr := unix.MountAttr{Attr_set: set, Attr_clr: clr}
+	return unix.MountSetattr(int(f.Fd()), "", uint(flags), &attr)
+}
+
+// cgroupName is the directory name a v1 hierarchy gets under /sys/fs/cgroup.
+func cgroupName(key string) string {
+	return strings.TrimPrefix(key, "name=")
+}
+
+// mountCgroup mounts the container's own cgroup at m.Destination: on v1 a
+// tmpfs with one bind per hierarchy, on v2 a bind of its cgroup directory,
+// or a fresh cgroup2 mount when it has a cgroup namespace rooted there.
+func (s *Setup) mountCgroup(m *configs.Mount) error {
+	target, err := s.mkdirAll(m.Destination)
+	if err != nil {
+		return fail("create mount point", m.Destination, err)
+	}
+	defer target.Close()
+	flags := uintptr(m.Flags) &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT)
+	if v2, ok := s.cgroupPaths[""]; ok && len(s.cgroupPaths) == 1 {
+		if s.cfg.Has(configs.NEWCGROUP) {
+			if err := unix.Mount("cgroup2", procfd(target), "cgroup2", flags, ""); err != nil {
+				return fail("mount", fmt.Sprintf("cgroup2 on %q", m.Destination), err)
+			}
+			return nil
+		}
+		return s.bindCgroup(v2, m.Destination, flags)
+	}
+	if err := unix.Mount("tmpfs", procfd(target), "tmpfs", flags&^unix.MS_RDONLY, "mode=755"); err != nil {
+		return fail("mount", fmt.Sprintf("tmpfs on %q", m.Destination), err)
+	}
+	keys := make([]string, 0, len(s.cgroupPaths))
+	for k := range s.cgroupPaths {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		dir := s.cgroupPaths[key]
+		if key == "" {
+			continue // the hybrid host's cgroup2 mount, as runc: not shown
+		}
+		dest := filepath.Join(m.Destination, cgroupName(key))
+		if err := s.bindCgroup(dir, dest, flags); err != nil {
+			return err
+		}
+		// Combined hierarchies ("cpu,cpuacct") get a link per controller.
+		if parts := strings.Split(key, ","); len(parts) > 1 {
+			for _, p := range parts {
+				link := filepath.Join(m.Destination, p)
+				if err := s.symlink(cgroupName(key), link); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Setup) bindCgroup(src, dest string, flags uintptr) error {
+	target, err := s.mkdirAll(dest)
+	if err != nil {
+		return fail("create mount point", dest, err)
+	}
+	defer target.Close()
+	if err := unix.Mount(src, procfd(target), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fail("mount", fmt.Sprintf("%q on %q", src, dest), err)
+	}
+	top, err := s.open(dest)
+	if err != nil {
+		return fail("reopen mount", dest, err)
+	}
+	defer top.Close()
+	if err := unix.Mount("", procfd(top), "", flags|unix.MS_BIND|unix.MS_REMOUNT, ""); err != nil {
+		return fail("remount", dest, err)
+	}
+	return nil
+}
+
+// symlink makes a symlink at p inside the rootfs; an existing entry is kept.
+func (s *Setup) symlink(target, p string) error {
+	dir, err := s.mkdirAll(filepath.Dir(p))
+	if err != nil {
+		return fail("create directory for", p, err)
+	}
+	defer dir.Close()
+	if err := unix.Symlinkat(target, int(dir.Fd()), filepath.Base(p)); err != nil && err != unix.EEXIST {
+		return fail("symlink", p, err)
+	}
+	return nil
+}
+
+// createDevices makes the configured device nodes, bind mounting the host's
+// node instead where mknod is not allowed (in a user namespace).
+func (s *Setup) createDevices() error {
+	for _, d := range s.cfg.Devices {
+		if err := s.createDevice(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Setup) createDevice(d *configs.Device) error {
+	dir, err := s.mkdirAll(filepath.Dir(d.Path))
+	if err != nil {
+		return fail("create directory for", d.Path, err)
+	}
+	defer dir.Close()
+	base := filepath.Base(d.Path)
+	mode := d.FileMode
+	switch d.Type {
+	case 'c':
+		mode |= unix.S_IFCHR
+	case 'b':
+		mode |= unix.S_IFBLK
+	case 'p':
+		mode |= unix.S_IFIFO
+	}
+	dev := int(unix.Mkdev(uint32(d.Major), uint32(d.Minor)))
+	_ = unix.Unlinkat(int(dir.Fd()), base, 0)
+	err = unix.Mknodat(int(dir.Fd()), base, mode, dev)
+	if err == unix.EPERM && d.Type != 'p' {
+		return s.bindDevice(dir, base, d)
+	}
+	if err != nil {
+		return fail("mknod", d.Path, err)
+	}
+	if err := unix.Fchownat(int(dir.Fd()), base, int(d.UID), int(d.GID), unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return fail("chown", d.Path, err)
+	}
+	return nil
+}
+
+func (s *Setup) bindDevice(dir *os.File, base string, d *configs.Device) error {
+	fd, err := unix.Openat(int(dir.Fd()), base, unix.O_CREAT|unix.O_WRONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o644)
+	if err != nil {
+		return fail("create bind target for", d.Path, err)
+	}
+	unix.Close(fd)
+	target, err := pathrs.OpenatInRoot(dir, base)
+	if err != nil {
+		return fail("open", d.Path, err)
+	}
+	defer target.Close()
+	if err := unix.Mount(d.Path, procfd(target), "", unix.MS_BIND, ""); err != nil {
+		return fail("bind mount device", d.Path, err)
+	}
+	return nil
+}
+
+func (s *Setup) devSymlinks() error {
+	links := [][2]string{
+		{"/proc/self/fd", "/dev/fd"},
+		{"/proc/self/fd/0", "/dev/stdin"},
+		{"/proc/self/fd/1", "/dev/stdout"},
+		{"/proc/self/fd/2", "/dev/stderr"},
+	}
+	if _, err := os.Stat("/proc/kcore"); err == nil {
+		links = append(links, [2]string{"/proc/kcore", "/dev/core"})
+	}
+	for _, l := range links {
+		if err := s.symlink(l[0], l[1]); err != nil {
+			return err
+		}
+	}
+	// /dev/ptmx is the devpts instance's ptmx.
+	dev, err := s.mkdirAll("/dev")
+	if err != nil {
+		return fail("open", "/dev", err)
+	}
+	defer dev.Close()
+	if err := unix.Unlinkat(int(dev.Fd()), "ptmx", 0); err != nil && err != unix.ENOENT {
+		return fail("remove", "/dev/ptmx", err)
+	}
+	if err := unix.Symlinkat("pts/ptmx", int(dev.Fd()), "ptmx"); err != nil {
+		return fail("symlink", "/dev/ptmx", err)
+	}
+	return nil
+}
+
+// devNull returns the container's /dev/null after checking that it is the
+// real null device, not something the image planted (CVE-2025-31133).
+func (s *Setup) devNull() (*os.File, error) {
+	f, err := s.open("/dev/null")
+	if err != nil {
+		return nil, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != unix.Mkdev(1, 3) {
+		f.Close()
+		return nil, errors.New("/dev/null is not the null device (char 1:3)")
+	}
+	return f, nil
+}
+
+// maskPath hides p: a directory under an empty read-only tmpfs, anything
+// else under a bind of /dev/null. A path that does not exist is skipped.
+func (s *Setup) maskPath(p string) error {
+	target, err := s.open(p)
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if err != nil {
+		return fail("open masked path", p, err)
+	}
+	defer target.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(target.Fd()), &st); err != nil {
+		return fail("stat masked path", p, err)
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		if err := unix.Mount("tmpfs", procfd(target), "tmpfs", unix.MS_RDONLY, ""); err != nil {
+			return fail("mask", p, err)
+		}
+		return nil
+	}
+	null, err := s.devNull()
+	if err != nil {
+		return fail("mask", p, err)
+	}
+	defer null.Close()
+	if err := unix.Mount(procfd(null), procfd(target), "", unix.MS_BIND, ""); err != nil {
+		return fail("mask", p, err)
+	}
+	return nil
+}
+
+// readonlyPath makes p and everything mounted below it read-only.
+func (s *Setup) readonlyPath(p string) error {
+	target, err := s.open(p)
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if err != nil {
+		return fail("open read-only path", p, err)
+	}
+	defer target.Close()
+	if err := unix.Mount(procfd(target), procfd(target), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fail("bind mount read-only path", p, err)
+	}
+	top, err := s.open(p)
+	if err != nil {
+		return fail("reopen read-only path", p, err)
+	}
+	defer top.Close()
+	if err := setAttr(top, unix.MOUNT_ATTR_RDONLY, 0, true); err != nil {
+		return fail("make read-only", p, err)
+	}
+	return nil
+}
+
+// WriteSysctls sets the container's sysctls through /proc/sys, which
+// resolves to the init's own (new) namespaces.
+func (s *Setup) WriteSysctls() error {
+	for k, v := range s.cfg.Sysctl {
+		p := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
+		if err := os.WriteFile(p, []byte(v), 0); err != nil {
+			return fail("write sysctl", k, unwrapPath(err))
+		}
+	}
+	return nil
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Pivot makes the rootfs the process's root: pivot_root, or with
+// NoPivotRoot a move mount and chroot.
+func (s *Setup) Pivot() error {
+	rootfs := s.cfg.Rootfs
+	if s.cfg.NoPivotRoot {
+		if err := unix.Chdir(rootfs); err != nil {
+			return fail("chdir", rootfs, err)
+		}
+		if err := unix.Mount(rootfs, "/", "", unix.MS_MOVE, ""); err != nil {
+			return fail("move mount", rootfs, err)
+		}
+		if err := unix.Chroot("."); err != nil {
+			return fail("chroot", rootfs, err)
+		}
+		return unix.Chdir("/")
+	}
+	oldroot, err := unix.Open("/", unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fail("open", "/", err)
+	}
+	defer unix.Close(oldroot)
+	newroot, err := unix.Open(rootfs, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fail("open", rootfs, err)
+	}
+	defer unix.Close(newroot)
+	// pivot_root(".", ".") stacks the old root on top of the new one; it is
+	// then detached from there, with no directory needed for it.
+	if err := unix.Fchdir(newroot); err != nil {
+		return fail("chdir", rootfs, err)
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fail("pivot_root", rootfs, err)
+	}
+	if err := unix.Fchdir(oldroot); err != nil {
+		return fail("chdir", "old root", err)
+	}
+	if err := unix.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return fail("make old root slave", "/", err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fail("unmount old root", "/", err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fail("chdir", "/", err)
+	}
+	return nil
+}

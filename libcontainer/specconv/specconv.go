@@ -1,0 +1,645 @@
+// Package specconv is the one place that reads the OCI runtime-spec: it
+// loads a bundle's config.json, validates every field husk knows, and turns
+// it into configs.Config and configs.Process. A field husk cannot apply makes
+// conversion fail with an error naming the field; nothing downstream sees
+// the OCI types.
+package specconv
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/husk-runtime/husk/libcontainer/capabilities"
+	"github.com/husk-runtime/husk/libcontainer/configs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// FieldError is a problem with one field of config.json. Field is the JSON
+// path, e.g. `process.args` or `mounts[2].destination`.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return "config.json: " + e.Field + ": " + e.Msg }
+
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Load reads and decodes BUNDLE/config.json. Unknown fields are ignored, as
+// the spec requires, and logged at debug level.
+func Load(bundle string) (*specs.Spec, error) {
+	name := filepath.Join(bundle, "config.json")
+	data, err := os.ReadFile(name)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("config.json: not found in bundle %s", bundle)
+		}
+		return nil, fmt.Errorf("config.json: %w", err)
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal(data, &spec); err != nil {
+		return nil, fmt.Errorf("config.json: %s", describeJSONError(data, err))
+	}
+	if slog.Default().Enabled(nil, slog.LevelDebug) {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		var strict specs.Spec
+		if err := dec.Decode(&strict); err != nil {
+			slog.Debug("config.json has fields husk does not know; they are ignored", "detail", err.Error())
+		}
+	}
+	return &spec, nil
+}
+
+// describeJSONError adds the line and column to a JSON syntax or type error.
+func describeJSONError(data []byte, err error) string {
+	var off int64 = -1
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		if te.Field != "" {
+			return fmt.Sprintf("%s: cannot be a JSON %s (want %s)", te.Field, te.Value, te.Type)
+		}
+		off = te.Offset
+	}
+	if off < 0 || off > int64(len(data)) {
+		return err.Error()
+	}
+	line := 1 + bytes.Count(data[:off], []byte("\n"))
+	col := off - int64(bytes.LastIndexByte(data[:off], '\n'))
+	return fmt.Sprintf("line %d, column %d: %v", line, col, err)
+}
+
+// Options are the command-line choices that shape a container.
+type Options struct {
+	ID            string
+	Bundle        string // absolute
+	NoPivotRoot   bool
+	NoNewKeyring  bool
+	SystemdCgroup bool
+}
+
+// Convert validates spec and makes the internal config and the process.
+func Convert(spec *specs.Spec, opts Options) (*configs.Config, *configs.Process, error) {
+	for _, check := range checks {
+		if err := check(spec); err != nil {
+			return nil, nil, err
+		}
+	}
+	c := &configs.Config{
+		OCIVersion:   spec.Version,
+		Hostname:     spec.Hostname,
+		Domainname:   spec.Domainname,
+		Annotations:  spec.Annotations,
+		NoPivotRoot:  opts.NoPivotRoot,
+		NoNewKeyring: opts.NoNewKeyring,
+		Readonly:     spec.Root.Readonly,
+	}
+	rootfs := spec.Root.Path
+	if !filepath.IsAbs(rootfs) {
+		rootfs = filepath.Join(opts.Bundle, rootfs)
+	}
+	rootfs, err := filepath.EvalSymlinks(rootfs)
+	if err != nil {
+		return nil, nil, fieldErr("root.path", "%v", unwrapPathErr(err))
+	}
+	if fi, err := os.Stat(rootfs); err != nil || !fi.IsDir() {
+		return nil, nil, fieldErr("root.path", "%s is not a directory", rootfs)
+	}
+	c.Rootfs = rootfs
+
+	lx := spec.Linux
+	if err := convertNamespaces(c, lx); err != nil {
+		return nil, nil, err
+	}
+	if err := convertMounts(c, spec, opts.Bundle); err != nil {
+		return nil, nil, err
+	}
+	if err := convertDevices(c, lx); err != nil {
+		return nil, nil, err
+	}
+	c.MaskedPaths = lx.MaskedPaths
+	c.ReadonlyPaths = lx.ReadonlyPaths
+	c.RootPropagation = rootPropagation[lx.RootfsPropagation]
+	c.Sysctl = lx.Sysctl
+	for _, m := range lx.UIDMappings {
+		c.UIDMappings = append(c.UIDMappings, configs.IDMap{ContainerID: m.ContainerID, HostID: m.HostID, Size: m.Size})
+	}
+	for _, m := range lx.GIDMappings {
+		c.GIDMappings = append(c.GIDMappings, configs.IDMap{ContainerID: m.ContainerID, HostID: m.HostID, Size: m.Size})
+	}
+	cg, err := convertCgroup(lx, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.Cgroup = cg
+
+	p, err := ConvertProcess(spec.Process, "process")
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, p, nil
+}
+
+func unwrapPathErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", pe.Path, pe.Err)
+	}
+	return err
+}
+
+// check is one validation of the spec, returning a *FieldError.
+type check func(*specs.Spec) error
+
+// checks run in order before anything is converted or created.
+var checks = []check{
+	checkVersion,
+	checkRoot,
+	checkProcessPresent,
+	checkLinuxPresent,
+	checkHostname,
+	checkUnsupported,
+	checkSysctl,
+}
+
+var semverRe = regexp.MustCompile(`^(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
+
+func checkVersion(s *specs.Spec) error {
+	m := semverRe.FindStringSubmatch(s.Version)
+	if m == nil {
+		return fieldErr("ociVersion", "%q is not a SemVer version", s.Version)
+	}
+	if m[1] != "1" {
+		return fieldErr("ociVersion", "%q: husk supports runtime-spec 1.x (up to %s)", s.Version, specs.Version)
+	}
+	return nil
+}
+
+func checkRoot(s *specs.Spec) error {
+	if s.Root == nil || s.Root.Path == "" {
+		return fieldErr("root.path", "must be set")
+	}
+	return nil
+}
+
+func checkProcessPresent(s *specs.Spec) error {
+	if s.Process == nil {
+		return fieldErr("process", "must be set to create a container")
+	}
+	return nil
+}
+
+func checkLinuxPresent(s *specs.Spec) error {
+	if s.Linux == nil {
+		return fieldErr("linux", "must be set on Linux")
+	}
+	return nil
+}
+
+func hasNS(s *specs.Spec, t specs.LinuxNamespaceType) bool {
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
+func checkHostname(s *specs.Spec) error {
+	if s.Hostname != "" && !hasNS(s, specs.UTSNamespace) {
+		return fieldErr("hostname", "cannot be set without a UTS namespace")
+	}
+	if s.Domainname != "" && !hasNS(s, specs.UTSNamespace) {
+		return fieldErr("domainname", "cannot be set without a UTS namespace")
+	}
+	return nil
+}
+
+// checkUnsupported refuses fields husk does not apply yet: the spec says a
+// runtime MUST fail rather than ignore them.
+func checkUnsupported(s *specs.Spec) error {
+	type u struct {
+		field string
+		set   bool
+	}
+	lx := s.Linux
+	p := s.Process
+	list := []u{
+		{"hooks", s.Hooks != nil && (len(s.Hooks.Prestart)+len(s.Hooks.CreateRuntime)+len(s.Hooks.CreateContainer)+len(s.Hooks.StartContainer)+len(s.Hooks.Poststart)+len(s.Hooks.Poststop)) > 0},
+		{"linux.seccomp", lx.Seccomp != nil},
+		{"linux.intelRdt", lx.IntelRdt != nil},
+		{"linux.personality", lx.Personality != nil},
+		{"linux.mountLabel", lx.MountLabel != ""},
+		{"linux.memoryPolicy", lx.MemoryPolicy != nil},
+		{"linux.netDevices", len(lx.NetDevices) > 0},
+		{"process.apparmorProfile", p.ApparmorProfile != ""},
+		{"process.selinuxLabel", p.SelinuxLabel != ""},
+		{"process.ioPriority", p.IOPriority != nil},
+		{"process.scheduler", p.Scheduler != nil},
+		{"process.execCPUAffinity", p.ExecCPUAffinity != nil},
+		{"process.terminal", p.Terminal},
+	}
+	for _, f := range list {
+		if f.set {
+			return fieldErr(f.field, "not supported by this version of husk")
+		}
+	}
+	return nil
+}
+
+// sysctlNamespaces says which namespace makes a sysctl key safe to set.
+func checkSysctl(s *specs.Spec) error {
+	for k := range s.Linux.Sysctl {
+		field := fmt.Sprintf("linux.sysctl[%q]", k)
+		if strings.ContainsAny(k, "/\x00") || strings.Contains(k, "..") || k == "" {
+			return fieldErr(field, "not a sysctl name")
+		}
+		switch {
+		case strings.HasPrefix(k, "fs.mqueue.") || k == "kernel.msgmax" || k == "kernel.msgmnb" ||
+			k == "kernel.msgmni" || k == "kernel.sem" || k == "kernel.shmall" || k == "kernel.shmmax" ||
+			k == "kernel.shmmni" || k == "kernel.shm_rmid_forced":
+			if !hasNS(s, specs.IPCNamespace) {
+				return fieldErr(field, "not allowed without an IPC namespace")
+			}
+		case strings.HasPrefix(k, "net."):
+			if !hasNS(s, specs.NetworkNamespace) {
+				return fieldErr(field, "not allowed without a network namespace")
+			}
+		case k == "kernel.hostname" || k == "kernel.domainname":
+			if !hasNS(s, specs.UTSNamespace) {
+				return fieldErr(field, "not allowed without a UTS namespace")
+			}
+			return fieldErr(field, "set hostname or domainname instead")
+		default:
+			return fieldErr(field, "not a namespaced sysctl: it would change the host")
+		}
+	}
+	return nil
+}
+
+var nsTypes = map[specs.LinuxNamespaceType]configs.NamespaceType{
+	specs.PIDNamespace: configs.NEWPID, specs.NetworkNamespace: configs.NEWNET,
+	specs.MountNamespace: configs.NEWNS, specs.IPCNamespace: configs.NEWIPC,
+	specs.UTSNamespace: configs.NEWUTS, specs.UserNamespace: configs.NEWUSER,
+	specs.CgroupNamespace: configs.NEWCGROUP, specs.TimeNamespace: configs.NEWTIME,
+}
+
+// NamespaceTypes lists the namespace types husk supports, for `features`.
+func NamespaceTypes() []string {
+	return []string{"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"}
+}
+
+func convertNamespaces(c *configs.Config, lx *specs.Linux) error {
+	seen := map[configs.NamespaceType]bool{}
+	for i, ns := range lx.Namespaces {
+		field := fmt.Sprintf("linux.namespaces[%d]", i)
+		t, ok := nsTypes[ns.Type]
+		if !ok {
+			return fieldErr(field+".type", "unknown namespace type %q", ns.Type)
+		}
+		if seen[t] {
+			return fieldErr(field+".type", "namespace %q given twice", ns.Type)
+		}
+		seen[t] = true
+		if ns.Path != "" {
+			if !filepath.IsAbs(ns.Path) {
+				return fieldErr(field+".path", "%q is not an absolute path", ns.Path)
+			}
+			if t == configs.NEWNS {
+				return fieldErr(field+".path", "joining a mount namespace is not supported: husk sets up the rootfs in a new one")
+			}
+			if err := checkNsFile(ns.Path, t); err != nil {
+				return fieldErr(field+".path", "%v", err)
+			}
+		}
+		c.Namespaces = append(c.Namespaces, configs.Namespace{Type: t, Path: ns.Path})
+	}
+	if ns, ok := c.Namespace(configs.NEWNS); !ok || ns.Path != "" {
+		return fieldErr("linux.namespaces", "a new mount namespace is required")
+	}
+	if len(lx.UIDMappings)+len(lx.GIDMappings) > 0 && !seen[configs.NEWUSER] {
+		return fieldErr("linux.uidMappings", "mappings need a user namespace")
+	}
+	if seen[configs.NEWUSER] {
+		ns, _ := c.Namespace(configs.NEWUSER)
+		if ns.Path == "" && (len(lx.UIDMappings) == 0 || len(lx.GIDMappings) == 0) {
+			return fieldErr("linux.uidMappings", "a new user namespace needs uidMappings and gidMappings")
+		}
+		if ns.Path != "" && len(lx.UIDMappings)+len(lx.GIDMappings) > 0 {
+			return fieldErr("linux.uidMappings", "cannot be set when joining a user namespace by path")
+		}
+	}
+	if len(lx.TimeOffsets) > 0 {
+		ns, ok := c.Namespace(configs.NEWTIME)
+		if !ok || ns.Path != "" {
+			return fieldErr("linux.timeOffsets", "need a new time namespace")
+		}
+		var b strings.Builder
+		for _, clock := range []string{"monotonic", "boottime"} {
+			if off, ok := lx.TimeOffsets[clock]; ok {
+				if off.Nanosecs >= 1e9 {
+					return fieldErr(fmt.Sprintf("linux.timeOffsets[%q].nanosecs", clock), "%d is not below 1e9", off.Nanosecs)
+				}
+				fmt.Fprintf(&b, "%s %d %d\n", clock, off.Secs, off.Nanosecs)
+			}
+		}
+		for clock := range lx.TimeOffsets {
+			if clock != "monotonic" && clock != "boottime" {
+				return fieldErr(fmt.Sprintf("linux.timeOffsets[%q]", clock), "unknown clock; use monotonic or boottime")
+			}
+		}
+		c.TimeOffsets = b.String()
+	}
+	return nil
+}
+
+// nsFileTypes are the NS_GET_NSTYPE answers (CLONE_NEW*) for each type.
+var nsFileTypes = map[configs.NamespaceType]int{
+	configs.NEWPID: unix.CLONE_NEWPID, configs.NEWNET: unix.CLONE_NEWNET, configs.NEWNS: unix.CLONE_NEWNS,
+	configs.NEWIPC: unix.CLONE_NEWIPC, configs.NEWUTS: unix.CLONE_NEWUTS, configs.NEWUSER: unix.CLONE_NEWUSER,
+	configs.NEWCGROUP: unix.CLONE_NEWCGROUP, configs.NEWTIME: unix.CLONE_NEWTIME,
+}
+
+// CloneFlag returns the CLONE_NEW* flag of a namespace type.
+func CloneFlag(t configs.NamespaceType) uint32 { return uint32(nsFileTypes[t]) }
+
+// checkNsFile verifies that path is a namespace file of the right type.
+func checkNsFile(path string, t configs.NamespaceType) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	defer unix.Close(fd)
+	got, err := unix.IoctlRetInt(fd, unix.NS_GET_NSTYPE)
+	if err != nil {
+		return fmt.Errorf("%s is not a namespace file", path)
+	}
+	if got != nsFileTypes[t] {
+		return fmt.Errorf("%s is not a %s namespace", path, t)
+	}
+	return nil
+}
+
+var rootPropagation = map[string]uintptr{
+	"":           unix.MS_SLAVE | unix.MS_REC,
+	"shared":     unix.MS_SHARED | unix.MS_REC,
+	"slave":      unix.MS_SLAVE | unix.MS_REC,
+	"private":    unix.MS_PRIVATE | unix.MS_REC,
+	"unbindable": unix.MS_UNBINDABLE | unix.MS_REC,
+}
+
+func convertMounts(c *configs.Config, spec *specs.Spec, bundle string) error {
+	if _, ok := rootPropagation[spec.Linux.RootfsPropagation]; !ok {
+		return fieldErr("linux.rootfsPropagation", "%q is not one of shared, slave, private, unbindable", spec.Linux.RootfsPropagation)
+	}
+	for i, sm := range spec.Mounts {
+		field := fmt.Sprintf("mounts[%d]", i)
+		m, err := convertMount(sm, bundle)
+		if err != nil {
+			var fe *FieldError
+			if errors.As(err, &fe) {
+				fe.Field = field + fe.Field
+				return fe
+			}
+			return fieldErr(field, "%v", err)
+		}
+		c.Mounts = append(c.Mounts, m)
+	}
+	for i, p := range spec.Linux.MaskedPaths {
+		if !filepath.IsAbs(p) {
+			return fieldErr(fmt.Sprintf("linux.maskedPaths[%d]", i), "%q is not an absolute path", p)
+		}
+	}
+	for i, p := range spec.Linux.ReadonlyPaths {
+		if !filepath.IsAbs(p) {
+			return fieldErr(fmt.Sprintf("linux.readonlyPaths[%d]", i), "%q is not an absolute path", p)
+		}
+	}
+	return nil
+}
+
+// convertMount converts one mount; a *FieldError's Field is relative
+// (".destination").
+func convertMount(sm specs.Mount, bundle string) (*configs.Mount, error) {
+	if sm.Destination == "" {
+		return nil, &FieldError{Field: ".destination", Msg: "must be set"}
+	}
+	if strings.IndexByte(sm.Destination, 0) >= 0 || strings.IndexByte(sm.Source, 0) >= 0 {
+		return nil, &FieldError{Field: "", Msg: "paths must not contain NUL bytes"}
+	}
+	// Relative destinations are relative to the container's "/".
+	dest := filepath.Clean("/" + sm.Destination)
+	if len(sm.UIDMappings)+len(sm.GIDMappings) > 0 {
+		return nil, &FieldError{Field: ".uidMappings", Msg: "idmapped mounts are not supported yet"}
+	}
+	m := &configs.Mount{Source: sm.Source, Destination: dest, Device: sm.Type}
+	var data []string
+	for j, o := range sm.Options {
+		if why, ok := unsupportedMountOptions[o]; ok {
+			return nil, &FieldError{Field: fmt.Sprintf(".options[%d]", j), Msg: fmt.Sprintf("%q: %s", o, why)}
+		}
+		f, ok := mountOptions[o]
+		if !ok {
+			data = append(data, o) // filesystem-specific, e.g. mode=755
+			continue
+		}
+		m.Flags = m.Flags&^f.clear | f.set
+		m.ClearFlags = m.ClearFlags&^f.set | f.clear
+		if f.propagation != 0 {
+			m.PropagationFlags = append(m.PropagationFlags, f.propagation)
+		}
+		m.RecAttrSet = m.RecAttrSet&^f.attrClr | f.attrSet
+		m.RecAttrClr = m.RecAttrClr&^f.attrSet | f.attrClr
+	}
+	m.Data = strings.Join(data, ",")
+	if sm.Type == "bind" {
+		m.Flags |= unix.MS_BIND
+	}
+	if m.IsBind() {
+		m.Device = "bind"
+		if m.Source == "" {
+			return nil, &FieldError{Field: ".source", Msg: "a bind mount needs a source"}
+		}
+		if !filepath.IsAbs(m.Source) {
+			m.Source = filepath.Join(bundle, m.Source)
+		}
+		if _, err := os.Stat(m.Source); err != nil {
+			return nil, &FieldError{Field: ".source", Msg: unwrapPathErr(err).Error()}
+		}
+	} else if m.Device == "" {
+		return nil, &FieldError{Field: ".type", Msg: "must be set for a mount that is not a bind"}
+	}
+	return m, nil
+}
+
+// defaultDevices are created in every container, as runc does.
+var defaultDevices = []*configs.Device{
+	{Path: "/dev/null", Type: 'c', Major: 1, Minor: 3, FileMode: 0o666},
+	{Path: "/dev/zero", Type: 'c', Major: 1, Minor: 5, FileMode: 0o666},
+	{Path: "/dev/full", Type: 'c', Major: 1, Minor: 7, FileMode: 0o666},
+	{Path: "/dev/tty", Type: 'c', Major: 5, Minor: 0, FileMode: 0o666},
+	{Path: "/dev/random", Type: 'c', Major: 1, Minor: 8, FileMode: 0o666},
+	{Path: "/dev/urandom", Type: 'c', Major: 1, Minor: 9, FileMode: 0o666},
+}
+
+func convertDevices(c *configs.Config, lx *specs.Linux) error {
+	given := map[string]bool{}
+	for i, d := range lx.Devices {
+		field := fmt.Sprintf("linux.devices[%d]", i)
+		if !filepath.IsAbs(d.Path) || filepath.Clean(d.Path) != d.Path {
+			return fieldErr(field+".path", "%q is not a clean absolute path", d.Path)
+		}
+		if !strings.HasPrefix(d.Path, "/dev/") {
+			return fieldErr(field+".path", "%q is not under /dev", d.Path)
+		}
+		var t rune
+		switch d.Type {
+		case "c", "u":
+			t = 'c'
+		case "b":
+			t = 'b'
+		case "p":
+			t = 'p'
+		default:
+			return fieldErr(field+".type", "%q is not one of c, u, b, p", d.Type)
+		}
+		mode := uint32(0o666)
+		if d.FileMode != nil {
+			mode = uint32(*d.FileMode) & 0o7777
+		}
+		dev := &configs.Device{Path: d.Path, Type: t, Major: d.Major, Minor: d.Minor, FileMode: mode}
+		if d.UID != nil {
+			dev.UID = *d.UID
+		}
+		if d.GID != nil {
+			dev.GID = *d.GID
+		}
+		given[d.Path] = true
+		c.Devices = append(c.Devices, dev)
+	}
+	for _, d := range defaultDevices {
+		if !given[d.Path] {
+			dd := *d
+			c.Devices = append(c.Devices, &dd)
+		}
+	}
+	return nil
+}
+
+// ConvertProcess validates and converts a process; field is its JSON path
+// ("process" in config.json, or the --process file for exec).
+func ConvertProcess(sp *specs.Process, field string) (*configs.Process, error) {
+	if len(sp.Args) == 0 || sp.Args[0] == "" {
+		return nil, fieldErr(field+".args", "must not be empty")
+	}
+	if sp.CommandLine != "" {
+		return nil, fieldErr(field+".commandLine", "is for Windows")
+	}
+	if sp.Cwd == "" || !filepath.IsAbs(sp.Cwd) {
+		return nil, fieldErr(field+".cwd", "%q is not an absolute path", sp.Cwd)
+	}
+	for i, e := range sp.Env {
+		if k, _, ok := strings.Cut(e, "="); !ok || k == "" || strings.IndexByte(e, 0) >= 0 {
+			return nil, fieldErr(fmt.Sprintf("%s.env[%d]", field, i), "%q is not of the form KEY=value", e)
+		}
+	}
+	p := &configs.Process{
+		Args:            sp.Args,
+		Env:             sp.Env,
+		Cwd:             sp.Cwd,
+		UID:             sp.User.UID,
+		GID:             sp.User.GID,
+		AdditionalGids:  sp.User.AdditionalGids,
+		Umask:           sp.User.Umask,
+		Terminal:        sp.Terminal,
+		NoNewPrivileges: sp.NoNewPrivileges,
+		OOMScoreAdj:     sp.OOMScoreAdj,
+	}
+	if sp.User.Username != "" {
+		return nil, fieldErr(field+".user.username", "is for Windows")
+	}
+	if sp.Capabilities != nil {
+		sets := []struct {
+			name  string
+			names []string
+			dst   *uint64
+		}{
+			{"bounding", sp.Capabilities.Bounding, nil},
+			{"effective", sp.Capabilities.Effective, nil},
+			{"inheritable", sp.Capabilities.Inheritable, nil},
+			{"permitted", sp.Capabilities.Permitted, nil},
+			{"ambient", sp.Capabilities.Ambient, nil},
+		}
+		caps := &configs.Caps{}
+		sets[0].dst, sets[1].dst, sets[2].dst = &caps.Bounding, &caps.Effective, &caps.Inheritable
+		sets[3].dst, sets[4].dst = &caps.Permitted, &caps.Ambient
+		for _, s := range sets {
+			mask, unknown := capabilities.Parse(s.names)
+			*s.dst = mask
+			for _, u := range unknown {
+				slog.Warn("ignoring a capability unknown to husk or to this kernel", "field", field+".capabilities."+s.name, "capability", u)
+			}
+		}
+		p.Capabilities = caps
+	}
+	seen := map[int]bool{}
+	for i, rl := range sp.Rlimits {
+		f := fmt.Sprintf("%s.rlimits[%d]", field, i)
+		t, ok := rlimits[rl.Type]
+		if !ok {
+			return nil, fieldErr(f+".type", "unknown resource %q", rl.Type)
+		}
+		if seen[t] {
+			return nil, fieldErr(f+".type", "%s given twice", rl.Type)
+		}
+		seen[t] = true
+		if rl.Soft > rl.Hard {
+			return nil, fieldErr(f, "soft limit %d is above the hard limit %d", rl.Soft, rl.Hard)
+		}
+		p.Rlimits = append(p.Rlimits, configs.Rlimit{Type: t, Hard: rl.Hard, Soft: rl.Soft})
+	}
+	if sp.OOMScoreAdj != nil && (*sp.OOMScoreAdj < -1000 || *sp.OOMScoreAdj > 1000) {
+		return nil, fieldErr(field+".oomScoreAdj", "%d is outside -1000..1000", *sp.OOMScoreAdj)
+	}
+	if sp.ConsoleSize != nil {
+		p.ConsoleSize = &[2]uint16{uint16(sp.ConsoleSize.Height), uint16(sp.ConsoleSize.Width)}
+	}
+	return p, nil
+}
+
+var rlimits = map[string]int{
+	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU,
+	"RLIMIT_DATA": unix.RLIMIT_DATA, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE, "RLIMIT_LOCKS": unix.RLIMIT_LOCKS,
+	"RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK, "RLIMIT_MSGQUEUE": unix.RLIMIT_MSGQUEUE,
+	"RLIMIT_NICE": unix.RLIMIT_NICE, "RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC,
+	"RLIMIT_RSS": unix.RLIMIT_RSS, "RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO, "RLIMIT_RTTIME": unix.RLIMIT_RTTIME,
+	"RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING, "RLIMIT_STACK": unix.RLIMIT_STACK,
+}
+
+// idRe is what runc accepts as a container id.
+var idRe = regexp.MustCompile(`^[\w+\-\.]+$`)
+
+// ValidateID checks a container id as runc does.
+func ValidateID(id string) error {
+	if id == "" {
+		return errors.New("container id cannot be empty")
+	}
+	if !idRe.MatchString(id) || id == "." || id == ".." || len(id) > 1024 {
+		return fmt.Errorf("invalid container id %q: use letters, digits, '_', '+', '-' and '.'", id)
+	}
+	return nil
+}

@@ -1,0 +1,198 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/husk-runtime/husk/libcontainer/configs"
+	"github.com/husk-runtime/husk/libcontainer/specconv"
+	"github.com/husk-runtime/husk/libcontainer/system"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Lifecycle errors; test with errors.Is.
+var (
+	ErrNotExist = errors.New("container does not exist")
+	ErrExist    = errors.New("container with given ID already exists")
+	ErrState    = errors.New("container is not in the right state")
+	ErrBadID    = errors.New("invalid container id")
+)
+
+// Status is the OCI status of a container.
+type Status string
+
+const (
+	Creating Status = "creating"
+	Created  Status = "created"
+	Running  Status = "running"
+	Stopped  Status = "stopped"
+	Paused   Status = "paused"
+)
+
+const (
+	stateFile = "state.json"
+	fifoFile  = "exec.fifo"
+)
+
+// State is what husk records about a container in ROOT/ID/state.json.
+type State struct {
+	ID            string            `json:"id"`
+	InitPid       int               `json:"init_pid"`
+	InitStartTime uint64            `json:"init_start_time"`
+	Bundle        string            `json:"bundle"`
+	Created       time.Time         `json:"created"`
+	Owner         string            `json:"owner"`
+	Config        *configs.Config   `json:"config"`
+	CgroupPaths   map[string]string `json:"cgroup_paths"`
+}
+
+// Container is a container known to husk, loaded from its state directory.
+type Container struct {
+	root  string // --root
+	dir   string // ROOT/ID
+	State State
+}
+
+// Load reads a container's state.
+func Load(root, id string) (*Container, error) {
+	if err := specconv.ValidateID(id); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadID, err)
+	}
+	dir := filepath.Join(root, id)
+	b, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, ErrNotExist
+		}
+		return nil, err
+	}
+	c := &Container{root: root, dir: dir}
+	if err := json.Unmarshal(b, &c.State); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, stateFile), err)
+	}
+	return c, nil
+}
+
+// List returns the ids of the containers under root, sorted.
+func List(root string) ([]string, error) {
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var ids []string
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(root, e.Name(), stateFile)); err == nil {
+			ids = append(ids, e.Name())
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+// save writes state.json atomically: a temporary file renamed over it.
+func (c *Container) save() error {
+	b, err := json.Marshal(&c.State)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(c.dir, ".state-")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(c.dir, stateFile)); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return nil
+}
+
+// ID returns the container's id.
+func (c *Container) ID() string { return c.State.ID }
+
+// Status derives the status from the init process and the exec fifo: a dead
+// init means stopped; a fifo nobody has opened yet means created.
+func (c *Container) Status() Status {
+	if !system.Alive(c.State.InitPid, c.State.InitStartTime) {
+		return Stopped
+	}
+	if _, err := os.Lstat(filepath.Join(c.dir, fifoFile)); err == nil {
+		return Created
+	}
+	return Running
+}
+
+// Pid is the init's pid, or 0 once the container has stopped.
+func (c *Container) Pid() int {
+	if c.Status() == Stopped {
+		return 0
+	}
+	return c.State.InitPid
+}
+
+// OCIState is the state of the OCI runtime spec, plus runc's extra fields
+// (rootfs, created, owner), as `state` and `list --format json` print it.
+type OCIState struct {
+	OCIVersion  string            `json:"ociVersion"`
+	ID          string            `json:"id"`
+	Pid         int               `json:"pid"`
+	Status      Status            `json:"status"`
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs"`
+	Created     time.Time         `json:"created"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Owner       string            `json:"owner"`
+}
+
+// OCIState returns the container's OCI state.
+func (c *Container) OCIState() OCIState {
+	st := c.Status()
+	pid := c.State.InitPid
+	if st == Stopped {
+		pid = 0
+	}
+	return OCIState{
+		OCIVersion:  specs.Version,
+		ID:          c.State.ID,
+		Pid:         pid,
+		Status:      st,
+		Bundle:      c.State.Bundle,
+		Rootfs:      c.State.Config.Rootfs,
+		Created:     c.State.Created,
+		Annotations: c.State.Config.Annotations,
+		Owner:       c.State.Owner,
+	}
+}
+
+// pidfd returns a pidfd of the init, or ESRCH if it has exited.
+func (c *Container) pidfd() (int, error) {
+	return system.PidfdOpen(c.State.InitPid, c.State.InitStartTime)
+}
+
+// ensureRoot makes the state root, readable by root only.
+func ensureRoot(root string) error {
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return err
+	}
+	return unix.Access(root, unix.W_OK)
+}

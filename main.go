@@ -1,0 +1,133 @@
+// husk is a low-level OCI container runtime: runc's command line, the OCI
+// runtime-spec, and a short path from `create` to the workload.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/husk-runtime/husk/libcontainer"
+	"github.com/husk-runtime/husk/libcontainer/logs"
+	_ "github.com/husk-runtime/husk/libcontainer/nsenter" // the C stage of `husk init`
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/urfave/cli/v2"
+)
+
+// Set with -ldflags "-X main.version=... -X main.gitCommit=...".
+var (
+	version   = "0.1.0-dev"
+	gitCommit = ""
+)
+
+const usage = `Open Container Initiative runtime
+
+husk is a command line client for running applications packaged according to
+the Open Container Initiative (OCI) format. It is a drop-in replacement for
+runc: the same commands, flags, output and exit codes.
+
+Containers are configured using bundles. A bundle for a container is a
+directory that includes a specification file named "config.json" and a root
+filesystem.
+
+To start a new instance of a container:
+
+    # husk run [ -b bundle ] <container-id>
+
+Where "<container-id>" is your name for the instance of the container that you
+are starting.`
+
+func main() {
+	// `husk init` runs after the C stage, before anything else of ours.
+	if len(os.Args) == 3 && os.Args[1] == "init" {
+		libcontainer.Init(os.Args[2])
+	}
+	app := newApp()
+	if err := app.Run(os.Args); err != nil {
+		fatal(err)
+	}
+}
+
+func newApp() *cli.App {
+	v := []string{version}
+	if gitCommit != "" {
+		v = append(v, "commit: "+gitCommit)
+	}
+	v = append(v, "spec: "+specs.Version, "go: "+runtime.Version())
+	app := &cli.App{
+		Name:                   "husk",
+		Usage:                  usage,
+		Version:                strings.Join(v, "\n"),
+		UseShortOptionHandling: true,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "debug", Usage: "enable debug logging"},
+			&cli.StringFlag{Name: "log", Usage: "set the log file to write husk logs to (default is '/dev/stderr')"},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "set the log format ('text' (default), or 'json')"},
+			&cli.StringFlag{Name: "root", Value: "/run/husk", Usage: "root directory for storage of container state (this should be located in tmpfs)"},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "enable systemd cgroup support, expects cgroupsPath to be of form \"slice:prefix:name\" for e.g. \"system.slice:husk:434234\""},
+			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "ignore cgroup permission errors ('true', 'false', or 'auto')"},
+		},
+		Commands: []*cli.Command{
+			createCommand, deleteCommand, killCommand, listCommand, runCommand,
+			specCommand, startCommand, stateCommand,
+		},
+		Before: setupLogging,
+		// Errors are printed by fatal, once.
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+	return app
+}
+
+// logToStderr is whether log lines already go to stderr.
+var logToStderr = true
+
+func setupLogging(ctx *cli.Context) error {
+	level := slog.LevelInfo
+	if ctx.Bool("debug") {
+		level = slog.LevelDebug
+	}
+	var w io.Writer = os.Stderr
+	if p := ctx.String("log"); p != "" && p != "/dev/stderr" {
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("--log: %w", err)
+		}
+		w = f
+		logToStderr = false
+	}
+	h, err := logs.New(w, ctx.String("log-format"), level)
+	if err != nil {
+		return fmt.Errorf("--log-format: %w", err)
+	}
+	slog.SetDefault(slog.New(h))
+	switch r := ctx.String("rootless"); r {
+	case "auto", "true", "false":
+	default:
+		return fmt.Errorf("--rootless: %q is not one of true, false, auto", r)
+	}
+	return nil
+}
+
+// exitError carries a command's exit code without a message (run's
+// workload exit status).
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// fatal logs err and exits 1, as runc: the log line goes to --log (or
+// stderr); if that is not stderr, the plain message goes there too.
+func fatal(err error) {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		os.Exit(ee.code)
+	}
+	slog.Error(err.Error())
+	if !logToStderr {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	os.Exit(1)
+}

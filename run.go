@@ -1,0 +1,109 @@
+package main
+
+import (
+	"os"
+	"os/signal"
+
+	"github.com/husk-runtime/husk/libcontainer"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+)
+
+var runCommand = &cli.Command{
+	Name:      "run",
+	Usage:     "create and run a container",
+	ArgsUsage: "<container-id>\n\nWhere \"<container-id>\" is your name for the instance of the container that you\nare starting. The name you provide for the container instance must be unique on\nyour host.",
+	Description: `The run command creates an instance of a container for a bundle. The bundle
+is a directory with a specification file named "config.json" and a root
+filesystem.`,
+	Flags: append([]cli.Flag{
+		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "detach from the container's process"},
+		&cli.BoolFlag{Name: "keep", Usage: "do not delete the container after it exits"},
+		&cli.BoolFlag{Name: "no-subreaper", Usage: "disable the use of the subreaper used to reap reparented processes"},
+	}, createFlags...),
+	Action: func(ctx *cli.Context) error {
+		if err := checkArgs(ctx, 1, exactArgs); err != nil {
+			return err
+		}
+		detach := ctx.Bool("detach")
+		var sigs chan os.Signal
+		if !detach {
+			// Reparented container processes (the init itself, after the
+			// C stage's fork) come to us, so we can wait for the init.
+			if !ctx.Bool("no-subreaper") {
+				if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+					return err
+				}
+			}
+			sigs = make(chan os.Signal, 128)
+			signal.Notify(sigs)
+		}
+		c, err := createContainer(ctx)
+		if err != nil {
+			return err
+		}
+		if p := ctx.String("pid-file"); p != "" {
+			if err := writePidFile(p, c.State.InitPid); err != nil {
+				c.Destroy(true)
+				return err
+			}
+		}
+		if err := c.Start(); err != nil {
+			c.Destroy(true)
+			return err
+		}
+		if detach {
+			return nil
+		}
+		code := forwardAndWait(c, sigs)
+		if !ctx.Bool("keep") {
+			if err := c.Destroy(true); err != nil {
+				return err
+			}
+		}
+		if code != 0 {
+			return &exitError{code: code}
+		}
+		return nil
+	},
+}
+
+// forwardAndWait relays signals to the init until it exits, reaping every
+// child that comes our way, and returns the exit code: the workload's exit
+// status, or 128+N if a signal N killed it.
+func forwardAndWait(c *libcontainer.Container, sigs chan os.Signal) int {
+	pid := c.State.InitPid
+	for {
+		if code, done := reap(pid); done {
+			return code
+		}
+		s := <-sigs
+		sig, ok := s.(unix.Signal)
+		if !ok || sig == unix.SIGCHLD || sig == unix.SIGURG {
+			continue
+		}
+		unix.Kill(pid, sig)
+	}
+}
+
+// reap collects exited children without blocking; it reports the init's
+// exit code once the init is among them.
+func reap(initPid int) (int, bool) {
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || pid <= 0 {
+			return 0, false
+		}
+		if pid != initPid {
+			continue
+		}
+		if ws.Signaled() {
+			return 128 + int(ws.Signal()), true
+		}
+		return ws.ExitStatus(), true
+	}
+}

@@ -1,0 +1,22 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+)
+
+var startCommand = &cli.Command{
+	Name:        "start",
+	Usage:       "executes the user defined process in a created container",
+	ArgsUsage:   "<container-id>\n\nWhere \"<container-id>\" is your name for the instance of the container that you\nare starting. The name you provide for the container instance must be unique on\nyour host.",
+	Description: `The start command executes the user defined process in a created container.`,
+	Action: func(ctx *cli.Context) error {
+		if err := checkArgs(ctx, 1, exactArgs); err != nil {
+			return err
+		}
+		c, err := getContainer(ctx)
+		if err != nil {
+			return err
+		}
+		return c.Start()
+	},
+}
