@@ -6,7 +6,8 @@ VERSION ?= $(shell cat VERSION 2>/dev/null || echo 0.1.0-dev)
 # A non-PIE, stripped binary starts faster (fewer relocations and page
 # faults); cgo is needed for the nsenter C stage.
 LDFLAGS := -s -w -X main.gitCommit=$(COMMIT) -X main.version=$(VERSION)
-GOFLAGS_BUILD := -trimpath -buildmode=exe -ldflags "$(LDFLAGS)"
+# urfave_cli_no_docs leaves out the man/markdown generators (and their init).
+GOFLAGS_BUILD := -trimpath -buildmode=exe -tags urfave_cli_no_docs -ldflags "$(LDFLAGS)"
 
 .PHONY: all husk install test unit integration bench clean
 

@@ -1,5 +1,11 @@
 // husk is a low-level OCI container runtime: runc's command line, the OCI
 // runtime-spec, and a short path from `create` to the workload.
+
+// husk runs for milliseconds: skip the runtime's reading of cgroup CPU
+// limits at start-up and its periodic GOMAXPROCS updates.
+//
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
 package main
 
 import (
@@ -9,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 
 	"github.com/husk-runtime/husk/libcontainer"
@@ -42,6 +49,9 @@ Where "<container-id>" is your name for the instance of the container that you
 are starting.`
 
 func main() {
+	// A command lives for milliseconds and allocates little: no GC. (run
+	// turns it back on once its container is up.)
+	debug.SetGCPercent(-1)
 	// `husk init` runs after the C stage, before anything else of ours.
 	if len(os.Args) == 3 && os.Args[1] == "init" {
 		libcontainer.Init(os.Args[2])

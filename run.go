@@ -3,6 +3,8 @@ package main
 import (
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"sync"
 
 	"github.com/husk-runtime/husk/libcontainer"
 	"github.com/urfave/cli/v2"
@@ -27,6 +29,7 @@ filesystem.`,
 		}
 		detach := ctx.Bool("detach")
 		var sigs chan os.Signal
+		var notified sync.WaitGroup
 		if !detach {
 			// Reparented container processes (the init itself, after the
 			// C stage's fork) come to us, so we can wait for the init.
@@ -35,8 +38,11 @@ filesystem.`,
 					return err
 				}
 			}
+			// Go enables each signal with a round trip to its signal
+			// thread, ~65 of them: do it alongside create.
 			sigs = make(chan os.Signal, 128)
-			signal.Notify(sigs)
+			notified.Add(1)
+			go func() { signal.Notify(sigs); notified.Done() }()
 		}
 		c, err := createContainer(ctx)
 		if err != nil {
@@ -55,6 +61,8 @@ filesystem.`,
 		if detach {
 			return nil
 		}
+		notified.Wait()
+		debug.SetGCPercent(100) // this process may now live as long as the workload
 		code := forwardAndWait(c, sigs)
 		if !ctx.Bool("keep") {
 			if err := c.Destroy(true); err != nil {

@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
@@ -47,7 +48,8 @@ type initConfig struct {
 
 // spawned is an init process being set up, and what to undo if that fails.
 type spawned struct {
-	cmd       *exec.Cmd
+	pid0      int // the process we started; the C stage may fork from it
+	reaped0   bool
 	sock      *os.File
 	pid       int // the pid that runs the Go init (after the C stage's fork)
 	startTime uint64
@@ -131,35 +133,45 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 	}
 	defer unix.Close(exeFd)
 
-	extra := make([]*os.File, 0, o.PreserveFds+2)
+	files := []uintptr{0, 1, 2}
 	for i := 0; i < o.PreserveFds; i++ {
-		extra = append(extra, os.NewFile(uintptr(3+i), "preserved fd "+strconv.Itoa(3+i)))
+		files = append(files, uintptr(3+i))
 	}
-	sockFd := 3 + len(extra)
-	extra = append(extra, child, fifo)
-	cmd := &exec.Cmd{
-		Path:       "/proc/self/fd/" + strconv.Itoa(exeFd),
-		Args:       []string{"husk", "init", strconv.Itoa(sockFd)},
-		Env:        []string{},
-		Stdin:      os.Stdin,
-		Stdout:     os.Stdout,
-		Stderr:     os.Stderr,
-		ExtraFiles: extra,
-	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start init: %w", err)
-	}
-	sp.cmd = cmd
-	child.Close()
+	sockFd := len(files)
+	files = append(files, child.Fd(), fifo.Fd())
 
-	// Into the cgroup before it runs anything; its children inherit it.
-	if err := sp.cgroup.Apply(cmd.Process.Pid); err != nil {
+	// The cgroup is made first. The new process is born in the unified
+	// (v2) cgroup with CLONE_INTO_CGROUP; the C stage joins the v1 ones
+	// itself, before anything else.
+	if err := sp.cgroup.Create(); err != nil {
 		return err
 	}
+	attr := &syscall.ProcAttr{Env: []string{}, Files: files, Sys: &syscall.SysProcAttr{}}
+	var tasks []string
+	for key, dir := range sp.cgroup.Paths() {
+		if key != "" {
+			tasks = append(tasks, filepath.Join(dir, "tasks"))
+			continue
+		}
+		cgfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("cgroup: open %s: %w", dir, err)
+		}
+		defer unix.Close(cgfd)
+		attr.Sys.UseCgroupFD, attr.Sys.CgroupFD = true, cgfd
+	}
+	sort.Strings(tasks)
+	pid0, err := syscall.ForkExec("/proc/self/fd/"+strconv.Itoa(exeFd), []string{"husk", "init", strconv.Itoa(sockFd)}, attr)
+	if err != nil {
+		return fmt.Errorf("start init: %w", err)
+	}
+	sp.pid0 = pid0
+	child.Close()
+
 	if err := sp.cgroup.Set(o.Config.Cgroup.Resources); err != nil {
 		return err
 	}
-	if err := sp.bootstrap(o.Config); err != nil {
+	if err := sp.bootstrap(o.Config, tasks); err != nil {
 		return err
 	}
 	ic := initConfig{
@@ -184,8 +196,8 @@ func initErr(err error) error {
 }
 
 // bootstrap drives the C stage: namespaces, uid/gid maps, the final pid.
-func (sp *spawned) bootstrap(cfg *configs.Config) error {
-	var bs nsenter.Bootstrap
+func (sp *spawned) bootstrap(cfg *configs.Config, cgroupTasks []string) error {
+	bs := nsenter.Bootstrap{CgroupTasks: cgroupTasks}
 	for _, ns := range cfg.Namespaces {
 		if ns.Path == "" {
 			bs.CloneFlags |= specconv.CloneFlag(ns.Type)
@@ -229,10 +241,10 @@ func (sp *spawned) bootstrap(cfg *configs.Config) error {
 				return fmt.Errorf("init process %d: %w", sp.pid, err)
 			}
 			sp.startTime = st.StartTime
-			if sp.pid != sp.cmd.Process.Pid {
+			if sp.pid != sp.pid0 {
 				// The C stage forked; its first process exits now.
-				if err := sp.cmd.Wait(); err != nil {
-					return fmt.Errorf("init's C stage: %w", err)
+				if err := sp.reap0(); err != nil {
+					return err
 				}
 			}
 			return nil
@@ -270,12 +282,28 @@ func socketpair() (parent, child *os.File, err error) {
 	return os.NewFile(uintptr(fds[0]), "init-parent"), os.NewFile(uintptr(fds[1]), "init-child"), nil
 }
 
+// reap0 waits for the process we started to exit after the C stage forked.
+func (sp *spawned) reap0() error {
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(sp.pid0, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		sp.reaped0 = true
+		if err != nil {
+			return fmt.Errorf("init's C stage: %w", err)
+		}
+		if !ws.Exited() || ws.ExitStatus() != 0 {
+			return fmt.Errorf("init's C stage exited with status %v", ws)
+		}
+		return nil
+	}
+}
+
 // release forgets the processes: the container now owns them.
 func (sp *spawned) release() {
 	sp.sock.Close()
-	if sp.cmd != nil && sp.cmd.ProcessState == nil {
-		sp.cmd.Process.Release()
-	}
 }
 
 // abort kills whatever was started and removes the cgroup.
@@ -286,12 +314,17 @@ func (sp *spawned) abort() {
 	if sp.sock != nil {
 		sp.sock.Close()
 	}
-	if sp.pid > 0 && sp.pid != sp.cmdPid() {
+	if sp.pid > 0 && sp.pid != sp.pid0 {
 		killAndWait(sp.pid, sp.startTime)
 	}
-	if sp.cmd != nil && sp.cmd.ProcessState == nil {
-		sp.cmd.Process.Kill()
-		sp.cmd.Wait()
+	if sp.pid0 > 0 && !sp.reaped0 {
+		unix.Kill(sp.pid0, unix.SIGKILL)
+		var ws unix.WaitStatus
+		for {
+			if _, err := unix.Wait4(sp.pid0, &ws, 0, nil); err != unix.EINTR {
+				break
+			}
+		}
 	}
 	if sp.cgroup != nil {
 		killCgroup(sp.cgroup)
@@ -299,13 +332,6 @@ func (sp *spawned) abort() {
 			slog.Warn("cleaning up after a failed create", "err", err)
 		}
 	}
-}
-
-func (sp *spawned) cmdPid() int {
-	if sp.cmd == nil || sp.cmd.Process == nil {
-		return 0
-	}
-	return sp.cmd.Process.Pid
 }
 
 // killAndWait SIGKILLs the process pid (if it is still the one that started

@@ -19,6 +19,8 @@ import (
 
 // Manager manages one container's cgroup.
 type Manager interface {
+	// Create makes the cgroup directories without moving anything in.
+	Create() error
 	// Apply creates the cgroup and moves pid into it.
 	Apply(pid int) error
 	// Set applies resource limits.

@@ -21,10 +21,12 @@ const (
 	recCloneFlags  = 1
 	recNsPath      = 2
 	recTimeOffsets = 3
+	recCgroupTasks = 4
 
 	magic        = "HSK1"
 	MaxBootstrap = 65536
 	maxNsPaths   = 8
+	maxCgroups   = 16
 	pathMax      = 4096
 )
 
@@ -45,6 +47,9 @@ type Bootstrap struct {
 	CloneFlags  uint32   // namespaces to create
 	NsPaths     []NsPath // namespaces to join
 	TimeOffsets string   // for /proc/self/timens_offsets, with CLONE_NEWTIME
+	// CgroupTasks are cgroup v1 "tasks" files the C stage joins (by
+	// writing "0") before anything else.
+	CgroupTasks []string
 }
 
 // Encode returns the bootstrap payload, or an error for a message the C
@@ -79,6 +84,15 @@ func (b *Bootstrap) Encode() ([]byte, error) {
 		}
 		seen |= ns.Type
 		rec(recNsPath, append(binary.LittleEndian.AppendUint32(nil, ns.Type), ns.Path...))
+	}
+	if len(b.CgroupTasks) > maxCgroups {
+		return nil, fmt.Errorf("%d cgroups, at most %d", len(b.CgroupTasks), maxCgroups)
+	}
+	for _, p := range b.CgroupTasks {
+		if p == "" || len(p) >= pathMax || strings.IndexByte(p, 0) >= 0 {
+			return nil, fmt.Errorf("cgroup file %q: empty, too long or contains NUL", p)
+		}
+		rec(recCgroupTasks, []byte(p))
 	}
 	if b.TimeOffsets != "" {
 		rec(recTimeOffsets, []byte(b.TimeOffsets))

@@ -18,6 +18,7 @@ func sample() *Bootstrap {
 			{Type: unix.CLONE_NEWIPC, Path: "/var/run/netns/x"},
 		},
 		TimeOffsets: "monotonic 10 0\nboottime 20 0\n",
+		CgroupTasks: []string{"/sys/fs/cgroup/cpu/c1/tasks", "/sys/fs/cgroup/memory/c1/tasks"},
 	}
 }
 
@@ -94,6 +95,8 @@ func TestBadRecordsRefused(t *testing.T) {
 		"NUL in path":      rec(recNsPath, append(u32(unix.CLONE_NEWNET), "/a\x00b"...)),
 		"path too long":    rec(recNsPath, append(u32(unix.CLONE_NEWNET), strings.Repeat("a", 5000)...)),
 		"created + joined": append(rec(recCloneFlags, u32(unix.CLONE_NEWNET)), rec(recNsPath, append(u32(unix.CLONE_NEWNET), "/x"...))[4:]...),
+		"empty cgroup":     rec(recCgroupTasks, nil),
+		"NUL in cgroup":    rec(recCgroupTasks, []byte("/a\x00b")),
 		"joined twice":     append(rec(recNsPath, append(u32(unix.CLONE_NEWNET), "/x"...)), rec(recNsPath, append(u32(unix.CLONE_NEWNET), "/y"...))[4:]...),
 	}
 	for name, buf := range cases {
@@ -131,6 +134,8 @@ func TestConstantsAgree(t *testing.T) {
 		"HUSK_REC_NS_PATH":      recNsPath,
 		"HUSK_REC_TIME_OFFSETS": recTimeOffsets,
 		"HUSK_MAX_NS_PATHS":     maxNsPaths,
+		"HUSK_REC_CGROUP_TASKS": recCgroupTasks,
+		"HUSK_MAX_CGROUPS":      maxCgroups,
 	}
 	if !reflect.DeepEqual(cConstants, want) {
 		t.Errorf("proto.h and Go disagree:\n C: %v\nGo: %v", cConstants, want)

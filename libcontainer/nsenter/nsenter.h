@@ -18,6 +18,8 @@ struct husk_bootstrap {
 	struct husk_ns_path ns[HUSK_MAX_NS_PATHS];
 	const char *time_offsets; /* points into the parsed buffer */
 	size_t time_offsets_len;
+	int ncgroups;
+	char cgroups[HUSK_MAX_CGROUPS][PATH_MAX];
 };
 
 /* Parse a bootstrap payload. Returns 0, or -1 with *why set. */

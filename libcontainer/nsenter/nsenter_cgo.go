@@ -34,6 +34,9 @@ func parseC(buf []byte) (*Bootstrap, error) {
 		ns := out.ns[i]
 		b.NsPaths = append(b.NsPaths, NsPath{Type: uint32(ns._type), Path: C.GoString(&ns.path[0])})
 	}
+	for i := 0; i < int(out.ncgroups); i++ {
+		b.CgroupTasks = append(b.CgroupTasks, C.GoString(&out.cgroups[i][0]))
+	}
 	if out.time_offsets_len > 0 {
 		off := uintptr(unsafe.Pointer(out.time_offsets)) - uintptr(p)
 		b.TimeOffsets = string(buf[off : off+uintptr(out.time_offsets_len)])
@@ -54,4 +57,6 @@ var cConstants = map[string]int{
 	"HUSK_REC_NS_PATH":      C.HUSK_REC_NS_PATH,
 	"HUSK_REC_TIME_OFFSETS": C.HUSK_REC_TIME_OFFSETS,
 	"HUSK_MAX_NS_PATHS":     C.HUSK_MAX_NS_PATHS,
+	"HUSK_REC_CGROUP_TASKS": C.HUSK_REC_CGROUP_TASKS,
+	"HUSK_MAX_CGROUPS":      C.HUSK_MAX_CGROUPS,
 }

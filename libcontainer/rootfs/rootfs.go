@@ -33,6 +33,8 @@ type Setup struct {
 	// "cgroup" mount type), keyed as cgroups.Manager.Paths.
 	cgroupPaths map[string]string
 	root        *os.File // O_PATH handle of the rootfs bind mount
+	dirs        map[string]*os.File
+	null        *os.File // the container's verified /dev/null
 }
 
 // New prepares a Setup.
@@ -129,11 +131,22 @@ func makeParentMountPrivate(rootfs string) error {
 	return nil
 }
 
-// Close releases the rootfs handle.
+// Close releases the rootfs handles.
 func (s *Setup) Close() {
-	if s.root != nil {
-		s.root.Close()
+	for _, f := range append([]*os.File{s.root, s.null}, mapValues(s.dirs)...) {
+		if f != nil {
+			f.Close()
+		}
 	}
+	s.root, s.null, s.dirs = nil, nil, nil
+}
+
+func mapValues(m map[string]*os.File) []*os.File {
+	out := make([]*os.File, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
 }
 
 // open resolves p inside the rootfs (symlinks resolved as if chrooted) and
@@ -147,25 +160,69 @@ func (s *Setup) mkdirAll(p string) (*os.File, error) {
 	return pathrs.MkdirAllHandle(s.root, p, 0o755)
 }
 
-// mountpoint creates the mount point for m: a directory, or an empty file
-// when a bind mount's source is not a directory.
+// mountpoint resolves dest inside the rootfs and creates it if missing: a
+// directory, or an empty file when a bind mount's source is not a
+// directory. Only the last component is created by hand, relative to its
+// securely resolved parent; deeper missing paths go through MkdirAllHandle.
 func (s *Setup) mountpoint(dest string, file bool) (*os.File, error) {
-	if !file {
-		return s.mkdirAll(dest)
+	h, err := s.open(dest)
+	if !errors.Is(err, unix.ENOENT) {
+		return h, err
 	}
-	dir, err := s.mkdirAll(filepath.Dir(dest))
+	parent, err := s.open(filepath.Dir(dest))
+	if errors.Is(err, unix.ENOENT) {
+		parent, err = s.mkdirAll(filepath.Dir(dest))
+	}
 	if err != nil {
 		return nil, err
 	}
-	defer dir.Close()
-	base := filepath.Base(dest)
-	fd, err := unix.Openat(int(dir.Fd()), base, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o644)
-	if err == nil {
-		unix.Close(fd)
-	} else if err != unix.EEXIST {
+	defer parent.Close()
+	return createIn(parent, filepath.Base(dest), file)
+}
+
+// createIn makes a directory or empty file name in dir (keeping one that
+// exists) and opens it without following a symlink put there meanwhile.
+func createIn(dir *os.File, name string, file bool) (*os.File, error) {
+	dfd := int(dir.Fd())
+	flags := uint64(unix.O_PATH | unix.O_CLOEXEC | unix.O_NOFOLLOW)
+	if file {
+		fd, err := unix.Openat(dfd, name, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o644)
+		if err == nil {
+			unix.Close(fd)
+		} else if err != unix.EEXIST {
+			return nil, err
+		}
+	} else {
+		if err := unix.Mkdirat(dfd, name, 0o755); err != nil && err != unix.EEXIST {
+			return nil, err
+		}
+		flags |= unix.O_DIRECTORY
+	}
+	fd, err := unix.Openat2(dfd, name, &unix.OpenHow{
+		Flags:   flags,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_XDEV,
+	})
+	if err != nil {
 		return nil, err
 	}
-	return pathrs.OpenatInRoot(dir, base)
+	return os.NewFile(uintptr(fd), name), nil
+}
+
+// dir returns a handle of directory p inside the rootfs, creating it if
+// needed. Handles are cached: call only once all mounts are done.
+func (s *Setup) dir(p string) (*os.File, error) {
+	if h, ok := s.dirs[p]; ok {
+		return h, nil
+	}
+	h, err := s.mountpoint(p, false)
+	if err != nil {
+		return nil, err
+	}
+	if s.dirs == nil {
+		s.dirs = map[string]*os.File{}
+	}
+	s.dirs[p] = h
+	return h, nil
 }
 
 func (s *Setup) mount(m *configs.Mount) error {
@@ -257,7 +314,7 @@ func cgroupName(key string) string {
 // tmpfs with one bind per hierarchy, on v2 a bind of its cgroup directory,
 // or a fresh cgroup2 mount when it has a cgroup namespace rooted there.
 func (s *Setup) mountCgroup(m *configs.Mount) error {
-	target, err := s.mkdirAll(m.Destination)
+	target, err := s.mountpoint(m.Destination, false)
 	if err != nil {
 		return fail("create mount point", m.Destination, err)
 	}
@@ -303,7 +360,7 @@ func (s *Setup) mountCgroup(m *configs.Mount) error {
 }
 
 func (s *Setup) bindCgroup(src, dest string, flags uintptr) error {
-	target, err := s.mkdirAll(dest)
+	target, err := s.mountpoint(dest, false)
 	if err != nil {
 		return fail("create mount point", dest, err)
 	}
@@ -324,11 +381,10 @@ func (s *Setup) bindCgroup(src, dest string, flags uintptr) error {
 
 // symlink makes a symlink at p inside the rootfs; an existing entry is kept.
 func (s *Setup) symlink(target, p string) error {
-	dir, err := s.mkdirAll(filepath.Dir(p))
+	dir, err := s.dir(filepath.Dir(p))
 	if err != nil {
 		return fail("create directory for", p, err)
 	}
-	defer dir.Close()
 	if err := unix.Symlinkat(target, int(dir.Fd()), filepath.Base(p)); err != nil && err != unix.EEXIST {
 		return fail("symlink", p, err)
 	}
@@ -347,11 +403,10 @@ func (s *Setup) createDevices() error {
 }
 
 func (s *Setup) createDevice(d *configs.Device) error {
-	dir, err := s.mkdirAll(filepath.Dir(d.Path))
+	dir, err := s.dir(filepath.Dir(d.Path))
 	if err != nil {
 		return fail("create directory for", d.Path, err)
 	}
-	defer dir.Close()
 	base := filepath.Base(d.Path)
 	mode := d.FileMode
 	switch d.Type {
@@ -410,11 +465,10 @@ func (s *Setup) devSymlinks() error {
 		}
 	}
 	// /dev/ptmx is the devpts instance's ptmx.
-	dev, err := s.mkdirAll("/dev")
+	dev, err := s.dir("/dev")
 	if err != nil {
 		return fail("open", "/dev", err)
 	}
-	defer dev.Close()
 	if err := unix.Unlinkat(int(dev.Fd()), "ptmx", 0); err != nil && err != unix.ENOENT {
 		return fail("remove", "/dev/ptmx", err)
 	}
@@ -427,6 +481,9 @@ func (s *Setup) devSymlinks() error {
 // devNull returns the container's /dev/null after checking that it is the
 // real null device, not something the image planted (CVE-2025-31133).
 func (s *Setup) devNull() (*os.File, error) {
+	if s.null != nil {
+		return s.null, nil
+	}
 	f, err := s.open("/dev/null")
 	if err != nil {
 		return nil, err
@@ -440,6 +497,7 @@ func (s *Setup) devNull() (*os.File, error) {
 		f.Close()
 		return nil, errors.New("/dev/null is not the null device (char 1:3)")
 	}
+	s.null = f
 	return f, nil
 }
 
@@ -468,7 +526,6 @@ func (s *Setup) maskPath(p string) error {
 	if err != nil {
 		return fail("mask", p, err)
 	}
-	defer null.Close()
 	if err := unix.Mount(procfd(null), procfd(target), "", unix.MS_BIND, ""); err != nil {
 		return fail("mask", p, err)
 	}

@@ -97,12 +97,22 @@ func (m *Manager) path(ctrl string) string {
 	return ""
 }
 
-// Apply implements cgroups.Manager.
-func (m *Manager) Apply(pid int) error {
+// Create implements cgroups.Manager.
+func (m *Manager) Create() error {
 	for key, p := range m.paths {
 		if err := m.mkdir(key, p); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// Apply implements cgroups.Manager.
+func (m *Manager) Apply(pid int) error {
+	if err := m.Create(); err != nil {
+		return err
+	}
+	for _, p := range m.paths {
 		if err := cgroups.WriteFile(p, "cgroup.procs", strconv.Itoa(pid)); err != nil {
 			return err
 		}

@@ -36,13 +36,14 @@ func (m *Manager) Paths() map[string]string { return map[string]string{"": m.dir
 // Apply implements cgroups.Manager: it creates the cgroup, enables the
 // parent's controllers down to it, and moves pid in.
 func (m *Manager) Apply(pid int) error {
-	if err := m.create(); err != nil {
+	if err := m.Create(); err != nil {
 		return err
 	}
 	return cgroups.WriteFile(m.dir, "cgroup.procs", strconv.Itoa(pid))
 }
 
-func (m *Manager) create() error {
+// Create implements cgroups.Manager.
+func (m *Manager) Create() error {
 	rel, err := filepath.Rel(cgroups.Root, m.dir)
 	if err != nil || strings.HasPrefix(rel, "..") {
 		return fmt.Errorf("cgroup: %s is not under %s", m.dir, cgroups.Root)
