@@ -1,0 +1,232 @@
+package specconv
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/husk-runtime/husk/libcontainer/configs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// bundle makes a bundle directory with a rootfs and returns it with a
+// runnable spec (terminal off).
+func bundle(t *testing.T) (string, *specs.Spec) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "rootfs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := Example()
+	s.Process.Terminal = false
+	return dir, s
+}
+
+func convert(t *testing.T, dir string, s *specs.Spec) (*configs.Config, *configs.Process, error) {
+	t.Helper()
+	return Convert(s, Options{ID: "c1", Bundle: dir})
+}
+
+func TestConvertExample(t *testing.T) {
+	dir, s := bundle(t)
+	c, p, err := convert(t, dir, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Rootfs != filepath.Join(dir, "rootfs") || !c.Readonly {
+		t.Errorf("rootfs %q readonly %v", c.Rootfs, c.Readonly)
+	}
+	if c.Cgroup.Path != "c1" {
+		t.Errorf("default cgroup path %q, want the id", c.Cgroup.Path)
+	}
+	if c.RootPropagation != unix.MS_SLAVE|unix.MS_REC {
+		t.Errorf("default root propagation %#x", c.RootPropagation)
+	}
+	if len(c.Mounts) != 7 || c.Mounts[1].Destination != "/dev" || c.Mounts[1].Data != "mode=755,size=65536k" ||
+		c.Mounts[1].Flags != unix.MS_NOSUID|unix.MS_STRICTATIME {
+		t.Errorf("mounts: %+v", c.Mounts[1])
+	}
+	if c.Mounts[5].Flags&unix.MS_RDONLY == 0 {
+		t.Errorf("/sys should be read-only: %+v", c.Mounts[5])
+	}
+	if len(c.Devices) != 6 {
+		t.Errorf("want the 6 default devices, got %d", len(c.Devices))
+	}
+	want := uint64(1<<unix.CAP_AUDIT_WRITE | 1<<unix.CAP_KILL | 1<<unix.CAP_NET_BIND_SERVICE)
+	if p.Capabilities.Bounding != want || p.Capabilities.Effective != want || p.Capabilities.Inheritable != 0 {
+		t.Errorf("capabilities %+v", p.Capabilities)
+	}
+	if len(p.Rlimits) != 1 || p.Rlimits[0].Type != unix.RLIMIT_NOFILE || p.Rlimits[0].Hard != 1024 {
+		t.Errorf("rlimits %+v", p.Rlimits)
+	}
+	if !p.NoNewPrivileges {
+		t.Error("noNewPrivileges lost")
+	}
+	// The deny-all rule comes first, then runc's default allows.
+	devs := c.Cgroup.Resources.Devices
+	if len(devs) < 2 || devs[0].Allow || devs[0].Type != 'a' || !devs[1].Allow {
+		t.Errorf("device rules %+v", devs)
+	}
+}
+
+// Each case breaks one field; the error must name it.
+func TestConvertErrorsNameTheField(t *testing.T) {
+	cases := []struct {
+		name, field string
+		mutate      func(s *specs.Spec)
+	}{
+		{"empty args", "process.args", func(s *specs.Spec) { s.Process.Args = nil }},
+		{"relative cwd", "process.cwd", func(s *specs.Spec) { s.Process.Cwd = "tmp" }},
+		{"bad env", "process.env[0]", func(s *specs.Spec) { s.Process.Env = []string{"NOEQUALS"} }},
+		{"duplicate rlimit", "process.rlimits[1].type", func(s *specs.Spec) {
+			s.Process.Rlimits = append(s.Process.Rlimits, s.Process.Rlimits[0])
+		}},
+		{"unknown rlimit", "process.rlimits[0].type", func(s *specs.Spec) { s.Process.Rlimits[0].Type = "RLIMIT_FOO" }},
+		{"soft above hard", "process.rlimits[0]", func(s *specs.Spec) { s.Process.Rlimits[0].Soft = 2048 }},
+		{"bad version", "ociVersion", func(s *specs.Spec) { s.Version = "2.0.0" }},
+		{"not semver", "ociVersion", func(s *specs.Spec) { s.Version = "one" }},
+		{"no root", "root.path", func(s *specs.Spec) { s.Root = nil }},
+		{"missing rootfs", "root.path", func(s *specs.Spec) { s.Root.Path = "nope" }},
+		{"no process", "process", func(s *specs.Spec) { s.Process = nil }},
+		{"hostname without uts", "hostname", func(s *specs.Spec) { s.Linux.Namespaces = s.Linux.Namespaces[:2] }},
+		{"unknown namespace", "linux.namespaces[0].type", func(s *specs.Spec) { s.Linux.Namespaces[0].Type = "bogus" }},
+		{"duplicate namespace", "linux.namespaces[5].type", func(s *specs.Spec) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "pid"})
+		}},
+		{"no mount namespace", "linux.namespaces", func(s *specs.Spec) { s.Linux.Namespaces = s.Linux.Namespaces[:4] }},
+		{"relative ns path", "linux.namespaces[1].path", func(s *specs.Spec) { s.Linux.Namespaces[1].Path = "net" }},
+		{"ns path of the wrong type", "linux.namespaces[1].path", func(s *specs.Spec) { s.Linux.Namespaces[1].Path = "/proc/self/ns/ipc" }},
+		{"ns path not a namespace", "linux.namespaces[1].path", func(s *specs.Spec) { s.Linux.Namespaces[1].Path = "/proc/self/status" }},
+		{"mount without destination", "mounts[0].destination", func(s *specs.Spec) { s.Mounts[0].Destination = "" }},
+		{"mount without type", "mounts[0].type", func(s *specs.Spec) { s.Mounts[0].Type = "" }},
+		{"bind of missing source", "mounts[7].source", func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/x", Type: "bind", Source: "/nonexistent", Options: []string{"rbind"}})
+		}},
+		{"unsupported mount option", "mounts[0].options[0]", func(s *specs.Spec) { s.Mounts[0].Options = []string{"tmpcopyup"} }},
+		{"bad rootfsPropagation", "linux.rootfsPropagation", func(s *specs.Spec) { s.Linux.RootfsPropagation = "sideways" }},
+		{"relative masked path", "linux.maskedPaths[0]", func(s *specs.Spec) { s.Linux.MaskedPaths[0] = "proc/kcore" }},
+		{"sysctl without ipc ns", `linux.sysctl["kernel.shmmax"]`, func(s *specs.Spec) {
+			s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "mount"}}
+			s.Hostname = ""
+			s.Linux.Sysctl = map[string]string{"kernel.shmmax": "1"}
+		}},
+		{"host sysctl", `linux.sysctl["vm.swappiness"]`, func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"vm.swappiness": "1"} }},
+		{"device outside /dev", "linux.devices[0].path", func(s *specs.Spec) {
+			s.Linux.Devices = []specs.LinuxDevice{{Path: "/tmp/null", Type: "c", Major: 1, Minor: 3}}
+		}},
+		{"device type", "linux.devices[0].type", func(s *specs.Spec) {
+			s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/x", Type: "z"}}
+		}},
+		{"device rule access", "linux.resources.devices[0].access", func(s *specs.Spec) { s.Linux.Resources.Devices[0].Access = "rwx" }},
+		{"seccomp not yet", "linux.seccomp", func(s *specs.Spec) { s.Linux.Seccomp = &specs.LinuxSeccomp{} }},
+		{"hooks not yet", "hooks", func(s *specs.Spec) {
+			s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/true"}}}
+		}},
+		{"terminal not yet", "process.terminal", func(s *specs.Spec) { s.Process.Terminal = true }},
+		{"cgroupsPath escaping", "linux.cgroupsPath", func(s *specs.Spec) { s.Linux.CgroupsPath = "../x" }},
+		{"uid mappings without userns", "linux.uidMappings", func(s *specs.Spec) {
+			s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
+		}},
+		{"time offsets without timens", "linux.timeOffsets", func(s *specs.Spec) {
+			s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"monotonic": {Secs: 1}}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, s := bundle(t)
+			tc.mutate(s)
+			_, _, err := convert(t, dir, s)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !strings.HasPrefix(err.Error(), "config.json: "+tc.field+": ") {
+				t.Errorf("error %q does not name %s", err, tc.field)
+			}
+		})
+	}
+}
+
+func TestUnknownCapabilityIsOnlyAWarning(t *testing.T) {
+	dir, s := bundle(t)
+	s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, "CAP_NOT_A_THING")
+	if _, _, err := convert(t, dir, s); err != nil {
+		t.Fatalf("unknown capability refused: %v", err)
+	}
+}
+
+func TestMountOptions(t *testing.T) {
+	m, err := convertMount(specs.Mount{
+		Destination: "data", Type: "bind", Source: ".",
+		Options: []string{"rbind", "ro", "nosuid", "rw", "rprivate", "rnoexec", "size=1"},
+	}, "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Destination != "/data" {
+		t.Errorf("relative destination became %q, want /data", m.Destination)
+	}
+	if m.Flags != unix.MS_BIND|unix.MS_REC|unix.MS_NOSUID || m.ClearFlags&unix.MS_RDONLY == 0 {
+		t.Errorf("flags %#x clear %#x: a later rw must undo ro", m.Flags, m.ClearFlags)
+	}
+	if len(m.PropagationFlags) != 1 || m.PropagationFlags[0] != unix.MS_PRIVATE|unix.MS_REC {
+		t.Errorf("propagation %v", m.PropagationFlags)
+	}
+	if m.RecAttrSet != unix.MOUNT_ATTR_NOEXEC || m.Data != "size=1" || m.Device != "bind" {
+		t.Errorf("attrs %#x data %q device %q", m.RecAttrSet, m.Data, m.Device)
+	}
+}
+
+func TestValidateID(t *testing.T) {
+	for _, ok := range []string{"a", "c1", "my.container_1+x-y", strings.Repeat("a", 1024)} {
+		if err := ValidateID(ok); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", ".", "..", "a/b", "../x", "a b", "a\x00", strings.Repeat("a", 1025)} {
+		if err := ValidateID(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Load(dir); err == nil || !strings.HasPrefix(err.Error(), "config.json: ") {
+		t.Errorf("missing config: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte("{\n  \"ociVersion\": 1\n}"), 0o644)
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "ociVersion") {
+		t.Errorf("type error should name the field: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte("{\n  \"ociVersion\": \"1.0.0\",,\n}"), 0o644)
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("syntax error should give the line: %v", err)
+	}
+}
+
+func TestExampleMatchesRuncSpecShape(t *testing.T) {
+	b, err := json.Marshal(Example())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	for _, k := range []string{"ociVersion", "process", "root", "hostname", "mounts", "linux"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("example spec lacks %q", k)
+		}
+	}
+	s := Example()
+	ToRootless(s)
+	if len(s.Linux.UIDMappings) != 1 || s.Linux.Resources != nil {
+		t.Errorf("rootless: %+v", s.Linux)
+	}
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == specs.NetworkNamespace {
+			t.Error("rootless spec keeps the network namespace")
+		}
+	}
+}
