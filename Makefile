@@ -9,23 +9,34 @@ LDFLAGS := -s -w -X main.gitCommit=$(COMMIT) -X main.version=$(VERSION)
 # urfave_cli_no_docs leaves out the man/markdown generators (and their init).
 GOFLAGS_BUILD := -trimpath -buildmode=exe -tags urfave_cli_no_docs -ldflags "$(LDFLAGS)"
 
-.PHONY: all husk install test unit integration bench clean
+.PHONY: all husk deps demo install test unit integration bench clean
 
 all: husk
 
 husk:
 	CGO_ENABLED=1 $(GO) build $(GOFLAGS_BUILD) -o husk .
 
+# Installs missing build/test packages (Debian/Ubuntu, as root).
+deps:
+	sh contrib/deps.sh
+
+# Builds husk, makes a busybox bundle and runs a container from it.
+demo: deps husk
+	sh contrib/demo.sh ./husk
+
 install: husk
 	install -D -m 0755 husk $(DESTDIR)$(PREFIX)/sbin/husk
 
 unit:
-	$(GO) test ./libcontainer/...
+	$(GO) vet ./...
+	$(GO) test -count=1 ./libcontainer/...
 
 integration: husk
-	$(GO) test -count=1 ./tests/integration/
+	HUSK_BINARY=$(CURDIR)/husk $(GO) test -count=1 -timeout 20m ./tests/integration/
 
-test: unit integration
+# Everything CI runs: needs root on Linux.
+test: deps
+	$(MAKE) unit integration
 
 bench: husk
 	bash tests/bench/bench.sh $(BENCH_FLAGS) husk=./husk /usr/sbin/runc /usr/bin/crun

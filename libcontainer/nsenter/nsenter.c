@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -307,6 +309,28 @@ static void write_time_offsets(struct husk_bootstrap *bs)
 	close(fd);
 }
 
+/*
+ * Close every fd above the init's own (the socket and the exec fifo after
+ * it): whatever the caller of husk leaked to it must not sit in the
+ * container's init.
+ */
+static void close_fds_from(int first)
+{
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, (unsigned)first, ~0U, 0) == 0)
+		return;
+#endif
+	DIR *d = opendir("/proc/self/fd");
+	if (d == NULL)
+		bail(errno, "open", "/proc/self/fd", "close inherited fds");
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		int fd = atoi(e->d_name);
+		if (fd >= first && fd != dirfd(d))
+			close(fd);
+	}
+	closedir(d);
+}
+
 __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, char **envp)
 {
 	static uint8_t buf[HUSK_BOOTSTRAP_MAX];
@@ -325,6 +349,7 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 	if (errno || *end || end == argv[2] || fd < 3 || fd > 1 << 20)
 		_exit(1); /* no socket to report on: the parent sees EOF */
 	sockfd = (int)fd;
+	close_fds_from(sockfd + 2);
 
 	/* Nobody may ptrace or read our memory until the workload's exec. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs what building and testing husk needs on Debian/Ubuntu, if it is
+# missing: a C compiler for the nsenter stage, libseccomp, busybox-static
+# (the test and demo rootfs) and the reference runtimes the benchmark and
+# some tests compare against. Does nothing when everything is there.
+set -eu
+need=""
+command -v gcc >/dev/null 2>&1 || need="$need gcc libc6-dev"
+[ -e /usr/include/seccomp.h ] || need="$need libseccomp-dev"
+# The rootfs needs a statically linked busybox (ldd fails on a static one).
+if [ ! -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then need="$need busybox-static"; fi
+command -v runc >/dev/null 2>&1 || need="$need runc"
+command -v crun >/dev/null 2>&1 || need="$need crun"
+[ -z "$need" ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+	echo "husk needs:$need (install them, or run this as root on Debian/Ubuntu)" >&2
+	exit 1
+fi
+echo "installing:$need" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq -o DPkg::Lock::Timeout=600 >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends $need >/dev/null
