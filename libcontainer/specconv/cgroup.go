@@ -21,7 +21,6 @@ var allowedDevices = []configs.DeviceRule{
 	{Allow: true, Type: 'c', Major: 5, Minor: 0, Access: "rwm"},    // tty
 	{Allow: true, Type: 'c', Major: 1, Minor: 5, Access: "rwm"},    // zero
 	{Allow: true, Type: 'c', Major: 1, Minor: 9, Access: "rwm"},    // urandom
-	{Allow: true, Type: 'c', Major: 5, Minor: 1, Access: "rwm"},    // console
 	{Allow: true, Type: 'c', Major: 136, Minor: -1, Access: "rwm"}, // pts
 	{Allow: true, Type: 'c', Major: 5, Minor: 2, Access: "rwm"},    // ptmx
 	{Allow: true, Type: 'c', Major: 10, Minor: 200, Access: "rwm"}, // net/tun
