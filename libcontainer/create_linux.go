@@ -84,7 +84,16 @@ func Create(o CreateOptions) (_ *Container, retErr error) {
 	}()
 
 	fifoPath := filepath.Join(dir, fifoFile)
+	// The init opens the fifo for writing after it has switched to the
+	// workload's user, possibly in a user namespace: world-writable (only
+	// root can reach the state directory) and owned by the container's root.
 	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
+		return nil, fmt.Errorf("exec fifo: %w", err)
+	}
+	if err := os.Chmod(fifoPath, 0o622); err != nil {
+		return nil, fmt.Errorf("exec fifo: %w", err)
+	}
+	if err := os.Chown(fifoPath, hostID(o.Config.UIDMappings, 0), hostID(o.Config.GIDMappings, 0)); err != nil {
 		return nil, fmt.Errorf("exec fifo: %w", err)
 	}
 	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
@@ -254,6 +263,16 @@ func (sp *spawned) bootstrap(cfg *configs.Config, cgroupTasks []string) error {
 			return fmt.Errorf("%w from init's C stage: %v", initproto.ErrUnexpected, t)
 		}
 	}
+}
+
+// hostID maps a container id to the host: itself without mappings.
+func hostID(ms []configs.IDMap, id uint32) int {
+	for _, m := range ms {
+		if id >= m.ContainerID && id-m.ContainerID < m.Size {
+			return int(m.HostID + id - m.ContainerID)
+		}
+	}
+	return int(id)
 }
 
 func writeIDMaps(pid int, cfg *configs.Config) error {
