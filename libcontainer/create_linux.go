@@ -44,6 +44,11 @@ type initConfig struct {
 	// it until `start`.
 	FifoFd      int `json:"fifo_fd"`
 	PreserveFds int `json:"preserve_fds,omitempty"`
+	// MountFds maps the index of a bind mount in Config.Mounts to the fd
+	// of its source: a detached copy of the source tree the parent made
+	// (open_tree), so the init never looks up host paths, which it could
+	// not reach from inside a user namespace.
+	MountFds map[int]int `json:"mount_fds,omitempty"`
 }
 
 // spawned is an init process being set up, and what to undo if that fails.
@@ -134,20 +139,36 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 		return err
 	}
 	defer exe.Close()
-	// The child dup2()s its ExtraFiles to 3, 4, ...; keep the exe's fd
-	// number clear of them, as it is exec'd by path /proc/self/fd/N.
-	exeFd, err := unix.FcntlInt(exe.Fd(), unix.F_DUPFD_CLOEXEC, 3+o.PreserveFds+16)
-	if err != nil {
-		return fmt.Errorf("dup exe fd: %w", err)
-	}
-	defer unix.Close(exeFd)
-
 	files := []uintptr{0, 1, 2}
 	for i := 0; i < o.PreserveFds; i++ {
 		files = append(files, uintptr(3+i))
 	}
+	trees, err := openMountSources(o.Config.Mounts)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, fd := range trees {
+			unix.Close(fd)
+		}
+	}()
+	mountFds := map[int]int{}
+	for i := range o.Config.Mounts {
+		if fd, ok := trees[i]; ok {
+			mountFds[i] = len(files)
+			files = append(files, uintptr(fd))
+		}
+	}
 	sockFd := len(files)
 	files = append(files, child.Fd(), fifo.Fd())
+	// The exe is exec'd by path /proc/self/fd/N, so N must survive the
+	// child's fd shuffle: Go dup2()s files to 0..len-1 and may first move
+	// sources to len, len+1, ... (up to one per file, plus its own pipe).
+	exeFd, err := unix.FcntlInt(exe.Fd(), unix.F_DUPFD_CLOEXEC, 2*len(files)+2)
+	if err != nil {
+		return fmt.Errorf("dup exe fd: %w", err)
+	}
+	defer unix.Close(exeFd)
 
 	// The cgroup is made first. The new process is born in the unified
 	// (v2) cgroup with CLONE_INTO_CGROUP; the C stage joins the v1 ones
@@ -185,7 +206,7 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 	}
 	ic := initConfig{
 		ID: o.ID, Config: o.Config, Process: o.Process, CgroupPaths: sp.cgroup.Paths(),
-		FifoFd: sockFd + 1, PreserveFds: o.PreserveFds,
+		FifoFd: sockFd + 1, PreserveFds: o.PreserveFds, MountFds: mountFds,
 	}
 	if err := initproto.WriteJSON(parent, initproto.Config, &ic); err != nil {
 		return fmt.Errorf("send config to init: %w", err)
@@ -263,6 +284,36 @@ func (sp *spawned) bootstrap(cfg *configs.Config, cgroupTasks []string) error {
 			return fmt.Errorf("%w from init's C stage: %v", initproto.ErrUnexpected, t)
 		}
 	}
+}
+
+// openMountSources makes a detached copy (open_tree OPEN_TREE_CLONE) of the
+// source of every bind mount, keyed by the mount's index. The parent, as
+// the caller's user in the host's mount namespace, resolves the sources;
+// the init only attaches them.
+func openMountSources(mounts []*configs.Mount) (trees map[int]int, err error) {
+	trees = map[int]int{}
+	defer func() {
+		if err != nil {
+			for _, fd := range trees {
+				unix.Close(fd)
+			}
+		}
+	}()
+	for i, m := range mounts {
+		if !m.IsBind() {
+			continue
+		}
+		flags := unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC
+		if m.Flags&unix.MS_REC != 0 {
+			flags |= unix.AT_RECURSIVE
+		}
+		fd, err := unix.OpenTree(unix.AT_FDCWD, m.Source, uint(flags))
+		if err != nil {
+			return nil, fmt.Errorf("mount %q on %q: open source: %w", m.Source, m.Destination, err)
+		}
+		trees[i] = fd
+	}
+	return trees, nil
 }
 
 // hostID maps a container id to the host: itself without mappings.

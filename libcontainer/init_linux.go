@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -57,7 +58,7 @@ func initMain(sock *os.File) error {
 	}
 	defer unix.Close(selfFd)
 
-	rs := rootfs.New(cfg, ic.CgroupPaths)
+	rs := rootfs.New(cfg, ic.CgroupPaths, ic.MountFds, proc.Cwd)
 	defer rs.Close()
 	if err := rs.Prepare(); err != nil {
 		return err
@@ -166,6 +167,10 @@ func finalizeProcess(p *configs.Process) (string, error) {
 	if p.Umask != nil {
 		unix.Umask(int(*p.Umask))
 	}
+	if !hasEnv(p.Env, "HOME") {
+		// As runc: HOME from the container's /etc/passwd, else "/".
+		p.Env = append(p.Env, "HOME="+homeOf(p.UID))
+	}
 	var caps capabilities.Sets
 	if p.Capabilities != nil {
 		caps = capabilities.Sets(*p.Capabilities)
@@ -223,6 +228,40 @@ func setUser(p *configs.Process) error {
 		return procErr("setuid", strconv.Itoa(int(p.UID)), err)
 	}
 	return nil
+}
+
+func hasEnv(env []string, key string) bool {
+	for _, e := range env {
+		if k, _, _ := strings.Cut(e, "="); k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// homeOf finds uid's home directory in the container's /etc/passwd (we are
+// pivoted into the rootfs); "/" if there is none.
+func homeOf(uid uint32) string {
+	f, err := os.Open("/etc/passwd")
+	if err != nil {
+		return "/"
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return "/"
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 4<<20))
+	if err != nil {
+		return "/"
+	}
+	want := strconv.FormatUint(uint64(uid), 10)
+	for _, line := range strings.Split(string(b), "\n") {
+		fields := strings.Split(line, ":")
+		if len(fields) >= 6 && fields[2] == want && fields[5] != "" {
+			return fields[5]
+		}
+	}
+	return "/"
 }
 
 func setgroupsDenied() bool {

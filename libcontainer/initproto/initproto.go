@@ -6,8 +6,9 @@
 // The parent makes an AF_UNIX SOCK_STREAM socketpair and hands one end to the
 // child as an inherited file descriptor whose number is argv[2] of
 // `husk init <fd>`. The init's fds are: 0-2 stdio, 3..3+N-1 the caller's
-// --preserve-fds, then this socket, then the exec fifo (O_PATH); the C stage
-// closes everything above those first thing. The Go init marks all but
+// --preserve-fds, then one detached source tree per bind mount (listed in
+// the Config message), then this socket, then the exec fifo (O_PATH); the C
+// stage closes everything above those first thing. The Go init marks all but
 // stdio and the preserved fds close-on-exec, so the workload sees neither.
 //
 // Every message is one frame:

@@ -35,11 +35,28 @@ type Setup struct {
 	root        *os.File // O_PATH handle of the rootfs bind mount
 	dirs        map[string]*os.File
 	null        *os.File // the container's verified /dev/null
+	cwd         string
+	mountFds    map[int]int
 }
 
-// New prepares a Setup.
-func New(cfg *configs.Config, cgroupPaths map[string]string) *Setup {
-	return &Setup{cfg: cfg, cgroupPaths: cgroupPaths}
+// New prepares a Setup. cwd is the workload's working directory, made if
+// missing (as runc does) before the root turns read-only.
+// mountFds are the detached source trees of bind mounts, by mount index.
+func New(cfg *configs.Config, cgroupPaths map[string]string, mountFds map[int]int, cwd string) *Setup {
+	return &Setup{cfg: cfg, cgroupPaths: cgroupPaths, mountFds: mountFds, cwd: cwd}
+}
+
+// ensureDir makes directory p inside the rootfs if it does not exist.
+func (s *Setup) ensureDir(p string) error {
+	h, err := s.open(p)
+	if errors.Is(err, unix.ENOENT) {
+		h, err = s.mkdirAll(p)
+	}
+	if err != nil {
+		return fail("create working directory", p, err)
+	}
+	h.Close()
+	return nil
 }
 
 func fail(op, path string, err error) error {
@@ -76,11 +93,11 @@ func (s *Setup) Prepare() error {
 	old := unix.Umask(0)
 	defer unix.Umask(old)
 	setupDev := true
-	for _, m := range c.Mounts {
+	for i, m := range c.Mounts {
 		if m.Destination == "/dev" && m.IsBind() {
 			setupDev = false
 		}
-		if err := s.mount(m); err != nil {
+		if err := s.mount(m, s.mountFds[i]); err != nil {
 			return err
 		}
 	}
@@ -101,6 +118,9 @@ func (s *Setup) Prepare() error {
 		if err := s.maskPath(p); err != nil {
 			return err
 		}
+	}
+	if err := s.ensureDir(s.cwd); err != nil {
+		return err
 	}
 	if c.Readonly {
 		if err := setAttr(s.root, unix.MOUNT_ATTR_RDONLY, 0, false); err != nil {
@@ -247,17 +267,19 @@ func (s *Setup) dir(p string) (*os.File, error) {
 	return h, nil
 }
 
-func (s *Setup) mount(m *configs.Mount) error {
+// mount mounts m; a bind mount attaches tree, the detached copy of its
+// source that the parent made.
+func (s *Setup) mount(m *configs.Mount, tree int) error {
 	if m.Device == "cgroup" {
 		return s.mountCgroup(m)
 	}
 	isFile := false
 	if m.IsBind() {
-		fi, err := os.Stat(m.Source)
-		if err != nil {
+		var st unix.Stat_t
+		if err := unix.Fstat(tree, &st); err != nil {
 			return fail("stat bind source", m.Source, err)
 		}
-		isFile = !fi.IsDir()
+		isFile = st.Mode&unix.S_IFMT != unix.S_IFDIR
 	}
 	target, err := s.mountpoint(m.Destination, isFile)
 	if err != nil {
@@ -268,8 +290,9 @@ func (s *Setup) mount(m *configs.Mount) error {
 	flags := uintptr(m.Flags)
 	what := fmt.Sprintf("%q on %q", m.Source, m.Destination)
 	if m.IsBind() {
-		// A bind takes only MS_BIND|MS_REC; other flags need a remount.
-		if err := unix.Mount(m.Source, procfd(target), "", flags&(unix.MS_BIND|unix.MS_REC), ""); err != nil {
+		// The flags other than MS_BIND|MS_REC need a remount, below.
+		err := unix.MoveMount(tree, "", int(target.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+		if err != nil {
 			return fail("mount", what, err)
 		}
 	} else {

@@ -1,0 +1,165 @@
+package integration
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"testing"
+	"text/tabwriter"
+	"time"
+)
+
+// listHeader is runc's table header: tabwriter(minwidth 12, tabwidth 1,
+// padding 3, ' ') over "ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER".
+const listHeader = "ID          PID         STATUS      BUNDLE      CREATED     OWNER\n"
+
+// renderTable formats containers exactly like runc's `list`.
+func renderTable(cs []containerState) string {
+	var buf bytes.Buffer
+	w := tabwriter.NewWriter(&buf, 12, 1, 3, ' ', 0)
+	fmt.Fprint(w, "ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n")
+	for _, c := range cs {
+		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n",
+			c.ID, c.PID, c.Status, c.Bundle, c.Created.Format(time.RFC3339Nano), c.Owner)
+	}
+	w.Flush()
+	return buf.String()
+}
+
+// threeContainers makes "a-created" (created), "b-running" (running) and
+// "c-stopped" (stopped).
+func threeContainers(e *env) map[string]*bundle {
+	e.t.Helper()
+	bs := map[string]*bundle{
+		"a-created": e.newBundle(withArgs("true")),
+		"b-running": e.newBundle(withOut(), withShell("touch /out/ready; "+waitForever)),
+		"c-stopped": e.newBundle(withArgs("true")),
+	}
+	e.create(bs["a-created"], "a-created")
+	e.runDetached(bs["b-running"], "b-running")
+	waitFile(e.t, bs["b-running"].outFile("ready"))
+	e.runDetached(bs["c-stopped"], "c-stopped")
+	e.waitStatus("c-stopped", "stopped")
+	return bs
+}
+
+func listJSON(e *env) []containerState {
+	e.t.Helper()
+	r := e.ok("list", "--format", "json")
+	var cs []containerState
+	if err := json.Unmarshal([]byte(r.Stdout), &cs); err != nil {
+		e.t.Fatalf("list --format json is not a JSON array: %v: %s", err, r)
+	}
+	return cs
+}
+
+func TestListEmptyRootPrintsOnlyHeader(t *testing.T) {
+	e := newEnv(t)
+	r := e.ok("list")
+	if r.Stdout != listHeader {
+		t.Errorf("list on an empty root:\n got %q\nwant %q", r.Stdout, listHeader)
+	}
+}
+
+func TestListQuietEmptyRootPrintsNothing(t *testing.T) {
+	e := newEnv(t)
+	if r := e.ok("list", "-q"); r.Stdout != "" {
+		t.Errorf("list -q on an empty root printed %q", r.Stdout)
+	}
+}
+
+// runc prints "null" for an empty list; an empty array is accepted too.
+func TestListJSONEmptyRoot(t *testing.T) {
+	e := newEnv(t)
+	if cs := listJSON(e); len(cs) != 0 {
+		t.Errorf("list --format json on an empty root = %+v", cs)
+	}
+}
+
+func TestListJSONFields(t *testing.T) {
+	e := newEnv(t)
+	bs := threeContainers(e)
+	r := e.ok("list", "--format", "json")
+	var raw []map[string]any
+	if err := json.Unmarshal([]byte(r.Stdout), &raw); err != nil {
+		t.Fatalf("not a JSON array of objects: %v: %s", err, r)
+	}
+	for _, obj := range raw {
+		for _, k := range []string{"ociVersion", "id", "pid", "status", "bundle", "rootfs", "created", "owner"} {
+			if _, ok := obj[k]; !ok {
+				t.Errorf("list entry has no %q: %v", k, obj)
+			}
+		}
+	}
+	cs := listJSON(e)
+	var ids []string
+	for _, c := range cs {
+		ids = append(ids, c.ID)
+		st := e.state(c.ID)
+		if c.PID != st.PID || c.Status != st.Status || c.Bundle != st.Bundle ||
+			c.Rootfs != st.Rootfs || !c.Created.Equal(st.Created) || c.OCIVersion != st.OCIVersion {
+			t.Errorf("list entry %+v disagrees with state %+v", c, st)
+		}
+		if c.Bundle != bs[c.ID].Dir {
+			t.Errorf("%s: bundle %q, want %q", c.ID, c.Bundle, bs[c.ID].Dir)
+		}
+		// Owner is the user name owning the state (we run as root).
+		if c.Owner != "root" {
+			t.Errorf("%s: owner = %q, want root", c.ID, c.Owner)
+		}
+	}
+	if want := []string{"a-created", "b-running", "c-stopped"}; !reflect.DeepEqual(ids, want) {
+		t.Errorf("list ids = %v, want %v (sorted by id)", ids, want)
+	}
+	wantStatus := map[string]string{"a-created": "created", "b-running": "running", "c-stopped": "stopped"}
+	for _, c := range cs {
+		if c.Status != wantStatus[c.ID] {
+			t.Errorf("%s: status %q, want %q", c.ID, c.Status, wantStatus[c.ID])
+		}
+	}
+}
+
+func TestListTableFormat(t *testing.T) {
+	e := newEnv(t)
+	threeContainers(e)
+	cs := listJSON(e)
+	if len(cs) != 3 {
+		t.Fatalf("list --format json has %d entries, want 3", len(cs))
+	}
+	r := e.ok("list")
+	if want := renderTable(cs); r.Stdout != want {
+		t.Errorf("list table differs from runc's format:\n%s", lineDiff(want, r.Stdout))
+	}
+	r2 := e.ok("list", "--format", "table")
+	if r2.Stdout != r.Stdout {
+		t.Errorf("list --format table differs from list:\n%s", lineDiff(r.Stdout, r2.Stdout))
+	}
+}
+
+func TestListQuietPrintsOnlyIDs(t *testing.T) {
+	e := newEnv(t)
+	threeContainers(e)
+	for _, flag := range []string{"-q", "--quiet"} {
+		r := e.ok("list", flag)
+		if want := "a-created\nb-running\nc-stopped\n"; r.Stdout != want {
+			t.Errorf("list %s = %q, want %q", flag, r.Stdout, want)
+		}
+	}
+}
+
+func TestListShortFormatFlag(t *testing.T) {
+	e := newEnv(t)
+	b := e.newBundle(withArgs("true"))
+	e.create(b, "ctr")
+	r := e.ok("list", "-f", "json")
+	var cs []containerState
+	if err := json.Unmarshal([]byte(r.Stdout), &cs); err != nil || len(cs) != 1 || cs[0].ID != "ctr" {
+		t.Errorf("list -f json = %s (%v)", r, err)
+	}
+}
+
+func TestListInvalidFormatFails(t *testing.T) {
+	e := newEnv(t)
+	e.fails("list", "--format", "yaml")
+}

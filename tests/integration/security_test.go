@@ -1,0 +1,62 @@
+package integration
+
+import (
+	"errors"
+	"os"
+	"strconv"
+	"syscall"
+	"testing"
+)
+
+// CVE-2019-5736: while a created container's init runs the runtime's own
+// code, a container process could open /proc/<init>/exe and write through
+// it to the host's runtime binary. The init must run from a copy or view
+// that cannot be written.
+func TestInitBinaryCannotBeWritten(t *testing.T) {
+	e := newEnv(t)
+	b := e.newBundle(withArgs("true"))
+	e.create(b, "sealed")
+	pid := e.state("sealed").PID
+	exe := "/proc/" + strconv.Itoa(pid) + "/exe"
+	f, err := os.OpenFile(exe, os.O_WRONLY, 0)
+	if err == nil {
+		f.Close()
+		t.Fatalf("opened %s for writing: the runtime binary is exposed", exe)
+	}
+	if !errors.Is(err, syscall.EROFS) && !errors.Is(err, syscall.ETXTBSY) && !errors.Is(err, syscall.EPERM) {
+		t.Errorf("open %s for writing: %v, want EROFS/ETXTBSY/EPERM", exe, err)
+	}
+	// And it is not the host file itself.
+	var host, init syscall.Stat_t
+	if err := syscall.Stat(runtimeBin, &host); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Stat(exe, &init); err != nil {
+		t.Fatal(err)
+	}
+	if isHusk() && host.Dev == init.Dev && host.Ino == init.Ino {
+		t.Errorf("the init executes the host's husk binary itself")
+	}
+}
+
+// The workload's fds are exactly stdio (ls adds its own directory fd).
+func TestWorkloadFdsAreOnlyStdio(t *testing.T) {
+	e := newEnv(t)
+	r := e.runFG(e.newBundle(withArgs("ls", "/proc/self/fd")), "fds")
+	if r.Code != 0 {
+		t.Fatal(r)
+	}
+	if got := lines(r.Stdout); len(got) != 4 || got[0] != "0" || got[1] != "1" || got[2] != "2" {
+		t.Errorf("workload fds %q, want 0 1 2 and ls's own", got)
+	}
+}
+
+// After chdir the workload's cwd is inside its root (CVE-2024-21626 checks
+// getcwd): /proc/self/cwd resolves to the configured directory.
+func TestCwdIsInsideRoot(t *testing.T) {
+	e := newEnv(t)
+	r := e.runFG(e.newBundle(withArgs("readlink", "/proc/self/cwd")), "cwdroot")
+	if r.Code != 0 || r.Stdout != "/\n" {
+		t.Errorf("cwd as the kernel sees it: %s", r)
+	}
+}
