@@ -177,6 +177,14 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 		return err
 	}
 	attr := &syscall.ProcAttr{Env: []string{}, Files: files, Sys: &syscall.SysProcAttr{}}
+	// A new pid namespace is made by the clone that starts the init, so the
+	// C stage need not fork (and the init's pages are not copied on write)
+	// unless the namespaces are of another user namespace or a new time
+	// namespace, which must exist first.
+	cloneNewPid := cloneNewPid(o.Config)
+	if cloneNewPid {
+		attr.Sys.Cloneflags = unix.CLONE_NEWPID
+	}
 	var tasks []string
 	for key, dir := range sp.cgroup.Paths() {
 		if key != "" {
@@ -201,7 +209,7 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 	if err := sp.cgroup.Set(o.Config.Cgroup.Resources); err != nil {
 		return err
 	}
-	if err := sp.bootstrap(o.Config, tasks); err != nil {
+	if err := sp.bootstrap(o.Config, tasks, cloneNewPid); err != nil {
 		return err
 	}
 	ic := initConfig{
@@ -226,9 +234,12 @@ func initErr(err error) error {
 }
 
 // bootstrap drives the C stage: namespaces, uid/gid maps, the final pid.
-func (sp *spawned) bootstrap(cfg *configs.Config, cgroupTasks []string) error {
+func (sp *spawned) bootstrap(cfg *configs.Config, cgroupTasks []string, newPidDone bool) error {
 	bs := nsenter.Bootstrap{CgroupTasks: cgroupTasks}
 	for _, ns := range cfg.Namespaces {
+		if ns.Type == configs.NEWPID && ns.Path == "" && newPidDone {
+			continue
+		}
 		if ns.Path == "" {
 			bs.CloneFlags |= specconv.CloneFlag(ns.Type)
 		} else {
@@ -266,6 +277,9 @@ func (sp *spawned) bootstrap(cfg *configs.Config, cgroupTasks []string) error {
 				return err
 			}
 			sp.pid = int(pid)
+			if pid == 0 {
+				sp.pid = sp.pid0
+			}
 			st, err := system.Stat(sp.pid)
 			if err != nil {
 				return fmt.Errorf("init process %d: %w", sp.pid, err)
@@ -314,6 +328,18 @@ func openMountSources(mounts []*configs.Mount) (trees map[int]int, err error) {
 		trees[i] = fd
 	}
 	return trees, nil
+}
+
+// cloneNewPid says whether the init can be cloned straight into a new pid
+// namespace: one is wanted, and no user namespace or new time namespace has
+// to come first.
+func cloneNewPid(cfg *configs.Config) bool {
+	pid, ok := cfg.Namespace(configs.NEWPID)
+	if !ok || pid.Path != "" || cfg.Has(configs.NEWUSER) {
+		return false
+	}
+	t, ok := cfg.Namespace(configs.NEWTIME)
+	return !ok || t.Path != ""
 }
 
 // hostID maps a container id to the host: itself without mappings.

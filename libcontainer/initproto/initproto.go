@@ -30,7 +30,8 @@
 //	1     parent -> C    Bootstrap     nsenter binary     always, first
 //	2     C -> parent    UsernsReady   u32 pid            a new user namespace was made
 //	3     parent -> C    MapsDone      (none)             after writing uid_map/gid_map
-//	4     C -> parent    ChildPid      u32 pid            always: the pid that runs Go
+//	4     C -> parent    ChildPid      u32 pid            always: the pid that runs Go, if
+//	                                                      the C stage forked; else 0
 //	5     parent -> init Config        JSON InitConfig    always
 //	6     init -> parent HookRequest   JSON HookCall      at each hook point the config asks for
 //	7     parent -> init HookDone      (none)             after the hooks ran

@@ -409,5 +409,5 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 		}
 		return; /* the child runs the Go init */
 	}
-	send_pid(HUSK_MSG_CHILD_PID, getpid());
+	send_pid(HUSK_MSG_CHILD_PID, 0); /* 0: this process runs the Go init */
 }
