@@ -12,7 +12,7 @@ import (
 // ipc and uts namespaces.
 func TestJoinNamespacesByPath(t *testing.T) {
 	e := newEnv(t)
-	first := e.newBundle(withOut(), withShell("hostname first-host && touch /out/ready; sleep 100"), withSpec(func(s *specs.Spec) { s.Hostname = "" }))
+	first := e.newBundle(withOut(), withShell("touch /out/ready; sleep 100"), withSpec(func(s *specs.Spec) { s.Hostname = "first-host" }))
 	e.runDetached(first, "first")
 	pid := e.state("first").PID
 	nsPath := func(kind string) string { return fmt.Sprintf("/proc/%d/ns/%s", pid, kind) }
