@@ -3,11 +3,13 @@ GO ?= go
 PREFIX ?= /usr/local
 COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 VERSION ?= $(shell cat VERSION 2>/dev/null || echo 0.1.0-dev)
-# A non-PIE, stripped binary starts faster (fewer relocations and page
-# faults); cgo is needed for the nsenter C stage.
-LDFLAGS := -s -w -X main.gitCommit=$(COMMIT) -X main.version=$(VERSION)
+# A static, non-PIE, stripped binary starts faster: no dynamic loader, no
+# relocations, fewer page faults (husk starts twice per container). cgo is
+# needed for the nsenter C stage; osusergo/netgo keep glibc's NSS out.
+LDFLAGS := -s -w -X main.gitCommit=$(COMMIT) -X main.version=$(VERSION) -extldflags -static
 # urfave_cli_no_docs leaves out the man/markdown generators (and their init).
-GOFLAGS_BUILD := -trimpath -buildmode=exe -tags urfave_cli_no_docs -ldflags "$(LDFLAGS)"
+TAGS := urfave_cli_no_docs osusergo netgo
+GOFLAGS_BUILD := -trimpath -buildmode=exe -tags "$(TAGS)" -ldflags "$(LDFLAGS)"
 
 .PHONY: all husk deps demo install test unit integration bench clean
 

@@ -2,11 +2,10 @@ package main
 
 import (
 	"os"
-	"os/signal"
 	"runtime/debug"
-	"sync"
 
 	"github.com/husk-runtime/husk/libcontainer"
+	"github.com/husk-runtime/husk/libcontainer/signals"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 )
@@ -28,8 +27,7 @@ filesystem.`,
 			return err
 		}
 		detach := ctx.Bool("detach")
-		var sigs chan os.Signal
-		var notified sync.WaitGroup
+		var sigs *os.File
 		if !detach {
 			// Reparented container processes (the init itself, after the
 			// C stage's fork) come to us, so we can wait for the init.
@@ -38,11 +36,12 @@ filesystem.`,
 					return err
 				}
 			}
-			// Go enables each signal with a round trip to its signal
-			// thread, ~65 of them: do it alongside create.
-			sigs = make(chan os.Signal, 128)
-			notified.Add(1)
-			go func() { signal.Notify(sigs); notified.Done() }()
+			// Signals that arrive while the container is being created
+			// are relayed once it has started, as runc does.
+			var err error
+			if sigs, err = signals.Catch(); err != nil {
+				return err
+			}
 		}
 		c, err := createContainer(ctx)
 		if err != nil {
@@ -61,7 +60,6 @@ filesystem.`,
 		if detach {
 			return nil
 		}
-		notified.Wait()
 		debug.SetGCPercent(100) // this process may now live as long as the workload
 		code := forwardAndWait(c, sigs)
 		if !ctx.Bool("keep") {
@@ -79,19 +77,33 @@ filesystem.`,
 // forwardAndWait relays signals to the init until it exits, reaping every
 // child that comes our way, and returns the exit code: the workload's exit
 // status, or 128+N if a signal N killed it.
-func forwardAndWait(c *libcontainer.Container, sigs chan os.Signal) int {
+func forwardAndWait(c *libcontainer.Container, sigs *os.File) int {
 	pid := c.State.InitPid
+	buf := make([]byte, 64)
 	for {
 		if code, done := reap(pid); done {
 			return code
 		}
-		s := <-sigs
-		sig, ok := s.(unix.Signal)
-		if !ok || sig == unix.SIGCHLD || sig == unix.SIGURG {
-			continue
+		n, err := sigs.Read(buf)
+		if err != nil {
+			// Cannot happen with our own pipe; do not spin.
+			var ws unix.WaitStatus
+			unix.Wait4(pid, &ws, 0, nil)
+			return exitCode(ws)
 		}
-		unix.Kill(pid, sig)
+		for _, b := range buf[:n] {
+			if sig := unix.Signal(b); signals.Relayed(sig) {
+				unix.Kill(pid, sig)
+			}
+		}
 	}
+}
+
+func exitCode(ws unix.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
 }
 
 // reap collects exited children without blocking; it reports the init's
@@ -106,12 +118,8 @@ func reap(initPid int) (int, bool) {
 		if err != nil || pid <= 0 {
 			return 0, false
 		}
-		if pid != initPid {
-			continue
+		if pid == initPid {
+			return exitCode(ws), true
 		}
-		if ws.Signaled() {
-			return 128 + int(ws.Signal()), true
-		}
-		return ws.ExitStatus(), true
 	}
 }
