@@ -7,6 +7,10 @@ VERSION ?= $(shell cat VERSION 2>/dev/null || echo 0.1.0-dev)
 # relocations, fewer page faults (husk starts twice per container). cgo is
 # needed for the nsenter C stage; osusergo/netgo keep glibc's NSS out.
 LDFLAGS := -s -w -X main.gitCommit=$(COMMIT) -X main.version=$(VERSION) -extldflags -static
+# encoding/json backed by json/v2: the first decode of a config (type
+# caches built from scratch in every process) is ~0.5 ms cheaper, twice per
+# container. The v1 API and semantics are unchanged.
+export GOEXPERIMENT := jsonv2
 # urfave_cli_no_docs leaves out the man/markdown generators (and their init).
 TAGS := urfave_cli_no_docs osusergo netgo
 GOFLAGS_BUILD := -trimpath -buildmode=exe -tags "$(TAGS)" -ldflags "$(LDFLAGS)"

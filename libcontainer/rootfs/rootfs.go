@@ -78,8 +78,12 @@ func (s *Setup) Prepare() error {
 	if err := unix.Mount("", "/", "", c.RootPropagation, ""); err != nil {
 		return fail("set propagation of", "/", err)
 	}
-	if err := makeParentMountPrivate(c.Rootfs); err != nil {
-		return err
+	// Only a shared propagation leaves the rootfs's parent mount shared,
+	// which pivot_root refuses.
+	if c.RootPropagation&unix.MS_SHARED != 0 {
+		if err := makeParentMountPrivate(c.Rootfs); err != nil {
+			return err
+		}
 	}
 	if err := unix.Mount(c.Rootfs, c.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fail("bind mount rootfs", c.Rootfs, err)
