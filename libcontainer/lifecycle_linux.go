@@ -120,8 +120,9 @@ func (c *Container) Destroy(force bool) error {
 		killAndWait(c.State.InitPid, c.State.InitStartTime)
 	}
 	cg := manager.Load(c.State.CgroupPaths)
-	if !c.State.Config.Has(configs.NEWPID) || st == Stopped {
-		// Without a pid namespace, processes outlive the init.
+	if pidns, ok := c.State.Config.Namespace(configs.NEWPID); !ok || pidns.Path != "" {
+		// Without a pid namespace of its own, processes outlive the init;
+		// with one, the kernel killed them all when the init died.
 		killCgroup(cg)
 	}
 	if err := cg.Destroy(); err != nil {

@@ -108,6 +108,11 @@ func ReadProcs(dir string) ([]int, error) {
 // whose last process has just exited can briefly report EBUSY; that is
 // retried a few times.
 func RemovePath(dir string) error {
+	// Usually the cgroup has no children: one rmdir.
+	switch err := unix.Rmdir(dir); err {
+	case nil, unix.ENOENT:
+		return nil
+	}
 	var subdirs []string
 	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err == nil && d.IsDir() {
