@@ -1,0 +1,117 @@
+package integration
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// --version prints what dockerd and podman parse: "<name> version X" and a
+// "spec:" line (and a "commit:" line when built from git).
+func TestVersionOutput(t *testing.T) {
+	r := invoke(invokeOpts{}, "--version")
+	if r.Code != 0 {
+		t.Fatal(r)
+	}
+	l := lines(r.Stdout)
+	if len(l) < 3 || !regexp.MustCompile(`^\S+ version \S+`).MatchString(l[0]) {
+		t.Errorf("first line %q", l)
+	}
+	if !regexp.MustCompile(`(?m)^spec: 1\.\d+\.\d+`).MatchString(r.Stdout) {
+		t.Errorf("no spec line in %q", r.Stdout)
+	}
+}
+
+// With --log FILE --log-format json a failure is a JSON line in the file
+// (what containerd's shim reads) and the plain message on stderr.
+func TestLogFileJSON(t *testing.T) {
+	e := newEnv(t)
+	logFile := filepath.Join(e.dir, "log.json")
+	r := e.run("--log", logFile, "--log-format", "json", "state", "nope")
+	if r.Code != 1 {
+		t.Fatalf("state of a missing container: %s", r)
+	}
+	if strings.TrimSpace(r.Stderr) != "container does not exist" {
+		t.Errorf("stderr %q, want the bare message", r.Stderr)
+	}
+	b, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("log line %q: %v", b, err)
+	}
+	if m["level"] != "error" || m["msg"] != "container does not exist" || m["time"] == "" {
+		t.Errorf("log line %v", m)
+	}
+}
+
+// Without --log, the error is one logrus text line on stderr, printed once.
+func TestErrorOnStderrOnce(t *testing.T) {
+	e := newEnv(t)
+	r := e.fails("state", "nope")
+	l := lines(r.Stderr)
+	if len(l) != 1 || !regexp.MustCompile(`^time="[^"]+" level=error msg="container does not exist"`).MatchString(l[0]) {
+		t.Errorf("stderr %q", r.Stderr)
+	}
+	r = e.fails("--log-format", "json", "state", "nope")
+	var m map[string]string
+	if err := json.Unmarshal([]byte(r.Stderr), &m); err != nil || m["msg"] != "container does not exist" {
+		t.Errorf("json on stderr %q: %v", r.Stderr, err)
+	}
+}
+
+// A log format other than text or json is refused.
+func TestBadLogFormat(t *testing.T) {
+	e := newEnv(t)
+	e.fails("--log-format", "xml", "list")
+}
+
+// Flags husk cannot honour yet are refused, never ignored.
+func TestUnsupportedFlagsRefused(t *testing.T) {
+	if !isHusk() {
+		t.Skip("checks husk's refusals of what it does not implement yet")
+	}
+	e := newEnv(t)
+	b := e.newBundle(withArgs("true"))
+	for _, args := range [][]string{
+		{"--systemd-cgroup", "run", "--bundle", b.Dir, "u0"},
+		{"run", "--console-socket", "/tmp/nope.sock", "--bundle", b.Dir, "u1"},
+	} {
+		id := args[len(args)-1]
+		e.track(id)
+		r := e.fails(args...)
+		if !strings.Contains(r.Stderr, "not supported") {
+			t.Errorf("%q: %q", args, r.Stderr)
+		}
+		e.assertNoTrace(b, id)
+	}
+}
+
+// Unknown config fields are ignored, as the spec requires, and with
+// --debug they are logged.
+func TestUnknownFieldIgnoredAndLoggedAtDebug(t *testing.T) {
+	e := newEnv(t)
+	b := e.newBundle(withArgs("true"))
+	cfg := filepath.Join(b.Dir, "config.json")
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = []byte(strings.Replace(string(data), "{", `{"bogusField": 1,`, 1))
+	if err := os.WriteFile(cfg, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.track("unknown")
+	r := e.run("--debug", "run", "--bundle", b.Dir, "unknown")
+	if r.Code != 0 {
+		t.Fatalf("a config with an unknown field must run: %s", r)
+	}
+	if isHusk() && (!strings.Contains(r.Stderr, "level=debug") || !strings.Contains(r.Stderr, "bogusField")) {
+		t.Errorf("no debug line about the unknown field: %q", r.Stderr)
+	}
+}
