@@ -82,7 +82,7 @@ func newApp() *cli.App {
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "ignore cgroup permission errors ('true', 'false', or 'auto')"},
 		},
 		Commands: []*cli.Command{
-			createCommand, deleteCommand, killCommand, listCommand, runCommand,
+			createCommand, deleteCommand, execCommand, killCommand, listCommand, runCommand,
 			specCommand, startCommand, stateCommand,
 		},
 		Before: setupLogging,
@@ -122,22 +122,35 @@ func setupLogging(ctx *cli.Context) error {
 	return nil
 }
 
-// exitError carries a command's exit code without a message (run's
-// workload exit status).
-type exitError struct{ code int }
+// exitError carries a command's exit code: the workload's exit status
+// for run and exec (err nil), or a failure with a code other than 1 (exec's
+// 255).
+type exitError struct {
+	code int
+	err  error
+}
 
-func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+func (e *exitError) Error() string {
+	if e.err != nil {
+		return e.err.Error()
+	}
+	return fmt.Sprintf("exit status %d", e.code)
+}
 
 // fatal logs err and exits 1, as runc: the log line goes to --log (or
 // stderr); if that is not stderr, the plain message goes there too.
 func fatal(err error) {
+	code := 1
 	var ee *exitError
 	if errors.As(err, &ee) {
-		os.Exit(ee.code)
+		if ee.err == nil {
+			os.Exit(ee.code)
+		}
+		code, err = ee.code, ee.err
 	}
 	slog.Error(err.Error())
 	if !logToStderr {
 		fmt.Fprintln(os.Stderr, err)
 	}
-	os.Exit(1)
+	os.Exit(code)
 }

@@ -4,7 +4,6 @@ import (
 	"os"
 	"runtime/debug"
 
-	"github.com/husk-runtime/husk/libcontainer"
 	"github.com/husk-runtime/husk/libcontainer/signals"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -61,7 +60,7 @@ filesystem.`,
 			return nil
 		}
 		debug.SetGCPercent(100) // this process may now live as long as the workload
-		code := forwardAndWait(c, sigs)
+		code := forwardAndWait(c.State.InitPid, sigs)
 		if !ctx.Bool("keep") {
 			if err := c.Destroy(true); err != nil {
 				return err
@@ -74,11 +73,10 @@ filesystem.`,
 	},
 }
 
-// forwardAndWait relays signals to the init until it exits, reaping every
-// child that comes our way, and returns the exit code: the workload's exit
+// forwardAndWait relays signals to pid until it exits, reaping every
+// child that comes our way, and returns the exit code: the process's exit
 // status, or 128+N if a signal N killed it.
-func forwardAndWait(c *libcontainer.Container, sigs *os.File) int {
-	pid := c.State.InitPid
+func forwardAndWait(pid int, sigs *os.File) int {
 	buf := make([]byte, 64)
 	for {
 		if code, done := reap(pid); done {

@@ -44,6 +44,9 @@ type initConfig struct {
 	// it until `start`.
 	FifoFd      int `json:"fifo_fd"`
 	PreserveFds int `json:"preserve_fds,omitempty"`
+	// Exec is set for `husk exec`: the process joins a running container;
+	// there is no rootfs to set up and no fifo to wait on.
+	Exec bool `json:"exec,omitempty"`
 	// MountFds maps the index of a bind mount in Config.Mounts to the fd
 	// of its source: a detached copy of the source tree the parent made
 	// (open_tree), so the init never looks up host paths, which it could
@@ -78,7 +81,7 @@ func Create(o CreateOptions) (_ *Container, retErr error) {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
 	c := &Container{root: o.Root, dir: dir, State: State{
-		ID: o.ID, Bundle: o.Bundle, Config: o.Config, Created: time.Now().UTC(),
+		ID: o.ID, Bundle: o.Bundle, Config: o.Config, Process: o.Process, Created: time.Now().UTC(),
 	}}
 	var sp *spawned
 	defer func() {
@@ -127,22 +130,6 @@ func Create(o CreateOptions) (_ *Container, retErr error) {
 // start runs `husk init`, takes it through the C stage and the Go init's
 // setup, and returns when the init reports Ready.
 func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
-	parent, child, err := socketpair()
-	if err != nil {
-		return err
-	}
-	defer child.Close()
-	sp.sock = parent
-
-	exe, err := exeseal.Open()
-	if err != nil {
-		return err
-	}
-	defer exe.Close()
-	files := []uintptr{0, 1, 2}
-	for i := 0; i < o.PreserveFds; i++ {
-		files = append(files, uintptr(3+i))
-	}
 	trees, err := openMountSources(o.Config.Mounts)
 	if err != nil {
 		return err
@@ -152,40 +139,92 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 			unix.Close(fd)
 		}
 	}()
+	var extra []uintptr
 	mountFds := map[int]int{}
 	for i := range o.Config.Mounts {
 		if fd, ok := trees[i]; ok {
-			mountFds[i] = len(files)
-			files = append(files, uintptr(fd))
+			mountFds[i] = 3 + o.PreserveFds + len(extra)
+			extra = append(extra, uintptr(fd))
 		}
 	}
-	sockFd := len(files)
-	files = append(files, child.Fd(), fifo.Fd())
+	// The cgroup is made first: the new process is born in it.
+	if err := sp.cgroup.Create(); err != nil {
+		return err
+	}
+	// A new pid namespace is made by the clone that starts the init, so the
+	// C stage need not fork (and the init's pages are not copied on write)
+	// unless the namespaces are of another user namespace or a new time
+	// namespace, which must exist first.
+	var cloneFlags uintptr
+	newPid := cloneNewPid(o.Config)
+	if newPid {
+		cloneFlags = unix.CLONE_NEWPID
+	}
+	sockFd, tasks, err := sp.fork(o.PreserveFds, extra, fifo, cloneFlags)
+	if err != nil {
+		return err
+	}
+	if err := sp.cgroup.Set(o.Config.Cgroup.Resources); err != nil {
+		return err
+	}
+	bs := nsenter.Bootstrap{CgroupTasks: tasks, TimeOffsets: o.Config.TimeOffsets}
+	for _, ns := range o.Config.Namespaces {
+		switch {
+		case ns.Type == configs.NEWPID && ns.Path == "" && newPid:
+		case ns.Path == "":
+			bs.CloneFlags |= specconv.CloneFlag(ns.Type)
+		default:
+			bs.NsPaths = append(bs.NsPaths, nsenter.NsPath{Type: specconv.CloneFlag(ns.Type), Path: ns.Path})
+		}
+	}
+	if err := sp.bootstrap(&bs, o.Config); err != nil {
+		return err
+	}
+	ic := initConfig{
+		ID: o.ID, Config: o.Config, Process: o.Process, CgroupPaths: sp.cgroup.Paths(),
+		FifoFd: sockFd + 1, PreserveFds: o.PreserveFds, MountFds: mountFds,
+	}
+	return sp.configure(&ic)
+}
+
+// fork starts `husk init` from the sealed binary with fds: stdio, the
+// caller's preserved fds, extra, the init socket, then fifo if not nil. It
+// is born in the cgroup's unified hierarchy (CLONE_INTO_CGROUP) and with
+// cloneFlags; the v1 hierarchies' "tasks" files it must join itself are
+// returned, with the number of the init's socket fd.
+func (sp *spawned) fork(preserveFds int, extra []uintptr, fifo *os.File, cloneFlags uintptr) (sockFd int, tasks []string, err error) {
+	parent, child, err := socketpair()
+	if err != nil {
+		return 0, nil, err
+	}
+	defer child.Close()
+	sp.sock = parent
+
+	exe, err := exeseal.Open()
+	if err != nil {
+		return 0, nil, err
+	}
+	defer exe.Close()
+	files := []uintptr{0, 1, 2}
+	for i := 0; i < preserveFds; i++ {
+		files = append(files, uintptr(3+i))
+	}
+	files = append(files, extra...)
+	sockFd = len(files)
+	files = append(files, child.Fd())
+	if fifo != nil {
+		files = append(files, fifo.Fd())
+	}
 	// The exe is exec'd by path /proc/self/fd/N, so N must survive the
 	// child's fd shuffle: Go dup2()s files to 0..len-1 and may first move
 	// sources to len, len+1, ... (up to one per file, plus its own pipe).
 	exeFd, err := unix.FcntlInt(exe.Fd(), unix.F_DUPFD_CLOEXEC, 2*len(files)+2)
 	if err != nil {
-		return fmt.Errorf("dup exe fd: %w", err)
+		return 0, nil, fmt.Errorf("dup exe fd: %w", err)
 	}
 	defer unix.Close(exeFd)
 
-	// The cgroup is made first. The new process is born in the unified
-	// (v2) cgroup with CLONE_INTO_CGROUP; the C stage joins the v1 ones
-	// itself, before anything else.
-	if err := sp.cgroup.Create(); err != nil {
-		return err
-	}
-	attr := &syscall.ProcAttr{Env: []string{}, Files: files, Sys: &syscall.SysProcAttr{}}
-	// A new pid namespace is made by the clone that starts the init, so the
-	// C stage need not fork (and the init's pages are not copied on write)
-	// unless the namespaces are of another user namespace or a new time
-	// namespace, which must exist first.
-	cloneNewPid := cloneNewPid(o.Config)
-	if cloneNewPid {
-		attr.Sys.Cloneflags = unix.CLONE_NEWPID
-	}
-	var tasks []string
+	attr := &syscall.ProcAttr{Env: []string{}, Files: files, Sys: &syscall.SysProcAttr{Cloneflags: cloneFlags}}
 	for key, dir := range sp.cgroup.Paths() {
 		if key != "" {
 			tasks = append(tasks, filepath.Join(dir, "tasks"))
@@ -193,7 +232,7 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 		}
 		cgfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return fmt.Errorf("cgroup: open %s: %w", dir, err)
+			return 0, nil, fmt.Errorf("cgroup: open %s: %w", dir, err)
 		}
 		defer unix.Close(cgfd)
 		attr.Sys.UseCgroupFD, attr.Sys.CgroupFD = true, cgfd
@@ -201,25 +240,19 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 	sort.Strings(tasks)
 	pid0, err := syscall.ForkExec("/proc/self/fd/"+strconv.Itoa(exeFd), []string{"husk", "init", strconv.Itoa(sockFd)}, attr)
 	if err != nil {
-		return fmt.Errorf("start init: %w", err)
+		return 0, nil, fmt.Errorf("start init: %w", err)
 	}
 	sp.pid0 = pid0
-	child.Close()
+	return sockFd, tasks, nil
+}
 
-	if err := sp.cgroup.Set(o.Config.Cgroup.Resources); err != nil {
-		return err
-	}
-	if err := sp.bootstrap(o.Config, tasks, cloneNewPid); err != nil {
-		return err
-	}
-	ic := initConfig{
-		ID: o.ID, Config: o.Config, Process: o.Process, CgroupPaths: sp.cgroup.Paths(),
-		FifoFd: sockFd + 1, PreserveFds: o.PreserveFds, MountFds: mountFds,
-	}
-	if err := initproto.WriteJSON(parent, initproto.Config, &ic); err != nil {
+// configure sends the Go init its configuration and waits until it is
+// ready (or has failed).
+func (sp *spawned) configure(ic *initConfig) error {
+	if err := initproto.WriteJSON(sp.sock, initproto.Config, ic); err != nil {
 		return fmt.Errorf("send config to init: %w", err)
 	}
-	if _, err := initproto.Expect(parent, initproto.Ready); err != nil {
+	if _, err := initproto.Expect(sp.sock, initproto.Ready); err != nil {
 		return initErr(err)
 	}
 	return nil
@@ -234,19 +267,7 @@ func initErr(err error) error {
 }
 
 // bootstrap drives the C stage: namespaces, uid/gid maps, the final pid.
-func (sp *spawned) bootstrap(cfg *configs.Config, cgroupTasks []string, newPidDone bool) error {
-	bs := nsenter.Bootstrap{CgroupTasks: cgroupTasks}
-	for _, ns := range cfg.Namespaces {
-		if ns.Type == configs.NEWPID && ns.Path == "" && newPidDone {
-			continue
-		}
-		if ns.Path == "" {
-			bs.CloneFlags |= specconv.CloneFlag(ns.Type)
-		} else {
-			bs.NsPaths = append(bs.NsPaths, nsenter.NsPath{Type: specconv.CloneFlag(ns.Type), Path: ns.Path})
-		}
-	}
-	bs.TimeOffsets = cfg.TimeOffsets
+func (sp *spawned) bootstrap(bs *nsenter.Bootstrap, cfg *configs.Config) error {
 	payload, err := bs.Encode()
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)

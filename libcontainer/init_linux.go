@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
 	"github.com/husk-runtime/husk/libcontainer/capabilities"
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/husk-runtime/husk/libcontainer/initproto"
@@ -46,6 +48,9 @@ func initMain(sock *os.File) error {
 	var ic initConfig
 	if err := json.Unmarshal(payload, &ic); err != nil {
 		return fmt.Errorf("decode config from parent: %w", err)
+	}
+	if ic.Exec {
+		return execMain(sock, &ic)
 	}
 	cfg, proc := ic.Config, ic.Process
 
@@ -113,6 +118,62 @@ func initMain(sock *os.File) error {
 	fmt.Fprintf(os.Stderr, "husk init: exec %s: %v\n", path, err)
 	os.Exit(127)
 	return nil
+}
+
+// execMain is the init of `husk exec`: the C stage has joined the
+// container's namespaces and cgroup; set up the process and exec it.
+func execMain(sock *os.File, ic *initConfig) error {
+	proc := ic.Process
+	if proc.OOMScoreAdj != nil {
+		// /proc is the container's here: write through a procfs handle
+		// of our own, not a path the container could have redirected.
+		if err := writeProcSelf("oom_score_adj", strconv.Itoa(*proc.OOMScoreAdj)); err != nil {
+			return &initproto.InitError{Stage: "process", Op: "write", Path: "/proc/self/oom_score_adj", Errno: errnoOf(err), Detail: detailOf(err)}
+		}
+	}
+	path, err := finalizeProcess(proc)
+	if err != nil {
+		return err
+	}
+	if err := system.CloseExecFrom(3 + ic.PreserveFds); err != nil {
+		return &initproto.InitError{Stage: "process", Op: "close fds", Detail: err.Error()}
+	}
+	if err := initproto.Write(sock, initproto.Ready, nil); err != nil {
+		return err
+	}
+	sock.Close()
+	err = unix.Exec(path, proc.Args, proc.Env)
+	fmt.Fprintf(os.Stderr, "husk exec: exec %s: %v\n", path, err)
+	os.Exit(127)
+	return nil
+}
+
+// writeProcSelf writes /proc/self/NAME through a private procfs handle.
+func writeProcSelf(name, value string) error {
+	proc, err := procfs.OpenProcRoot()
+	if err != nil {
+		return err
+	}
+	defer proc.Close()
+	h, err := proc.OpenSelf(name)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	f, err := pathrs.Reopen(h, unix.O_WRONLY|unix.O_CLOEXEC)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.WriteString(value)
+	return err
+}
+
+func detailOf(err error) string {
+	if errnoOf(err) != 0 {
+		return ""
+	}
+	return err.Error()
 }
 
 // waitForStart blocks until `start` opens the exec fifo, then tells it so

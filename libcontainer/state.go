@@ -42,14 +42,16 @@ const (
 
 // State is what husk records about a container in ROOT/ID/state.json.
 type State struct {
-	ID            string            `json:"id"`
-	InitPid       int               `json:"init_pid"`
-	InitStartTime uint64            `json:"init_start_time"`
-	Bundle        string            `json:"bundle"`
-	Created       time.Time         `json:"created"`
-	Owner         string            `json:"owner"`
-	Config        *configs.Config   `json:"config"`
-	CgroupPaths   map[string]string `json:"cgroup_paths"`
+	ID            string          `json:"id"`
+	InitPid       int             `json:"init_pid"`
+	InitStartTime uint64          `json:"init_start_time"`
+	Bundle        string          `json:"bundle"`
+	Created       time.Time       `json:"created"`
+	Owner         string          `json:"owner"`
+	Config        *configs.Config `json:"config"`
+	// Process is the init's process, what `exec` starts from.
+	Process     *configs.Process  `json:"process"`
+	CgroupPaths map[string]string `json:"cgroup_paths"`
 }
 
 // Container is a container known to husk, loaded from its state directory.

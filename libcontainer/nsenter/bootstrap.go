@@ -22,6 +22,7 @@ const (
 	recNsPath      = 2
 	recTimeOffsets = 3
 	recCgroupTasks = 4
+	recSetnsPidfd  = 5
 
 	magic        = "HSK1"
 	MaxBootstrap = 65536
@@ -50,6 +51,10 @@ type Bootstrap struct {
 	// CgroupTasks are cgroup v1 "tasks" files the C stage joins (by
 	// writing "0") before anything else.
 	CgroupTasks []string
+	// PidfdFlags, if not 0, are namespaces to join, all at once, from the
+	// process behind the pidfd the C stage has as fd Pidfd (exec).
+	Pidfd      int
+	PidfdFlags uint32
 }
 
 // Encode returns the bootstrap payload, or an error for a message the C
@@ -84,6 +89,16 @@ func (b *Bootstrap) Encode() ([]byte, error) {
 		}
 		seen |= ns.Type
 		rec(recNsPath, append(binary.LittleEndian.AppendUint32(nil, ns.Type), ns.Path...))
+	}
+	if b.PidfdFlags != 0 {
+		if b.PidfdFlags&^AllNamespaces != 0 || b.Pidfd < 0 {
+			return nil, fmt.Errorf("pidfd %d: bad fd or namespace flags %#x", b.Pidfd, b.PidfdFlags)
+		}
+		if b.PidfdFlags&(b.CloneFlags|seen) != 0 {
+			return nil, fmt.Errorf("pidfd: namespaces %#x also created or joined by path", b.PidfdFlags&(b.CloneFlags|seen))
+		}
+		v := binary.LittleEndian.AppendUint32(nil, uint32(b.Pidfd))
+		rec(recSetnsPidfd, binary.LittleEndian.AppendUint32(v, b.PidfdFlags))
 	}
 	if len(b.CgroupTasks) > maxCgroups {
 		return nil, fmt.Errorf("%d cgroups, at most %d", len(b.CgroupTasks), maxCgroups)

@@ -23,7 +23,9 @@ func sample() *Bootstrap {
 }
 
 func TestRoundTripThroughC(t *testing.T) {
-	for _, b := range []*Bootstrap{sample(), {}, {CloneFlags: unix.CLONE_NEWUSER}} {
+	exec := &Bootstrap{Pidfd: 7, PidfdFlags: unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWNET,
+		CgroupTasks: []string{"/sys/fs/cgroup/pids/c1/tasks"}}
+	for _, b := range []*Bootstrap{sample(), {}, {CloneFlags: unix.CLONE_NEWUSER}, exec} {
 		enc, err := b.Encode()
 		if err != nil {
 			t.Fatal(err)
@@ -96,6 +98,8 @@ func TestBadRecordsRefused(t *testing.T) {
 		"path too long":    rec(recNsPath, append(u32(unix.CLONE_NEWNET), strings.Repeat("a", 5000)...)),
 		"created + joined": append(rec(recCloneFlags, u32(unix.CLONE_NEWNET)), rec(recNsPath, append(u32(unix.CLONE_NEWNET), "/x"...))[4:]...),
 		"empty cgroup":     rec(recCgroupTasks, nil),
+		"short pidfd":      rec(recSetnsPidfd, u32(3)),
+		"pidfd no flags":   rec(recSetnsPidfd, append(u32(3), u32(0)...)),
 		"NUL in cgroup":    rec(recCgroupTasks, []byte("/a\x00b")),
 		"joined twice":     append(rec(recNsPath, append(u32(unix.CLONE_NEWNET), "/x"...)), rec(recNsPath, append(u32(unix.CLONE_NEWNET), "/y"...))[4:]...),
 	}
@@ -136,6 +140,7 @@ func TestConstantsAgree(t *testing.T) {
 		"HUSK_MAX_NS_PATHS":     maxNsPaths,
 		"HUSK_REC_CGROUP_TASKS": recCgroupTasks,
 		"HUSK_MAX_CGROUPS":      maxCgroups,
+		"HUSK_REC_SETNS_PIDFD":  recSetnsPidfd,
 	}
 	if !reflect.DeepEqual(cConstants, want) {
 		t.Errorf("proto.h and Go disagree:\n C: %v\nGo: %v", cConstants, want)

@@ -69,6 +69,7 @@ int husk_parse_bootstrap(const uint8_t *buf, size_t len, struct husk_bootstrap *
 	uint32_t seen = 0;
 
 	memset(out, 0, sizeof(*out));
+	out->pidfd = -1;
 	if (len > HUSK_BOOTSTRAP_MAX) {
 		*why = "bootstrap message too long";
 		return -1;
@@ -149,6 +150,27 @@ int husk_parse_bootstrap(const uint8_t *buf, size_t len, struct husk_bootstrap *
 			out->cgroups[out->ncgroups][rlen] = '\0';
 			out->ncgroups++;
 			break;
+		case HUSK_REC_SETNS_PIDFD: {
+			uint32_t fd;
+
+			if (rlen != 8 || out->pidfd >= 0) {
+				*why = "pidfd record has a bad length or is repeated";
+				return -1;
+			}
+			fd = get_u32(val);
+			out->pidfd_flags = get_u32(val + 4);
+			if (fd > 1 << 20 || out->pidfd_flags == 0 || (out->pidfd_flags & ~ALL_NS) != 0) {
+				*why = "pidfd record has a bad fd or flags";
+				return -1;
+			}
+			if (seen & out->pidfd_flags) {
+				*why = "a namespace is joined both by pidfd and by path";
+				return -1;
+			}
+			out->pidfd = (int)fd;
+			seen |= out->pidfd_flags;
+			break;
+		}
 		case HUSK_REC_TIME_OFFSETS:
 			out->time_offsets = (const char *)val;
 			out->time_offsets_len = rlen;
@@ -368,6 +390,13 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 		bail(EINVAL, "parse bootstrap", NULL, why);
 
 	join_cgroups(&bs);
+	if (bs.pidfd >= 0) {
+		/* All of a running container's namespaces at once, by pidfd. */
+		if (setns(bs.pidfd, bs.pidfd_flags) < 0)
+			bail(errno, "setns", NULL, "namespaces of the container's init (pidfd)");
+		close(bs.pidfd);
+		joined |= bs.pidfd_flags;
+	}
 	join_namespaces(&bs);
 	for (int i = 0; i < bs.nns; i++)
 		joined |= bs.ns[i].type;

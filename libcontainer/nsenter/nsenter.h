@@ -18,6 +18,8 @@ struct husk_bootstrap {
 	struct husk_ns_path ns[HUSK_MAX_NS_PATHS];
 	const char *time_offsets; /* points into the parsed buffer */
 	size_t time_offsets_len;
+	int pidfd;           /* -1, or a pidfd whose namespaces to join */
+	uint32_t pidfd_flags; /* which of them */
 	int ncgroups;
 	char cgroups[HUSK_MAX_CGROUPS][PATH_MAX];
 };

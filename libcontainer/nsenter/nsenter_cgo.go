@@ -34,6 +34,9 @@ func parseC(buf []byte) (*Bootstrap, error) {
 		ns := out.ns[i]
 		b.NsPaths = append(b.NsPaths, NsPath{Type: uint32(ns._type), Path: C.GoString(&ns.path[0])})
 	}
+	if out.pidfd >= 0 {
+		b.Pidfd, b.PidfdFlags = int(out.pidfd), uint32(out.pidfd_flags)
+	}
 	for i := 0; i < int(out.ncgroups); i++ {
 		b.CgroupTasks = append(b.CgroupTasks, C.GoString(&out.cgroups[i][0]))
 	}
@@ -59,4 +62,5 @@ var cConstants = map[string]int{
 	"HUSK_MAX_NS_PATHS":     C.HUSK_MAX_NS_PATHS,
 	"HUSK_REC_CGROUP_TASKS": C.HUSK_REC_CGROUP_TASKS,
 	"HUSK_MAX_CGROUPS":      C.HUSK_MAX_CGROUPS,
+	"HUSK_REC_SETNS_PIDFD":  C.HUSK_REC_SETNS_PIDFD,
 }

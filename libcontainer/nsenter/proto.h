@@ -27,6 +27,7 @@
 #define HUSK_REC_NS_PATH      2 /* u32 LE CLONE_NEW* type, then the path (no NUL) */
 #define HUSK_REC_TIME_OFFSETS 3 /* text written to /proc/self/timens_offsets */
 #define HUSK_REC_CGROUP_TASKS 4 /* a cgroup v1 "tasks" file: write "0" to join it */
+#define HUSK_REC_SETNS_PIDFD  5 /* u32 LE fd of a pidfd, u32 LE CLONE_NEW* flags: join that process's namespaces */
 
 #define HUSK_MAX_NS_PATHS 8 /* one per namespace type at most */
 #define HUSK_MAX_CGROUPS 16 /* cgroup v1 hierarchies to join */

@@ -22,14 +22,25 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// FieldError is a problem with one field of config.json. Field is the JSON
-// path, e.g. `process.args` or `mounts[2].destination`.
+// FieldError is a problem with one field of config.json (or of another
+// file, such as exec's --process). Field is the JSON path, e.g.
+// `process.args` or `mounts[2].destination`.
 type FieldError struct {
+	File  string // "" means config.json
 	Field string
 	Msg   string
 }
 
-func (e *FieldError) Error() string { return "config.json: " + e.Field + ": " + e.Msg }
+func (e *FieldError) Error() string {
+	file := e.File
+	if file == "" {
+		file = "config.json"
+	}
+	if e.Field == "" {
+		return file + ": " + e.Msg
+	}
+	return file + ": " + e.Field + ": " + e.Msg
+}
 
 func fieldErr(field, format string, args ...any) error {
 	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
@@ -237,7 +248,6 @@ func checkUnsupported(s *specs.Spec) error {
 		set   bool
 	}
 	lx := s.Linux
-	p := s.Process
 	list := []u{
 		{"hooks", s.Hooks != nil && (len(s.Hooks.Prestart)+len(s.Hooks.CreateRuntime)+len(s.Hooks.CreateContainer)+len(s.Hooks.StartContainer)+len(s.Hooks.Poststart)+len(s.Hooks.Poststop)) > 0},
 		{"linux.seccomp", lx.Seccomp != nil},
@@ -246,12 +256,6 @@ func checkUnsupported(s *specs.Spec) error {
 		{"linux.mountLabel", lx.MountLabel != ""},
 		{"linux.memoryPolicy", lx.MemoryPolicy != nil},
 		{"linux.netDevices", len(lx.NetDevices) > 0},
-		{"process.apparmorProfile", p.ApparmorProfile != ""},
-		{"process.selinuxLabel", p.SelinuxLabel != ""},
-		{"process.ioPriority", p.IOPriority != nil},
-		{"process.scheduler", p.Scheduler != nil},
-		{"process.execCPUAffinity", p.ExecCPUAffinity != nil},
-		{"process.terminal", p.Terminal},
 	}
 	for _, f := range list {
 		if f.set {
@@ -540,9 +544,44 @@ func convertDevices(c *configs.Config, lx *specs.Linux) error {
 	return nil
 }
 
+// LoadProcess reads a process.json (exec --process) and converts it; errors
+// name the file and the field.
+func LoadProcess(path string) (*configs.Process, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--process: %w", err)
+	}
+	var sp specs.Process
+	if err := json.Unmarshal(data, &sp); err != nil {
+		return nil, fmt.Errorf("%s: %s", path, describeJSONError(data, err))
+	}
+	p, err := ConvertProcess(&sp, "")
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		fe.File = path
+		fe.Field = strings.TrimPrefix(fe.Field, ".")
+	}
+	return p, err
+}
+
 // ConvertProcess validates and converts a process; field is its JSON path
-// ("process" in config.json, or the --process file for exec).
+// ("process" in config.json, "" for exec's --process file).
 func ConvertProcess(sp *specs.Process, field string) (*configs.Process, error) {
+	for _, u := range []struct {
+		name string
+		set  bool
+	}{
+		{"apparmorProfile", sp.ApparmorProfile != ""},
+		{"selinuxLabel", sp.SelinuxLabel != ""},
+		{"ioPriority", sp.IOPriority != nil},
+		{"scheduler", sp.Scheduler != nil},
+		{"execCPUAffinity", sp.ExecCPUAffinity != nil},
+		{"terminal", sp.Terminal},
+	} {
+		if u.set {
+			return nil, fieldErr(field+"."+u.name, "not supported by this version of husk")
+		}
+	}
 	if len(sp.Args) == 0 || sp.Args[0] == "" {
 		return nil, fieldErr(field+".args", "must not be empty")
 	}

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
+
+	"github.com/husk-runtime/husk/libcontainer"
+	"github.com/husk-runtime/husk/libcontainer/capabilities"
+	"github.com/husk-runtime/husk/libcontainer/configs"
+	"github.com/husk-runtime/husk/libcontainer/signals"
+	"github.com/husk-runtime/husk/libcontainer/specconv"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+)
+
+var execCommand = &cli.Command{
+	Name:  "exec",
+	Usage: "execute new process inside the container",
+	ArgsUsage: `<container-id> <command> [command options]  || -p process.json <container-id>
+
+Where "<container-id>" is the name for the instance of the container and
+"<command>" is the command to be executed in the container.
+"<command>" can't be empty unless a "-p" flag provided.
+
+EXAMPLE:
+For example, if the container is configured to run the linux ps command the
+following will output a list of processes running in the container:
+
+       # husk exec <container-id> ps`,
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "console-socket", Usage: "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal"},
+		&cli.StringFlag{Name: "pidfd-socket", Usage: "path to an AF_UNIX socket which will receive a file descriptor referencing the exec process"},
+		&cli.StringFlag{Name: "cwd", Usage: "current working directory in the container"},
+		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set environment variables"},
+		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-TTY"},
+		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "UID (format: <uid>[:<gid>])"},
+		&cli.Int64SliceFlag{Name: "additional-gids", Aliases: []string{"g"}, Usage: "additional gids"},
+		&cli.StringFlag{Name: "process", Aliases: []string{"p"}, Usage: "path to the process.json"},
+		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "detach from the container's process"},
+		&cli.StringFlag{Name: "pid-file", Usage: "specify the file to write the process id to"},
+		&cli.StringFlag{Name: "process-label", Usage: "set the asm process label for the process commonly used with selinux"},
+		&cli.StringFlag{Name: "apparmor", Usage: "set the apparmor profile for the process"},
+		&cli.BoolFlag{Name: "no-new-privs", Usage: "set the no new privileges value for the process"},
+		&cli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability to the bounding set for the process"},
+		&cli.UintFlag{Name: "preserve-fds", Usage: "Pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)"},
+		&cli.StringSliceFlag{Name: "cgroup", Usage: "run the process in an (existing) sub-cgroup(s). Format is [<controller>:]<cgroup>."},
+		&cli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container"},
+	},
+	SkipFlagParsing: false,
+	Action: func(ctx *cli.Context) error {
+		if err := checkArgs(ctx, 1, minArgs); err != nil {
+			return err
+		}
+		code, err := execProcess(ctx)
+		if err != nil {
+			// runc exits 255 when the runtime fails, so that it is told
+			// apart from the process's own exit codes.
+			return &exitError{code: 255, err: err}
+		}
+		if code != 0 {
+			return &exitError{code: code}
+		}
+		return nil
+	},
+}
+
+func execProcess(ctx *cli.Context) (int, error) {
+	for _, f := range []string{"console-socket", "pidfd-socket", "process-label", "apparmor", "cgroup"} {
+		if ctx.IsSet(f) {
+			return 0, fmt.Errorf("exec: --%s is not supported by this version of husk", f)
+		}
+	}
+	if ctx.Bool("tty") {
+		return 0, fmt.Errorf("exec: --tty is not supported by this version of husk")
+	}
+	c, err := getContainer(ctx)
+	if err != nil {
+		return 0, err
+	}
+	p, err := execSpec(ctx, c)
+	if err != nil {
+		return 0, err
+	}
+	detach := ctx.Bool("detach")
+	var sigs *os.File
+	if !detach {
+		// The process (after the C stage's fork into the container's pid
+		// namespace) is reparented to us, so we can wait for it.
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			return 0, err
+		}
+		if sigs, err = signals.Catch(); err != nil {
+			return 0, err
+		}
+	}
+	pid, err := c.Exec(libcontainer.ExecOptions{Process: p, PreserveFds: int(ctx.Uint("preserve-fds"))})
+	if err != nil {
+		return 0, fmt.Errorf("exec %s: %w", c.ID(), err)
+	}
+	if path := ctx.String("pid-file"); path != "" {
+		if err := writePidFile(path, pid); err != nil {
+			unix.Kill(pid, unix.SIGKILL)
+			return 0, err
+		}
+	}
+	if detach {
+		return 0, nil
+	}
+	debug.SetGCPercent(100)
+	return forwardAndWait(pid, sigs), nil
+}
+
+// execSpec is the process to exec: --process, or the container's own
+// process with the command line's args and overrides, as runc builds it.
+func execSpec(ctx *cli.Context, c *libcontainer.Container) (*configs.Process, error) {
+	if path := ctx.String("process"); path != "" {
+		return specconv.LoadProcess(path)
+	}
+	if ctx.NArg() < 2 {
+		return nil, fmt.Errorf("exec: a command is needed unless --process is given")
+	}
+	base := *c.State.Process
+	p := &base
+	p.Args = ctx.Args().Slice()[1:]
+	p.Env = append(append([]string{}, base.Env...), ctx.StringSlice("env")...)
+	if cwd := ctx.String("cwd"); cwd != "" {
+		p.Cwd = cwd
+	}
+	if ctx.IsSet("no-new-privs") {
+		p.NoNewPrivileges = ctx.Bool("no-new-privs")
+	}
+	if u := ctx.String("user"); u != "" {
+		uid, gid, err := parseUser(u)
+		if err != nil {
+			return nil, err
+		}
+		p.UID = uid
+		if gid != nil {
+			p.GID = *gid
+		}
+	}
+	if gids := ctx.Int64Slice("additional-gids"); len(gids) > 0 {
+		p.AdditionalGids = nil
+		for _, g := range gids {
+			if g < 0 || g > 1<<32-1 {
+				return nil, fmt.Errorf("exec: --additional-gids: %d is not a gid", g)
+			}
+			p.AdditionalGids = append(p.AdditionalGids, uint32(g))
+		}
+	}
+	if names := ctx.StringSlice("cap"); len(names) > 0 {
+		mask, unknown := capabilities.Parse(names)
+		if len(unknown) > 0 {
+			return nil, fmt.Errorf("exec: --cap: unknown capability %q", unknown[0])
+		}
+		caps := configs.Caps{}
+		if p.Capabilities != nil {
+			caps = *p.Capabilities
+		}
+		caps.Bounding |= mask
+		caps.Effective |= mask
+		caps.Permitted |= mask
+		p.Capabilities = &caps
+	}
+	if len(p.Args) == 0 || p.Args[0] == "" {
+		return nil, fmt.Errorf("exec: the command must not be empty")
+	}
+	return p, nil
+}
+
+// parseUser parses --user uid[:gid], both numeric, strictly.
+func parseUser(s string) (uid uint32, gid *uint32, err error) {
+	us, gs, hasGid := strings.Cut(s, ":")
+	u, err := strconv.ParseUint(us, 10, 32)
+	if err != nil {
+		return 0, nil, fmt.Errorf("exec: --user %q: the uid must be a number", s)
+	}
+	if !hasGid {
+		return uint32(u), nil, nil
+	}
+	g, err := strconv.ParseUint(gs, 10, 32)
+	if err != nil {
+		return 0, nil, fmt.Errorf("exec: --user %q: the gid must be a number", s)
+	}
+	g32 := uint32(g)
+	return uint32(u), &g32, nil
+}

@@ -1,0 +1,168 @@
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// runningContainer starts a detached container that sleeps, with /out.
+func runningContainer(e *env, id string, opts ...bundleOpt) *bundle {
+	e.t.Helper()
+	b := e.newBundle(append([]bundleOpt{withOut(), withShell("touch /out/marker-from-init; sleep 100")}, opts...)...)
+	e.runDetached(b, id)
+	waitFile(e.t, b.outFile("marker-from-init"))
+	return b
+}
+
+// exec runs in the container: its pid namespace (the init is pid 1), its
+// mount namespace and rootfs, its hostname, its cgroup.
+func TestExecJoinsTheContainer(t *testing.T) {
+	e := newEnv(t)
+	b := runningContainer(e, "ex")
+	r := e.run("exec", "ex", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo; ls /out; hostname; cat /proc/self/cgroup")
+	if r.Code != 0 {
+		t.Fatalf("exec: %s", r)
+	}
+	l := lines(r.Stdout)
+	if len(l) < 4 || !strings.HasPrefix(l[0], "sleep 100") || l[1] != "marker-from-init" || l[2] != "runc" {
+		t.Errorf("exec sees %q", l)
+	}
+	initCg, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", e.state("ex").PID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Inside, /proc/self/cgroup is relative to the container's view; the
+	// leaf must match the init's.
+	leaf := filepath.Base(b.Cgroup)
+	if !strings.Contains(strings.Join(l[3:], "\n"), leaf) || !strings.Contains(string(initCg), leaf) {
+		t.Errorf("exec'd process not in the container's cgroup %s:\n%s", b.Cgroup, strings.Join(l[3:], "\n"))
+	}
+}
+
+// exec returns the process's exit code, and 255 when the runtime fails.
+func TestExecExitCodes(t *testing.T) {
+	e := newEnv(t)
+	runningContainer(e, "codes")
+	if r := e.run("exec", "codes", "sh", "-c", "exit 42"); r.Code != 42 {
+		t.Errorf("exit 42: %s", r)
+	}
+	if r := e.run("exec", "codes", "/nonexistent/binary"); r.Code != 255 || r.Stderr == "" {
+		t.Errorf("missing binary: %s", r)
+	}
+	if r := e.run("exec", "nosuchcontainer", "true"); r.Code != 255 {
+		t.Errorf("missing container: %s", r)
+	}
+}
+
+// exec into a stopped container fails.
+func TestExecStoppedContainerFails(t *testing.T) {
+	e := newEnv(t)
+	b := e.newBundle(withArgs("true"))
+	e.runDetached(b, "done")
+	e.waitStatus("done", "stopped")
+	if r := e.run("exec", "done", "true"); r.Code != 255 {
+		t.Errorf("exec into stopped container: %s", r)
+	}
+}
+
+// -u, -e, --cwd, -g override the container's process.
+func TestExecOverrides(t *testing.T) {
+	e := newEnv(t)
+	runningContainer(e, "ovr")
+	r := e.ok("exec", "-u", "1000:1000", "-g", "2000", "-e", "FOO=bar", "--cwd", "/tmp", "ovr",
+		"sh", "-c", "id -u; id -g; id -G; echo $FOO; pwd")
+	if got := lines(r.Stdout); len(got) != 5 || got[0] != "1000" || got[1] != "1000" || got[2] != "1000 2000" || got[3] != "bar" || got[4] != "/tmp" {
+		t.Errorf("exec with overrides printed %q", got)
+	}
+	for _, bad := range []string{"x", "1000:y", "-1", "1000:"} {
+		if r := e.run("exec", "-u", bad, "ovr", "true"); r.Code != 255 {
+			t.Errorf("--user %q accepted: %s", bad, r)
+		}
+	}
+}
+
+// --process runs a process.json; its errors name the file and field.
+func TestExecProcessFile(t *testing.T) {
+	e := newEnv(t)
+	runningContainer(e, "pj")
+	p := defaultSpec().Process
+	p.Args = []string{"sh", "-c", "echo from-json $X"}
+	p.Env = append(p.Env, "X=1")
+	data, _ := json.Marshal(p)
+	file := filepath.Join(e.dir, "process.json")
+	os.WriteFile(file, data, 0o644)
+	r := e.ok("exec", "-p", file, "pj")
+	if strings.TrimSpace(r.Stdout) != "from-json 1" {
+		t.Errorf("exec -p printed %q", r.Stdout)
+	}
+	p.Args = nil
+	data, _ = json.Marshal(p)
+	os.WriteFile(file, data, 0o644)
+	r = e.run("exec", "-p", file, "pj")
+	if r.Code != 255 || (isHusk() && !strings.Contains(r.Stderr, "process.json: args")) {
+		t.Errorf("empty args in process.json: %s", r)
+	}
+}
+
+// --detach returns at once; --pid-file names the exec'd process.
+func TestExecDetachPidFile(t *testing.T) {
+	e := newEnv(t)
+	b := runningContainer(e, "det")
+	pidFile := filepath.Join(e.dir, "exec.pid")
+	e.ok("exec", "-d", "--pid-file", pidFile, "det", "sh", "-c", "touch /out/detached; sleep 100")
+	waitFile(t, b.outFile("detached"))
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(string(data))
+	if err != nil || !procAlive(pid) {
+		t.Fatalf("pid file %q does not name a live process", data)
+	}
+	cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if !strings.Contains(string(cmd), "sleep") && !strings.Contains(string(cmd), "sh") {
+		t.Errorf("pid file names %q", cmd)
+	}
+}
+
+// The exec'd process gets stdio and nothing else.
+func TestExecFdsAreOnlyStdio(t *testing.T) {
+	e := newEnv(t)
+	runningContainer(e, "fds")
+	r := e.ok("exec", "fds", "ls", "/proc/self/fd")
+	if got := lines(r.Stdout); len(got) != 4 || got[3] == "" {
+		t.Errorf("exec'd process fds %q, want 0 1 2 and ls's own", got)
+	}
+}
+
+// exec keeps the container's capabilities and no_new_privs; --cap adds one.
+func TestExecCapabilities(t *testing.T) {
+	e := newEnv(t)
+	runningContainer(e, "caps")
+	r := e.ok("exec", "caps", "grep", "-E", "^(CapEff|NoNewPrivs)", "/proc/self/status")
+	st := statusFields(r.Stdout)
+	if st["CapEff"] != "0000000020000420" || st["NoNewPrivs"] != "1" {
+		t.Errorf("exec'd process status %v", st)
+	}
+	r = e.ok("exec", "--cap", "CAP_SYS_ADMIN", "caps", "grep", "^CapEff", "/proc/self/status")
+	if statusFields(r.Stdout)["CapEff"] != "0000000020200420" {
+		t.Errorf("--cap CAP_SYS_ADMIN: %q", r.Stdout)
+	}
+}
+
+// A container without its own pid namespace: the exec'd process is a
+// plain child of the exec command.
+func TestExecWithoutPidNamespace(t *testing.T) {
+	e := newEnv(t)
+	runningContainer(e, "nopid", withSpec(func(s *specs.Spec) { removeNamespace(s, specs.PIDNamespace) }))
+	if r := e.run("exec", "nopid", "sh", "-c", "exit 7"); r.Code != 7 {
+		t.Errorf("exec without pid namespace: %s", r)
+	}
+}
