@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -427,11 +428,17 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 	if ((bs.clone_flags & CLONE_NEWTIME) && bs.time_offsets_len > 0)
 		write_time_offsets(&bs);
 
-	/* A new or joined pid/time namespace applies to children only. */
+	/*
+	 * A new or joined pid/time namespace applies to children only. The
+	 * child is made a child of our parent (CLONE_PARENT), not of this
+	 * process, which exits: `husk run` and `husk exec` can then wait for it
+	 * without being a subreaper. (A raw clone without a stack is a fork;
+	 * nothing here needs glibc's atfork handling.)
+	 */
 	if ((bs.clone_flags | joined) & (CLONE_NEWPID | CLONE_NEWTIME)) {
-		pid_t pid = fork();
+		pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, 0);
 		if (pid < 0)
-			bail(errno, "fork", NULL, NULL);
+			bail(errno, "clone", NULL, "into the pid namespace");
 		if (pid > 0) {
 			send_pid(HUSK_MSG_CHILD_PID, pid);
 			_exit(0);

@@ -218,3 +218,21 @@ func TestManyBindMountsWithPreservedFds(t *testing.T) {
 		t.Errorf("fd 3 got %q", buf[:n])
 	}
 }
+
+// run --no-subreaper still returns the workload's exit code, also when the
+// init is forked by the C stage (a user namespace comes first).
+func TestRunNoSubreaperExitCode(t *testing.T) {
+	e := newEnv(t)
+	plain := e.newBundle(withShell("exit 9"))
+	if r := e.runFG(plain, "nosub1", "--no-subreaper"); r.Code != 9 {
+		t.Errorf("--no-subreaper: %s", r)
+	}
+	userns := e.newBundle(withShell("exit 11"), withSpec(func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 200000, Size: 65536}}
+		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 200000, Size: 65536}}
+	}))
+	if r := e.runFG(userns, "nosub2", "--no-subreaper"); r.Code != 11 {
+		t.Errorf("--no-subreaper with a user namespace: %s", r)
+	}
+}
