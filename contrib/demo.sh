@@ -17,7 +17,9 @@ echo 'root:x:0:0:root:/:/bin/sh' >"$dir/rootfs/etc/passwd"
 echo 'root:x:0:' >"$dir/rootfs/etc/group"
 cd "$dir"
 "$husk" spec
-# Not a terminal, and a command that shows the container's view.
+# Not a terminal, and a command that shows the container's view (the $(...)
+# and $$ are the container shell's, hence the single quotes).
+# shellcheck disable=SC2016
 sed -i -e 's/"terminal": true/"terminal": false/' \
 	-e 's|"sh"|"sh", "-c", "echo hello from husk; echo hostname: $(hostname); echo pid: $$; id; mount \| head -3"|' config.json
 "$husk" --root "$dir/state" run "demo-$$"

@@ -73,7 +73,7 @@ func initMain(sock *os.File) error {
 	}
 	if proc.OOMScoreAdj != nil {
 		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*proc.OOMScoreAdj)), 0); err != nil {
-			return &initproto.InitError{Stage: "process", Op: "write", Path: "/proc/self/oom_score_adj", Errno: errnoOf(err)}
+			return procErr("write", "/proc/self/oom_score_adj", err)
 		}
 	}
 	if err := rs.Pivot(); err != nil {
@@ -97,27 +97,43 @@ func initMain(sock *os.File) error {
 			return &initproto.InitError{Stage: "init", Op: "join session keyring", Errno: errnoOf(err)}
 		}
 	}
-	path, err := finalizeProcess(proc)
+	path, err := readyToExec(sock, &ic)
 	if err != nil {
 		return err
 	}
-	if err := system.CloseExecFrom(3 + ic.PreserveFds); err != nil {
-		return &initproto.InitError{Stage: "process", Op: "close fds", Detail: err.Error()}
-	}
-	if err := initproto.Write(sock, initproto.Ready, nil); err != nil {
-		return err
-	}
-	sock.Close()
-
 	if err := waitForStart(selfFd, ic.FifoFd); err != nil {
 		fmt.Fprintf(os.Stderr, "husk init: %v\n", err)
 		os.Exit(1)
 	}
 	unix.Close(selfFd)
-	err = unix.Exec(path, proc.Args, proc.Env)
-	fmt.Fprintf(os.Stderr, "husk init: exec %s: %v\n", path, err)
-	os.Exit(127)
+	execWorkload(path, proc)
 	return nil
+}
+
+// readyToExec finishes the process (credentials, capabilities, cwd, fds),
+// tells the parent it is ready and lets go of the socket. It returns the
+// executable to run.
+func readyToExec(sock *os.File, ic *initConfig) (string, error) {
+	path, err := finalizeProcess(ic.Process)
+	if err != nil {
+		return "", err
+	}
+	if err := system.CloseExecFrom(3 + ic.PreserveFds); err != nil {
+		return "", procErr("close fds", "", err)
+	}
+	if err := initproto.Write(sock, initproto.Ready, nil); err != nil {
+		return "", err
+	}
+	sock.Close()
+	return path, nil
+}
+
+// execWorkload execs the process; past Ready, a failure can only be told
+// on stderr.
+func execWorkload(path string, p *configs.Process) {
+	err := unix.Exec(path, p.Args, p.Env)
+	fmt.Fprintf(os.Stderr, "husk: exec %s: %v\n", path, err)
+	os.Exit(127)
 }
 
 // execMain is the init of `husk exec`: the C stage has joined the
@@ -128,23 +144,14 @@ func execMain(sock *os.File, ic *initConfig) error {
 		// /proc is the container's here: write through a procfs handle
 		// of our own, not a path the container could have redirected.
 		if err := writeProcSelf("oom_score_adj", strconv.Itoa(*proc.OOMScoreAdj)); err != nil {
-			return &initproto.InitError{Stage: "process", Op: "write", Path: "/proc/self/oom_score_adj", Errno: errnoOf(err), Detail: detailOf(err)}
+			return procErr("write", "/proc/self/oom_score_adj", err)
 		}
 	}
-	path, err := finalizeProcess(proc)
+	path, err := readyToExec(sock, ic)
 	if err != nil {
 		return err
 	}
-	if err := system.CloseExecFrom(3 + ic.PreserveFds); err != nil {
-		return &initproto.InitError{Stage: "process", Op: "close fds", Detail: err.Error()}
-	}
-	if err := initproto.Write(sock, initproto.Ready, nil); err != nil {
-		return err
-	}
-	sock.Close()
-	err = unix.Exec(path, proc.Args, proc.Env)
-	fmt.Fprintf(os.Stderr, "husk exec: exec %s: %v\n", path, err)
-	os.Exit(127)
+	execWorkload(path, proc)
 	return nil
 }
 
@@ -167,13 +174,6 @@ func writeProcSelf(name, value string) error {
 	defer f.Close()
 	_, err = f.WriteString(value)
 	return err
-}
-
-func detailOf(err error) string {
-	if errnoOf(err) != 0 {
-		return ""
-	}
-	return err.Error()
 }
 
 // waitForStart blocks until `start` opens the exec fifo, then tells it so
