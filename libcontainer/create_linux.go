@@ -16,6 +16,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/cgroups/manager"
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/husk-runtime/husk/libcontainer/exeseal"
+	"github.com/husk-runtime/husk/libcontainer/hooks"
 	"github.com/husk-runtime/husk/libcontainer/initproto"
 	"github.com/husk-runtime/husk/libcontainer/nsenter"
 	"github.com/husk-runtime/husk/libcontainer/specconv"
@@ -44,6 +45,8 @@ type initConfig struct {
 	// it until `start`.
 	FifoFd      int `json:"fifo_fd"`
 	PreserveFds int `json:"preserve_fds,omitempty"`
+	// HookState is the OCI state JSON for the hooks the init runs.
+	HookState []byte `json:"hook_state,omitempty"`
 	// Exec is set for `husk exec`: the process joins a running container;
 	// there is no rootfs to set up and no fifo to wait on.
 	Exec bool `json:"exec,omitempty"`
@@ -180,11 +183,18 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 	if err := sp.bootstrap(&bs, o.Config); err != nil {
 		return err
 	}
+	state := ociState(o.ID, Created, sp.pid, o.Bundle, o.Config)
 	ic := initConfig{
 		ID: o.ID, Config: o.Config, Process: o.Process, CgroupPaths: sp.cgroup.Paths(),
-		FifoFd: sockFd + 1, PreserveFds: o.PreserveFds, MountFds: mountFds,
+		FifoFd: sockFd + 1, PreserveFds: o.PreserveFds, MountFds: mountFds, HookState: state,
 	}
-	return sp.configure(&ic)
+	return sp.configure(&ic, func() error {
+		// prestart and createRuntime, in the runtime's namespaces.
+		if err := hooks.Run(hooks.Prestart, o.Config.Hooks[hooks.Prestart], state); err != nil {
+			return err
+		}
+		return hooks.Run(hooks.CreateRuntime, o.Config.Hooks[hooks.CreateRuntime], state)
+	})
 }
 
 // fork starts `husk init` from the sealed binary with fds: stdio, the
@@ -247,15 +257,35 @@ func (sp *spawned) fork(preserveFds int, extra []uintptr, fifo *os.File, cloneFl
 }
 
 // configure sends the Go init its configuration and waits until it is
-// ready (or has failed).
-func (sp *spawned) configure(ic *initConfig) error {
+// ready (or has failed), running runtimeHooks when it asks.
+func (sp *spawned) configure(ic *initConfig, runtimeHooks func() error) error {
 	if err := initproto.WriteJSON(sp.sock, initproto.Config, ic); err != nil {
 		return fmt.Errorf("send config to init: %w", err)
 	}
-	if _, err := initproto.Expect(sp.sock, initproto.Ready); err != nil {
-		return initErr(err)
+	for {
+		t, p, err := initproto.Read(sp.sock)
+		if err != nil {
+			return initErr(err)
+		}
+		switch t {
+		case initproto.Ready:
+			return nil
+		case initproto.Error:
+			return initproto.DecodeError(p)
+		case initproto.HookRequest:
+			if runtimeHooks == nil {
+				return fmt.Errorf("%w: init asked for hooks", initproto.ErrUnexpected)
+			}
+			if err := runtimeHooks(); err != nil {
+				return err
+			}
+			if err := initproto.Write(sp.sock, initproto.HookDone, nil); err != nil {
+				return fmt.Errorf("send hook-done to init: %w", err)
+			}
+		default:
+			return fmt.Errorf("%w from init: %v", initproto.ErrUnexpected, t)
+		}
 	}
-	return nil
 }
 
 // initErr turns a protocol failure into the error the user sees.

@@ -59,7 +59,7 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 		ID: c.State.ID, Config: c.State.Config, Process: o.Process,
 		FifoFd: -1, PreserveFds: o.PreserveFds, Exec: true,
 	}
-	if err := sp.configure(&ic); err != nil {
+	if err := sp.configure(&ic, nil); err != nil {
 		return 0, err
 	}
 	sp.release()

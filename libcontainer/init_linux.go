@@ -15,6 +15,7 @@ import (
 	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
 	"github.com/husk-runtime/husk/libcontainer/capabilities"
 	"github.com/husk-runtime/husk/libcontainer/configs"
+	"github.com/husk-runtime/husk/libcontainer/hooks"
 	"github.com/husk-runtime/husk/libcontainer/initproto"
 	"github.com/husk-runtime/husk/libcontainer/rootfs"
 	"github.com/husk-runtime/husk/libcontainer/system"
@@ -49,6 +50,11 @@ func initMain(sock *os.File) error {
 	if err := json.Unmarshal(payload, &ic); err != nil {
 		return fmt.Errorf("decode config from parent: %w", err)
 	}
+	// Nothing we inherited may reach a hook we run; the preserved fds are
+	// let through again just before the workload's exec.
+	if err := system.CloseExecFrom(3); err != nil {
+		return procErr("close fds", "", err)
+	}
 	if ic.Exec {
 		return execMain(sock, &ic)
 	}
@@ -67,6 +73,20 @@ func initMain(sock *os.File) error {
 	defer rs.Close()
 	if err := rs.Prepare(); err != nil {
 		return err
+	}
+	// prestart and createRuntime hooks run in the runtime's namespaces: the
+	// parent runs them. createContainer hooks run here, in the container's
+	// namespaces, still before pivot_root.
+	if len(cfg.Hooks[hooks.Prestart])+len(cfg.Hooks[hooks.CreateRuntime]) > 0 {
+		if err := initproto.WriteJSON(sock, initproto.HookRequest, initproto.HookCall{Name: hooks.CreateRuntime}); err != nil {
+			return err
+		}
+		if _, err := initproto.Expect(sock, initproto.HookDone); err != nil {
+			return err
+		}
+	}
+	if err := hooks.Run(hooks.CreateContainer, cfg.Hooks[hooks.CreateContainer], ic.HookState); err != nil {
+		return &initproto.InitError{Stage: "hooks", Detail: err.Error()}
 	}
 	if err := rs.WriteSysctls(); err != nil {
 		return err
@@ -101,7 +121,10 @@ func initMain(sock *os.File) error {
 	if err != nil {
 		return err
 	}
-	if err := waitForStart(selfFd, ic.FifoFd); err != nil {
+	startHooks := func() error {
+		return hooks.Run(hooks.StartContainer, cfg.Hooks[hooks.StartContainer], ic.HookState)
+	}
+	if err := waitForStart(selfFd, ic.FifoFd, startHooks); err != nil {
 		fmt.Fprintf(os.Stderr, "husk init: %v\n", err)
 		os.Exit(1)
 	}
@@ -118,8 +141,10 @@ func readyToExec(sock *os.File, ic *initConfig) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := system.CloseExecFrom(3 + ic.PreserveFds); err != nil {
-		return "", procErr("close fds", "", err)
+	for fd := 3; fd < 3+ic.PreserveFds; fd++ {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
+			return "", procErr("pass preserved fd", strconv.Itoa(fd), err)
+		}
 	}
 	if err := initproto.Write(sock, initproto.Ready, nil); err != nil {
 		return "", err
@@ -176,9 +201,10 @@ func writeProcSelf(name, value string) error {
 	return err
 }
 
-// waitForStart blocks until `start` opens the exec fifo, then tells it so
-// by writing one byte. If that `start` went away first, wait for the next.
-func waitForStart(selfFd, fifoFd int) error {
+// waitForStart blocks until `start` opens the exec fifo, runs the
+// startContainer hooks, and tells `start` the outcome: "0", or "1" and
+// the hook's error. If that `start` went away first, wait for the next.
+func waitForStart(selfFd, fifoFd int, startHooks func() error) error {
 	for {
 		fd, err := unix.Openat(selfFd, strconv.Itoa(fifoFd), unix.O_WRONLY|unix.O_CLOEXEC, 0)
 		if err == unix.EINTR {
@@ -187,8 +213,15 @@ func waitForStart(selfFd, fifoFd int) error {
 		if err != nil {
 			return fmt.Errorf("open exec fifo: %w", err)
 		}
-		_, err = unix.Write(fd, []byte{'0'})
+		msg, herr := []byte{'0'}, startHooks()
+		if herr != nil {
+			msg = append([]byte{'1'}, herr.Error()...)
+		}
+		_, err = unix.Write(fd, msg)
 		unix.Close(fd)
+		if herr != nil {
+			return herr
+		}
 		if err == nil {
 			return nil
 		}

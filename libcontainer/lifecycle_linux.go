@@ -3,11 +3,13 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups/manager"
 	"github.com/husk-runtime/husk/libcontainer/configs"
+	"github.com/husk-runtime/husk/libcontainer/hooks"
 	"github.com/husk-runtime/husk/libcontainer/system"
 	"golang.org/x/sys/unix"
 )
@@ -47,10 +49,14 @@ func (c *Container) Start() error {
 			return fmt.Errorf("wait for init: %w", err)
 		}
 		if fds[0].Revents&unix.POLLIN != 0 {
-			var b [1]byte
+			// "0", or "1" and a startContainer hook's error, in one write.
+			var b [4096]byte
 			n, err := unix.Read(fifo, b[:])
-			if n == 1 {
+			if n >= 1 && b[0] == '0' {
 				break
+			}
+			if n >= 1 {
+				return fmt.Errorf("start %s: %s", c.State.ID, b[1:n])
 			}
 			if err == unix.EAGAIN {
 				continue
@@ -62,6 +68,11 @@ func (c *Container) Start() error {
 	}
 	if err := os.Remove(path); err != nil {
 		return fmt.Errorf("remove exec fifo: %w", err)
+	}
+	// poststart hooks: since runtime-spec 1.3 a failure stops the container.
+	if err := hooks.Run(hooks.Poststart, c.State.Config.Hooks[hooks.Poststart], c.hookState(Running, c.State.InitPid)); err != nil {
+		killAndWait(c.State.InitPid, c.State.InitStartTime)
+		return err
 	}
 	return nil
 }
@@ -128,7 +139,14 @@ func (c *Container) Destroy(force bool) error {
 	if err := cg.Destroy(); err != nil {
 		return err
 	}
-	return os.RemoveAll(c.dir)
+	if err := os.RemoveAll(c.dir); err != nil {
+		return err
+	}
+	// poststop hooks: a failure is only a warning.
+	if err := hooks.Run(hooks.Poststop, c.State.Config.Hooks[hooks.Poststop], c.hookState(Stopped, 0)); err != nil {
+		slog.Warn(err.Error())
+	}
+	return nil
 }
 
 // Wait waits for the init to exit and returns its wait status. Only the

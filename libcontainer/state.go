@@ -186,6 +186,20 @@ func (c *Container) OCIState() OCIState {
 	}
 }
 
+// ociState is the spec's state, as hooks get it on stdin.
+func ociState(id string, status Status, pid int, bundle string, cfg *configs.Config) []byte {
+	b, _ := json.Marshal(specs.State{
+		Version: specs.Version, ID: id, Status: specs.ContainerState(status), Pid: pid,
+		Bundle: bundle, Annotations: cfg.Annotations,
+	})
+	return b
+}
+
+// hookState is ociState for this container.
+func (c *Container) hookState(status Status, pid int) []byte {
+	return ociState(c.State.ID, status, pid, c.State.Bundle, c.State.Config)
+}
+
 // pidfd returns a pidfd of the init, or ESRCH if it has exited.
 func (c *Container) pidfd() (int, error) {
 	return system.PidfdOpen(c.State.InitPid, c.State.InitStartTime)

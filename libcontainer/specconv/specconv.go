@@ -18,6 +18,7 @@ import (
 
 	"github.com/husk-runtime/husk/libcontainer/capabilities"
 	"github.com/husk-runtime/husk/libcontainer/configs"
+	"github.com/husk-runtime/husk/libcontainer/hooks"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -152,6 +153,9 @@ func Convert(spec *specs.Spec, opts Options) (*configs.Config, *configs.Process,
 	for _, m := range lx.GIDMappings {
 		c.GIDMappings = append(c.GIDMappings, configs.IDMap{ContainerID: m.ContainerID, HostID: m.HostID, Size: m.Size})
 	}
+	if c.Hooks, err = convertHooks(spec.Hooks); err != nil {
+		return nil, nil, err
+	}
 	cg, err := convertCgroup(lx, opts)
 	if err != nil {
 		return nil, nil, err
@@ -249,7 +253,6 @@ func checkUnsupported(s *specs.Spec) error {
 	}
 	lx := s.Linux
 	list := []u{
-		{"hooks", s.Hooks != nil && (len(s.Hooks.Prestart)+len(s.Hooks.CreateRuntime)+len(s.Hooks.CreateContainer)+len(s.Hooks.StartContainer)+len(s.Hooks.Poststart)+len(s.Hooks.Poststop)) > 0},
 		{"linux.seccomp", lx.Seccomp != nil},
 		{"linux.intelRdt", lx.IntelRdt != nil},
 		{"linux.personality", lx.Personality != nil},
@@ -293,6 +296,33 @@ func checkSysctl(s *specs.Spec) error {
 		}
 	}
 	return nil
+}
+
+func convertHooks(h *specs.Hooks) (configs.Hooks, error) {
+	if h == nil {
+		return nil, nil
+	}
+	out := configs.Hooks{}
+	for _, kind := range []struct {
+		name  string
+		hooks []specs.Hook
+	}{
+		{hooks.Prestart, h.Prestart}, {hooks.CreateRuntime, h.CreateRuntime},
+		{hooks.CreateContainer, h.CreateContainer}, {hooks.StartContainer, h.StartContainer},
+		{hooks.Poststart, h.Poststart}, {hooks.Poststop, h.Poststop},
+	} {
+		for i, sh := range kind.hooks {
+			field := fmt.Sprintf("hooks.%s[%d]", kind.name, i)
+			if !filepath.IsAbs(sh.Path) {
+				return nil, fieldErr(field+".path", "%q is not an absolute path", sh.Path)
+			}
+			if sh.Timeout != nil && *sh.Timeout <= 0 {
+				return nil, fieldErr(field+".timeout", "%d is not greater than zero", *sh.Timeout)
+			}
+			out[kind.name] = append(out[kind.name], configs.Hook{Path: sh.Path, Args: sh.Args, Env: sh.Env, Timeout: sh.Timeout})
+		}
+	}
+	return out, nil
 }
 
 var nsTypes = map[specs.LinuxNamespaceType]configs.NamespaceType{
