@@ -51,6 +51,17 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 	if err != nil {
 		return 0, err
 	}
+	if len(o.Process.CPUAffinityInitial) > 0 {
+		// Until it joins the container's cgroup, the process runs where
+		// execCPUAffinity.initial says.
+		var set unix.CPUSet
+		for _, cpu := range o.Process.CPUAffinityInitial {
+			set.Set(cpu)
+		}
+		if err := unix.SchedSetaffinity(sp.pid0, &set); err != nil {
+			return 0, fmt.Errorf("execCPUAffinity.initial: %w", err)
+		}
+	}
 	bs := nsenter.Bootstrap{CgroupTasks: tasks, Pidfd: 3 + o.PreserveFds, PidfdFlags: flags}
 	if err := sp.bootstrap(&bs, c.State.Config); err != nil {
 		return 0, err

@@ -59,6 +59,9 @@ func initMain(sock *os.File) error {
 		return execMain(sock, &ic)
 	}
 	cfg, proc := ic.Config, ic.Process
+	// execCPUAffinity is for processes exec'd into the container, "not
+	// applicable to the container's init process".
+	proc.CPUAffinityInitial, proc.CPUAffinityFinal = nil, nil
 
 	// A handle on this process's /proc/self/fd, taken while /proc is still
 	// the host's procfs, to reopen the exec fifo after pivot_root. It is
@@ -137,7 +140,7 @@ func initMain(sock *os.File) error {
 // tells the parent it is ready and lets go of the socket. It returns the
 // executable to run.
 func readyToExec(sock *os.File, ic *initConfig) (string, error) {
-	path, err := finalizeProcess(ic.Process)
+	path, err := finalizeProcess(ic.Process, ic.Config)
 	if err != nil {
 		return "", err
 	}
@@ -251,7 +254,13 @@ func procErr(op, path string, err error) error {
 // cwd, and finds its executable. It runs after pivot_root and leaves the
 // thread as the workload will run (no_new_privs and the seccomp filter are
 // the last things before exec).
-func finalizeProcess(p *configs.Process) (string, error) {
+func finalizeProcess(p *configs.Process, cfg *configs.Config) (string, error) {
+	// Scheduling, I/O priority, NUMA policy and personality are per thread
+	// and inherited by the exec on this (locked) thread; some need the
+	// capabilities that are dropped below.
+	if err := setThreadAttrs(p, cfg); err != nil {
+		return "", err
+	}
 	for _, rl := range p.Rlimits {
 		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
 		if err := unix.Prlimit(0, rl.Type, &lim, nil); err != nil {
@@ -301,6 +310,46 @@ func finalizeProcess(p *configs.Process) (string, error) {
 		}
 	}
 	return lookPath(p.Args[0], p.Env)
+}
+
+func setThreadAttrs(p *configs.Process, cfg *configs.Config) error {
+	if cfg.Personality != nil {
+		if _, _, e := unix.RawSyscall(unix.SYS_PERSONALITY, uintptr(*cfg.Personality), 0, 0); e != 0 {
+			return procErr("personality", strconv.Itoa(*cfg.Personality), e)
+		}
+	}
+	if mp := cfg.MemoryPolicy; mp != nil {
+		var nodes unix.CPUSet // a bit mask like a CPU set
+		for _, n := range mp.Nodes {
+			nodes.Set(n)
+		}
+		if err := unix.SetMemPolicy(mp.Mode, &nodes); err != nil {
+			return procErr("set_mempolicy", "", err)
+		}
+	}
+	if s := p.Scheduler; s != nil {
+		attr := unix.SchedAttr{Policy: s.Policy, Flags: s.Flags, Nice: s.Nice, Priority: s.Priority,
+			Runtime: s.Runtime, Deadline: s.Deadline, Period: s.Period}
+		if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
+			return procErr("sched_setattr", "", err)
+		}
+	}
+	if p.IOPriority != nil {
+		const ioprioWhoProcess = 1
+		if _, _, e := unix.RawSyscall(unix.SYS_IOPRIO_SET, ioprioWhoProcess, 0, uintptr(*p.IOPriority)); e != 0 {
+			return procErr("ioprio_set", strconv.Itoa(*p.IOPriority), e)
+		}
+	}
+	if len(p.CPUAffinityFinal) > 0 {
+		var set unix.CPUSet
+		for _, c := range p.CPUAffinityFinal {
+			set.Set(c)
+		}
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			return procErr("sched_setaffinity", "execCPUAffinity.final", err)
+		}
+	}
+	return nil
 }
 
 func setUser(p *configs.Process) error {

@@ -31,6 +31,11 @@ type Config struct {
 	// TimeOffsets is the text for /proc/self/timens_offsets.
 	TimeOffsets string `json:"time_offsets,omitempty"`
 
+	// Personality is the personality(2) persona (PER_LINUX, PER_LINUX32).
+	Personality *int `json:"personality,omitempty"`
+	// MemoryPolicy is the set_mempolicy(2) the workload starts with.
+	MemoryPolicy *MemoryPolicy `json:"memory_policy,omitempty"`
+
 	Sysctl       map[string]string `json:"sysctl,omitempty"`
 	NoNewKeyring bool              `json:"no_new_keyring,omitempty"`
 
@@ -113,6 +118,12 @@ func (c *Config) Namespace(t NamespaceType) (Namespace, bool) {
 	return Namespace{}, false
 }
 
+// MemoryPolicy is a NUMA memory policy: mode|flags and the node list.
+type MemoryPolicy struct {
+	Mode  int   `json:"mode"` // MPOL_* | MPOL_F_* flags
+	Nodes []int `json:"nodes,omitempty"`
+}
+
 // IDMap is one line of a uid_map/gid_map.
 type IDMap struct {
 	ContainerID uint32 `json:"container_id"`
@@ -146,6 +157,24 @@ type Process struct {
 	NoNewPrivileges bool       `json:"no_new_privileges,omitempty"`
 	OOMScoreAdj     *int       `json:"oom_score_adj,omitempty"`
 	ConsoleSize     *[2]uint16 `json:"console_size,omitempty"`
+	// IOPriority is the ioprio_set(2) value: class<<13 | level.
+	IOPriority *int       `json:"io_priority,omitempty"`
+	Scheduler  *Scheduler `json:"scheduler,omitempty"`
+	// CPUAffinityInitial/Final are CPU lists for an exec'd process, before
+	// and after it joins the container's cgroup.
+	CPUAffinityInitial []int `json:"cpu_affinity_initial,omitempty"`
+	CPUAffinityFinal   []int `json:"cpu_affinity_final,omitempty"`
+}
+
+// Scheduler is a sched_setattr(2) request.
+type Scheduler struct {
+	Policy   uint32 `json:"policy"`
+	Flags    uint64 `json:"flags,omitempty"`
+	Nice     int32  `json:"nice,omitempty"`
+	Priority uint32 `json:"priority,omitempty"`
+	Runtime  uint64 `json:"runtime,omitempty"`
+	Deadline uint64 `json:"deadline,omitempty"`
+	Period   uint64 `json:"period,omitempty"`
 }
 
 // Caps are capability sets as bit masks (bit N = capability N).

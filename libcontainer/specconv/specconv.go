@@ -153,6 +153,9 @@ func Convert(spec *specs.Spec, opts Options) (*configs.Config, *configs.Process,
 	for _, m := range lx.GIDMappings {
 		c.GIDMappings = append(c.GIDMappings, configs.IDMap{ContainerID: m.ContainerID, HostID: m.HostID, Size: m.Size})
 	}
+	if err := convertLinuxExtras(c, lx); err != nil {
+		return nil, nil, err
+	}
 	if c.Hooks, err = convertHooks(spec.Hooks); err != nil {
 		return nil, nil, err
 	}
@@ -255,9 +258,7 @@ func checkUnsupported(s *specs.Spec) error {
 	list := []u{
 		{"linux.seccomp", lx.Seccomp != nil},
 		{"linux.intelRdt", lx.IntelRdt != nil},
-		{"linux.personality", lx.Personality != nil},
 		{"linux.mountLabel", lx.MountLabel != ""},
-		{"linux.memoryPolicy", lx.MemoryPolicy != nil},
 		{"linux.netDevices", len(lx.NetDevices) > 0},
 	}
 	for _, f := range list {
@@ -603,9 +604,6 @@ func ConvertProcess(sp *specs.Process, field string) (*configs.Process, error) {
 	}{
 		{"apparmorProfile", sp.ApparmorProfile != ""},
 		{"selinuxLabel", sp.SelinuxLabel != ""},
-		{"ioPriority", sp.IOPriority != nil},
-		{"scheduler", sp.Scheduler != nil},
-		{"execCPUAffinity", sp.ExecCPUAffinity != nil},
 		{"terminal", sp.Terminal},
 	} {
 		if u.set {
@@ -683,6 +681,9 @@ func ConvertProcess(sp *specs.Process, field string) (*configs.Process, error) {
 	}
 	if sp.OOMScoreAdj != nil && (*sp.OOMScoreAdj < -1000 || *sp.OOMScoreAdj > 1000) {
 		return nil, fieldErr(field+".oomScoreAdj", "%d is outside -1000..1000", *sp.OOMScoreAdj)
+	}
+	if err := convertProcessExtras(p, sp, field); err != nil {
+		return nil, err
 	}
 	if sp.ConsoleSize != nil {
 		p.ConsoleSize = &[2]uint16{uint16(sp.ConsoleSize.Height), uint16(sp.ConsoleSize.Width)}

@@ -122,8 +122,38 @@ func TestConvertErrorsNameTheField(t *testing.T) {
 		}},
 		{"device rule access", "linux.resources.devices[0].access", func(s *specs.Spec) { s.Linux.Resources.Devices[0].Access = "rwx" }},
 		{"seccomp not yet", "linux.seccomp", func(s *specs.Spec) { s.Linux.Seccomp = &specs.LinuxSeccomp{} }},
-		{"hooks not yet", "hooks", func(s *specs.Spec) {
-			s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/true"}}}
+		{"relative hook path", "hooks.poststop[0].path", func(s *specs.Spec) {
+			s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "bin/true"}}}
+		}},
+		{"io priority class", "process.ioPriority.class", func(s *specs.Spec) {
+			s.Process.IOPriority = &specs.LinuxIOPriority{Class: "IOPRIO_CLASS_X"}
+		}},
+		{"io priority level", "process.ioPriority.priority", func(s *specs.Spec) {
+			s.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_BE, Priority: 8}
+		}},
+		{"scheduler policy", "process.scheduler.policy", func(s *specs.Spec) {
+			s.Process.Scheduler = &specs.Scheduler{Policy: "SCHED_X"}
+		}},
+		{"rt priority missing", "process.scheduler.priority", func(s *specs.Spec) {
+			s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedFIFO}
+		}},
+		{"scheduler flag", "process.scheduler.flags[0]", func(s *specs.Spec) {
+			s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedOther, Flags: []specs.LinuxSchedulerFlag{"SCHED_FLAG_X"}}
+		}},
+		{"cpu list", "process.execCPUAffinity.final", func(s *specs.Spec) {
+			s.Process.ExecCPUAffinity = &specs.CPUAffinity{Final: "3-1"}
+		}},
+		{"personality", "linux.personality.domain", func(s *specs.Spec) {
+			s.Linux.Personality = &specs.LinuxPersonality{Domain: "LINUX64"}
+		}},
+		{"mempolicy mode", "linux.memoryPolicy.mode", func(s *specs.Spec) {
+			s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: "MPOL_X"}
+		}},
+		{"mempolicy nodes", "linux.memoryPolicy.nodes", func(s *specs.Spec) {
+			s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: "MPOL_BIND"}
+		}},
+		{"mempolicy flag", "linux.memoryPolicy.flags[0]", func(s *specs.Spec) {
+			s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: "MPOL_DEFAULT", Flags: []specs.MemoryPolicyFlagType{"MPOL_F_X"}}
 		}},
 		{"terminal not yet", "process.terminal", func(s *specs.Spec) { s.Process.Terminal = true }},
 		{"cgroupsPath escaping", "linux.cgroupsPath", func(s *specs.Spec) { s.Linux.CgroupsPath = "../x" }},
@@ -227,6 +257,18 @@ func TestExampleMatchesRuncSpecShape(t *testing.T) {
 	for _, ns := range s.Linux.Namespaces {
 		if ns.Type == specs.NetworkNamespace {
 			t.Error("rootless spec keeps the network namespace")
+		}
+	}
+}
+
+func TestParseList(t *testing.T) {
+	got, err := ParseList("0-3,7")
+	if err != nil || len(got) != 5 || got[3] != 3 || got[4] != 7 {
+		t.Errorf("0-3,7: %v %v", got, err)
+	}
+	for _, bad := range []string{"", "a", "3-1", "-1", "1,", "1-2-3", "9000"} {
+		if _, err := ParseList(bad); err == nil {
+			t.Errorf("%q accepted", bad)
 		}
 	}
 }

@@ -1,0 +1,186 @@
+package specconv
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/husk-runtime/husk/libcontainer/configs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// The tables below are the one place that knows these names; the converter
+// uses them and `husk features` lists them.
+
+// IOPriorityClasses are process.ioPriority.class values (IOPRIO_CLASS_*).
+var IOPriorityClasses = map[specs.IOPriorityClass]int{
+	specs.IOPRIO_CLASS_RT: 1, specs.IOPRIO_CLASS_BE: 2, specs.IOPRIO_CLASS_IDLE: 3,
+}
+
+// SchedulerPolicies are process.scheduler.policy values (SCHED_*).
+var SchedulerPolicies = map[specs.LinuxSchedulerPolicy]uint32{
+	specs.SchedOther: 0, specs.SchedFIFO: 1, specs.SchedRR: 2, specs.SchedBatch: 3,
+	specs.SchedISO: 4, specs.SchedIdle: 5, specs.SchedDeadline: 6,
+}
+
+// SchedulerFlags are process.scheduler.flags values (SCHED_FLAG_*).
+var SchedulerFlags = map[specs.LinuxSchedulerFlag]uint64{
+	specs.SchedFlagResetOnFork: 0x01, specs.SchedFlagReclaim: 0x02, specs.SchedFlagDLOverrun: 0x04,
+	specs.SchedFlagKeepPolicy: 0x08, specs.SchedFlagKeepParams: 0x10,
+	specs.SchedFlagUtilClampMin: 0x20, specs.SchedFlagUtilClampMax: 0x40,
+}
+
+// MemoryPolicyModes are linux.memoryPolicy.mode values (MPOL_*).
+var MemoryPolicyModes = map[specs.MemoryPolicyModeType]int{
+	"MPOL_DEFAULT": 0, "MPOL_PREFERRED": 1, "MPOL_BIND": 2, "MPOL_INTERLEAVE": 3,
+	"MPOL_LOCAL": 4, "MPOL_PREFERRED_MANY": 5, "MPOL_WEIGHTED_INTERLEAVE": 6,
+}
+
+// MemoryPolicyFlags are linux.memoryPolicy.flags values (MPOL_F_*).
+var MemoryPolicyFlags = map[specs.MemoryPolicyFlagType]int{
+	"MPOL_F_NUMA_BALANCING": 1 << 13, "MPOL_F_RELATIVE_NODES": 1 << 14, "MPOL_F_STATIC_NODES": 1 << 15,
+}
+
+// Personalities are linux.personality.domain values.
+var Personalities = map[specs.LinuxPersonalityDomain]int{
+	specs.PerLinux: 0x0000, specs.PerLinux32: 0x0008,
+}
+
+// Keys returns a table's names, sorted, for `features`.
+func Keys[K ~string, V any](m map[K]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, string(k))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ParseList parses a CPU or node list such as "0-3,7".
+func ParseList(s string) ([]int, error) {
+	var out []int
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil || a < 0 {
+			return nil, fmt.Errorf("%q is not a list like 0-3,7", s)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a {
+				return nil, fmt.Errorf("%q is not a list like 0-3,7", s)
+			}
+		}
+		if b >= 8192 {
+			return nil, fmt.Errorf("%q names a number above 8191", s)
+		}
+		for i := a; i <= b; i++ {
+			out = append(out, i)
+		}
+	}
+	return out, nil
+}
+
+// convertProcessExtras converts ioPriority, scheduler and execCPUAffinity.
+func convertProcessExtras(p *configs.Process, sp *specs.Process, field string) error {
+	if io := sp.IOPriority; io != nil {
+		class, ok := IOPriorityClasses[io.Class]
+		if !ok {
+			return fieldErr(field+".ioPriority.class", "%q is not one of %s", io.Class, strings.Join(Keys(IOPriorityClasses), ", "))
+		}
+		if io.Priority < 0 || io.Priority > 7 {
+			return fieldErr(field+".ioPriority.priority", "%d is outside 0..7", io.Priority)
+		}
+		v := class<<13 | io.Priority
+		p.IOPriority = &v
+	}
+	if sc := sp.Scheduler; sc != nil {
+		policy, ok := SchedulerPolicies[sc.Policy]
+		if !ok {
+			return fieldErr(field+".scheduler.policy", "%q is not one of %s", sc.Policy, strings.Join(Keys(SchedulerPolicies), ", "))
+		}
+		s := &configs.Scheduler{Policy: policy, Nice: sc.Nice, Priority: uint32(sc.Priority),
+			Runtime: sc.Runtime, Deadline: sc.Deadline, Period: sc.Period}
+		if sc.Priority < 0 {
+			return fieldErr(field+".scheduler.priority", "%d is negative", sc.Priority)
+		}
+		if sc.Nice < -20 || sc.Nice > 19 {
+			return fieldErr(field+".scheduler.nice", "%d is outside -20..19", sc.Nice)
+		}
+		for i, f := range sc.Flags {
+			bit, ok := SchedulerFlags[f]
+			if !ok {
+				return fieldErr(fmt.Sprintf("%s.scheduler.flags[%d]", field, i), "unknown flag %q", f)
+			}
+			s.Flags |= bit
+		}
+		rt := sc.Policy == specs.SchedFIFO || sc.Policy == specs.SchedRR
+		if rt != (sc.Priority > 0) {
+			return fieldErr(field+".scheduler.priority", "must be 1..99 for SCHED_FIFO and SCHED_RR and 0 otherwise")
+		}
+		if sc.Policy == specs.SchedDeadline && (sc.Runtime == 0 || sc.Deadline == 0 || sc.Runtime > sc.Deadline) {
+			return fieldErr(field+".scheduler", "SCHED_DEADLINE needs 0 < runtime <= deadline")
+		}
+		p.Scheduler = s
+	}
+	if a := sp.ExecCPUAffinity; a != nil {
+		var err error
+		if a.Initial != "" {
+			if p.CPUAffinityInitial, err = ParseList(a.Initial); err != nil {
+				return fieldErr(field+".execCPUAffinity.initial", "%v", err)
+			}
+		}
+		if a.Final != "" {
+			if p.CPUAffinityFinal, err = ParseList(a.Final); err != nil {
+				return fieldErr(field+".execCPUAffinity.final", "%v", err)
+			}
+		}
+	}
+	return nil
+}
+
+// convertLinuxExtras converts personality and memoryPolicy.
+func convertLinuxExtras(c *configs.Config, lx *specs.Linux) error {
+	if pe := lx.Personality; pe != nil {
+		v, ok := Personalities[pe.Domain]
+		if !ok {
+			return fieldErr("linux.personality.domain", "%q is not one of %s", pe.Domain, strings.Join(Keys(Personalities), ", "))
+		}
+		if len(pe.Flags) > 0 {
+			return fieldErr("linux.personality.flags", "no flags are defined")
+		}
+		c.Personality = &v
+	}
+	if mp := lx.MemoryPolicy; mp != nil {
+		mode, ok := MemoryPolicyModes[mp.Mode]
+		if !ok {
+			return fieldErr("linux.memoryPolicy.mode", "%q is not one of %s", mp.Mode, strings.Join(Keys(MemoryPolicyModes), ", "))
+		}
+		for i, f := range mp.Flags {
+			bit, ok := MemoryPolicyFlags[f]
+			if !ok {
+				return fieldErr(fmt.Sprintf("linux.memoryPolicy.flags[%d]", i), "%q is not one of %s", f, strings.Join(Keys(MemoryPolicyFlags), ", "))
+			}
+			mode |= bit
+		}
+		pol := &configs.MemoryPolicy{Mode: mode}
+		if mp.Nodes != "" {
+			nodes, err := ParseList(mp.Nodes)
+			if err != nil {
+				return fieldErr("linux.memoryPolicy.nodes", "%v", err)
+			}
+			pol.Nodes = nodes
+		}
+		needNodes := mp.Mode == "MPOL_BIND" || mp.Mode == "MPOL_INTERLEAVE" || mp.Mode == "MPOL_WEIGHTED_INTERLEAVE" || mp.Mode == "MPOL_PREFERRED_MANY"
+		noNodes := mp.Mode == "MPOL_DEFAULT" || mp.Mode == "MPOL_LOCAL"
+		if needNodes && len(pol.Nodes) == 0 {
+			return fieldErr("linux.memoryPolicy.nodes", "%s needs at least one node", mp.Mode)
+		}
+		if noNodes && len(pol.Nodes) > 0 {
+			return fieldErr("linux.memoryPolicy.nodes", "%s takes no nodes", mp.Mode)
+		}
+		c.MemoryPolicy = pol
+	}
+	return nil
+}

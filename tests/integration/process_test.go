@@ -1,0 +1,95 @@
+package integration
+
+import (
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// process.ioPriority is the workload's I/O priority (class and level, as
+// /proc/PID/io... shows it through ionice).
+func TestIOPriority(t *testing.T) {
+	e := newEnv(t)
+	out := e.output(`cat /proc/self/sched 2>/dev/null | head -0; ionice -p $$ 2>/dev/null || echo no-ionice`, withSpec(func(s *specs.Spec) {
+		s.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_IDLE, Priority: 0}
+	}))
+	if strings.Contains(out, "no-ionice") {
+		t.Skip("busybox without ionice")
+	}
+	if !strings.Contains(out, "idle") {
+		t.Errorf("ionice in the container says %q, want the idle class", out)
+	}
+}
+
+// process.scheduler sets the workload's policy and nice value.
+func TestScheduler(t *testing.T) {
+	e := newEnv(t)
+	out := e.output(`awk '{print $19, $41}' /proc/self/stat`, withSpec(func(s *specs.Spec) {
+		s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedBatch, Nice: 7}
+		s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, "CAP_SYS_NICE")
+	}))
+	// /proc/PID/stat field 19 is nice, 41 the policy (SCHED_BATCH = 3).
+	if strings.TrimSpace(out) != "7 3" {
+		t.Errorf("nice and policy %q, want \"7 3\"", out)
+	}
+}
+
+// An RT policy needs CAP_SYS_NICE at set-up time, which the runtime has:
+// the workload runs SCHED_FIFO even with the default capabilities.
+func TestSchedulerRealtime(t *testing.T) {
+	e := newEnv(t)
+	b := e.newBundle(withShell(`awk '{print $18, $41}' /proc/self/stat`), withSpec(func(s *specs.Spec) {
+		s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedFIFO, Priority: 10}
+	}))
+	r := e.runFG(b, "rt")
+	if r.Code != 0 {
+		// Some hosts forbid RT scheduling (no RT bandwidth for the cgroup).
+		if strings.Contains(r.Stderr, "sched_setattr") {
+			t.Skipf("host refuses SCHED_FIFO: %s", r.Stderr)
+		}
+		t.Fatal(r)
+	}
+	// field 18 is the priority as the kernel reports it (-1 - rt priority).
+	if strings.TrimSpace(r.Stdout) != "-11 1" {
+		t.Errorf("priority and policy %q, want \"-11 1\"", r.Stdout)
+	}
+}
+
+// linux.personality LINUX32 makes uname report a 32-bit machine.
+func TestPersonality(t *testing.T) {
+	e := newEnv(t)
+	out := e.output("uname -m", withSpec(func(s *specs.Spec) {
+		s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux32}
+	}))
+	if got := strings.TrimSpace(out); got != "i686" && got != "armv8l" && got != "armv7l" {
+		t.Errorf("uname -m under LINUX32: %q", got)
+	}
+}
+
+// linux.memoryPolicy: the workload's NUMA policy shows in numa_maps.
+func TestMemoryPolicy(t *testing.T) {
+	e := newEnv(t)
+	out := e.output("grep -m1 -o 'bind:0\\|interleave:0' /proc/self/numa_maps || cat /proc/self/status | grep -i mems", withSpec(func(s *specs.Spec) {
+		s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: "MPOL_BIND", Nodes: "0"}
+	}))
+	if !strings.Contains(out, "bind:0") {
+		t.Errorf("numa_maps shows %q, want a bind:0 policy", out)
+	}
+}
+
+// execCPUAffinity.final applies to exec'd processes, not to the init.
+func TestExecCPUAffinity(t *testing.T) {
+	e := newEnv(t)
+	runningContainer(e, "aff", withSpec(func(s *specs.Spec) {
+		s.Process.ExecCPUAffinity = &specs.CPUAffinity{Final: "0"}
+	}))
+	r := e.ok("exec", "aff", "grep", "Cpus_allowed_list", "/proc/self/status")
+	if !strings.HasSuffix(strings.TrimSpace(r.Stdout), "\t0") {
+		t.Errorf("exec'd process affinity %q, want 0", r.Stdout)
+	}
+	r = e.ok("exec", "aff", "grep", "Cpus_allowed_list", "/proc/1/status")
+	if strings.HasSuffix(strings.TrimSpace(r.Stdout), "\t0") && isHusk() {
+		t.Errorf("the init got execCPUAffinity too: %q", r.Stdout)
+	}
+}
