@@ -57,9 +57,10 @@ type Mount struct {
 	PropagationFlags []int  `json:"propagation_flags,omitempty"`
 	Data             string `json:"data,omitempty"`
 	// Recursive mount_setattr(2) attributes (rro, rnosuid, ...).
-	RecAttrSet   uint64 `json:"rec_attr_set,omitempty"`
-	RecAttrClr   uint64 `json:"rec_attr_clr,omitempty"`
-	BindSourceFd bool   `json:"-"`
+	RecAttrSet uint64 `json:"rec_attr_set,omitempty"`
+	RecAttrClr uint64 `json:"rec_attr_clr,omitempty"`
+	// TmpCopyUp fills a new tmpfs with what its mount point held.
+	TmpCopyUp bool `json:"tmpcopyup,omitempty"`
 }
 
 // IsBind reports whether the mount is a bind mount.

@@ -22,7 +22,6 @@ import (
 	"github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/husk-runtime/husk/libcontainer/initproto"
-	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -75,15 +74,16 @@ func procfd(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd
 // Prepare does everything up to, not including, pivot_root.
 func (s *Setup) Prepare() error {
 	c := s.cfg
-	if err := unix.Mount("", "/", "", c.RootPropagation, ""); err != nil {
-		return fail("set propagation of", "/", err)
+	// Until pivot_root, the mount tree is slave (or private) so nothing we
+	// mount reaches the host: pivot_root refuses a shared root, and an
+	// unbindable one could not be bound. A shared or unbindable
+	// rootfsPropagation is applied to the new root after the pivot.
+	setup := c.RootPropagation
+	if setup&(unix.MS_SHARED|unix.MS_UNBINDABLE) != 0 {
+		setup = unix.MS_SLAVE | unix.MS_REC
 	}
-	// Only a shared propagation leaves the rootfs's parent mount shared,
-	// which pivot_root refuses.
-	if c.RootPropagation&unix.MS_SHARED != 0 {
-		if err := makeParentMountPrivate(c.Rootfs); err != nil {
-			return err
-		}
+	if err := unix.Mount("", "/", "", setup, ""); err != nil {
+		return fail("set propagation of", "/", err)
 	}
 	if err := unix.Mount(c.Rootfs, c.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fail("bind mount rootfs", c.Rootfs, err)
@@ -129,27 +129,6 @@ func (s *Setup) Prepare() error {
 	if c.Readonly {
 		if err := setAttr(s.root, unix.MOUNT_ATTR_RDONLY, 0, false); err != nil {
 			return fail("make read-only", "/", err)
-		}
-	}
-	return nil
-}
-
-// makeParentMountPrivate: pivot_root refuses a new root whose parent mount
-// is shared, which it is with rootfsPropagation "shared".
-func makeParentMountPrivate(rootfs string) error {
-	mi, err := mountinfo.GetMounts(mountinfo.ParentsFilter(rootfs))
-	if err != nil {
-		return fail("read mountinfo for", rootfs, err)
-	}
-	var best *mountinfo.Info
-	for _, m := range mi {
-		if best == nil || len(m.Mountpoint) > len(best.Mountpoint) {
-			best = m
-		}
-	}
-	if best != nil && strings.Contains(best.Optional, "shared:") {
-		if err := unix.Mount("", best.Mountpoint, "", unix.MS_PRIVATE, ""); err != nil {
-			return fail("make private", best.Mountpoint, err)
 		}
 	}
 	return nil
@@ -300,8 +279,34 @@ func (s *Setup) mount(m *configs.Mount, tree int) error {
 			return fail("mount", what, err)
 		}
 	} else {
+		var under *os.File
+		if m.TmpCopyUp {
+			// Keep the directory being covered open, to copy from.
+			fd, err := unix.Openat(int(target.Fd()), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return fail("open for tmpcopyup", m.Destination, err)
+			}
+			under = os.NewFile(uintptr(fd), m.Destination)
+			defer under.Close()
+			flags &^= unix.MS_RDONLY // made read-only after the copy
+		}
 		if err := unix.Mount(m.Source, procfd(target), m.Device, flags&^unix.MS_REMOUNT, m.Data); err != nil {
 			return fail("mount", fmt.Sprintf("%q (%s) on %q", m.Source, m.Device, m.Destination), err)
+		}
+		if under != nil {
+			if err := s.copyUp(under, m.Destination); err != nil {
+				return fail("tmpcopyup", m.Destination, err)
+			}
+			if m.Flags&unix.MS_RDONLY != 0 {
+				top, err := s.open(m.Destination)
+				if err != nil {
+					return fail("reopen mount", m.Destination, err)
+				}
+				defer top.Close()
+				if err := setAttr(top, unix.MOUNT_ATTR_RDONLY, 0, false); err != nil {
+					return fail("make read-only", m.Destination, err)
+				}
+			}
 		}
 	}
 	return s.finishMount(m, what, flags)
@@ -639,7 +644,10 @@ func (s *Setup) Pivot() error {
 		if err := unix.Chroot("."); err != nil {
 			return fail("chroot", rootfs, err)
 		}
-		return unix.Chdir("/")
+		if err := unix.Chdir("/"); err != nil {
+			return fail("chdir", "/", err)
+		}
+		return s.finalPropagation()
 	}
 	oldroot, err := unix.Open("/", unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -670,6 +678,17 @@ func (s *Setup) Pivot() error {
 	}
 	if err := unix.Chdir("/"); err != nil {
 		return fail("chdir", "/", err)
+	}
+	return s.finalPropagation()
+}
+
+// finalPropagation applies a shared or unbindable rootfsPropagation to the
+// container's root, now that it is "/".
+func (s *Setup) finalPropagation() error {
+	if p := s.cfg.RootPropagation; p&(unix.MS_SHARED|unix.MS_UNBINDABLE) != 0 {
+		if err := unix.Mount("", "/", "", p, ""); err != nil {
+			return fail("set rootfsPropagation of", "/", err)
+		}
 	}
 	return nil
 }

@@ -83,17 +83,17 @@ var mountOptions = map[string]mountFlag{
 // unsupportedMountOptions are options of the spec's table that husk does
 // not implement yet: a config that uses one is refused, never ignored.
 var unsupportedMountOptions = map[string]string{
-	"tmpcopyup": "not supported yet",
-	"idmap":     "idmapped mounts are not supported yet",
-	"ridmap":    "idmapped mounts are not supported yet",
+	"idmap":  "idmapped mounts are not supported yet",
+	"ridmap": "idmapped mounts are not supported yet",
 }
 
 // MountOptions lists the mount options husk implements, sorted.
 func MountOptions() []string {
-	out := make([]string, 0, len(mountOptions))
+	out := make([]string, 0, len(mountOptions)+1)
 	for k := range mountOptions {
 		out = append(out, k)
 	}
+	out = append(out, "tmpcopyup")
 	sort.Strings(out)
 	return out
 }

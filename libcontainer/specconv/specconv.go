@@ -257,9 +257,14 @@ func checkUnsupported(s *specs.Spec) error {
 	lx := s.Linux
 	list := []u{
 		{"linux.seccomp", lx.Seccomp != nil},
-		{"linux.intelRdt", lx.IntelRdt != nil},
 		{"linux.mountLabel", lx.MountLabel != ""},
 		{"linux.netDevices", len(lx.NetDevices) > 0},
+	}
+	if lx.IntelRdt != nil {
+		if _, err := os.Stat("/sys/fs/resctrl/schemata"); err != nil {
+			return fieldErr("linux.intelRdt", "resctrl is not mounted at /sys/fs/resctrl on this host")
+		}
+		return fieldErr("linux.intelRdt", "resctrl groups are not managed by this version of husk")
 	}
 	for _, f := range list {
 		if f.set {
@@ -486,6 +491,13 @@ func convertMount(sm specs.Mount, bundle string) (*configs.Mount, error) {
 	for j, o := range sm.Options {
 		if why, ok := unsupportedMountOptions[o]; ok {
 			return nil, &FieldError{Field: fmt.Sprintf(".options[%d]", j), Msg: fmt.Sprintf("%q: %s", o, why)}
+		}
+		if o == "tmpcopyup" {
+			if sm.Type != "tmpfs" {
+				return nil, &FieldError{Field: fmt.Sprintf(".options[%d]", j), Msg: "tmpcopyup is for tmpfs mounts"}
+			}
+			m.TmpCopyUp = true
+			continue
 		}
 		f, ok := mountOptions[o]
 		if !ok {

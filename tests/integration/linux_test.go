@@ -1,0 +1,121 @@
+package integration
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// linux.rootfsPropagation: the root mount's propagation inside.
+func TestRootfsPropagation(t *testing.T) {
+	e := newEnv(t)
+	for prop, want := range map[string]string{"shared": "shared:", "slave": "master:", "private": "-", "unbindable": "unbindable"} {
+		out := e.output(`awk '$5 == "/" {print $7}' /proc/self/mountinfo`, withSpec(func(s *specs.Spec) {
+			s.Linux.RootfsPropagation = prop
+		}))
+		got := strings.TrimSpace(out)
+		if !strings.HasPrefix(got, want) {
+			if prop == "slave" && got == "-" {
+				// A slave of a private host mount has no master to show.
+				continue
+			}
+			t.Errorf("rootfsPropagation %s: root's optional fields %q, want %s", prop, got, want)
+		}
+	}
+}
+
+// linux.sysctl: namespaced keys are set inside the container.
+func TestSysctl(t *testing.T) {
+	e := newEnv(t)
+	out := e.output("cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni", withSpec(func(s *specs.Spec) {
+		s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1", "kernel.shmmni": "1234"}
+	}))
+	if got := lines(out); len(got) != 2 || got[0] != "1" || got[1] != "1234" {
+		t.Errorf("sysctls inside: %q", got)
+	}
+}
+
+// A sysctl that is not namespaced, or whose namespace the container does
+// not have, is refused before anything is created.
+func TestSysctlRefused(t *testing.T) {
+	e := newEnv(t)
+	for i, sysctl := range []map[string]string{{"vm.swappiness": "10"}, {"kernel.shmmax": "1"}} {
+		b := e.newBundle(withArgs("true"), withSpec(func(s *specs.Spec) {
+			s.Linux.Sysctl = sysctl
+			if i == 1 {
+				removeNamespace(s, specs.IPCNamespace)
+			}
+		}))
+		id := "sysctl" + string(rune('a'+i))
+		e.track(id)
+		r := e.fails("run", "--bundle", b.Dir, id)
+		if isHusk() && !strings.Contains(r.Stderr, "linux.sysctl[") {
+			t.Errorf("error does not name the field: %q", r.Stderr)
+		}
+		e.assertNoTrace(b, id)
+	}
+}
+
+// linux.devices: nodes made with the given type, numbers, mode and owner.
+func TestLinuxDevices(t *testing.T) {
+	e := newEnv(t)
+	mode := os.FileMode(0o640)
+	uid, gid := uint32(1000), uint32(1000)
+	out := e.output("stat -c '%t:%T %a %u %g %F' /dev/mydev /dev/sub/fifo", withSpec(func(s *specs.Spec) {
+		s.Linux.Devices = []specs.LinuxDevice{
+			{Path: "/dev/mydev", Type: "c", Major: 1, Minor: 5, FileMode: &mode, UID: &uid, GID: &gid},
+			{Path: "/dev/sub/fifo", Type: "p"},
+		}
+	}))
+	got := lines(out)
+	if len(got) != 2 || got[0] != "1:5 640 1000 1000 character special file" || !strings.HasSuffix(got[1], "fifo") {
+		t.Errorf("devices: %q", got)
+	}
+}
+
+// domainname is set in the container's UTS namespace.
+func TestDomainname(t *testing.T) {
+	e := newEnv(t)
+	out := e.output("cat /proc/sys/kernel/domainname", withSpec(func(s *specs.Spec) { s.Domainname = "example.test" }))
+	if strings.TrimSpace(out) != "example.test" {
+		t.Errorf("domainname %q", out)
+	}
+}
+
+// A time namespace with offsets: CLOCK_BOOTTIME (uptime) is shifted.
+func TestTimeNamespaceOffsets(t *testing.T) {
+	e := newEnv(t)
+	out := e.output("cut -d. -f1 /proc/uptime", withSpec(func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
+		s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"boottime": {Secs: 86400 * 365}}
+	}))
+	var up int
+	for _, c := range strings.TrimSpace(out) {
+		up = up*10 + int(c-'0')
+	}
+	if up < 86400*365 {
+		t.Errorf("uptime inside %s s, want at least a year from the offset", out)
+	}
+}
+
+// linux.intelRdt on a host without resctrl: a clear error naming it.
+func TestIntelRdtWithoutResctrl(t *testing.T) {
+	if !isHusk() {
+		t.Skip("husk's error")
+	}
+	if exists("/sys/fs/resctrl/schemata") {
+		t.Skip("this host has resctrl")
+	}
+	e := newEnv(t)
+	b := e.newBundle(withArgs("true"), withSpec(func(s *specs.Spec) {
+		s.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "c1", L3CacheSchema: "L3:0=f"}
+	}))
+	e.track("rdt")
+	r := e.fails("run", "--bundle", b.Dir, "rdt")
+	if !strings.Contains(r.Stderr, "linux.intelRdt") || !strings.Contains(r.Stderr, "resctrl") {
+		t.Errorf("stderr %q", r.Stderr)
+	}
+	e.assertNoTrace(b, "rdt")
+}
