@@ -18,6 +18,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/exeseal"
 	"github.com/husk-runtime/husk/libcontainer/hooks"
 	"github.com/husk-runtime/husk/libcontainer/initproto"
+	"github.com/husk-runtime/husk/libcontainer/netdev"
 	"github.com/husk-runtime/husk/libcontainer/nsenter"
 	"github.com/husk-runtime/husk/libcontainer/specconv"
 	"github.com/husk-runtime/husk/libcontainer/system"
@@ -181,6 +182,9 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 		}
 	}
 	if err := sp.bootstrap(&bs, o.Config); err != nil {
+		return err
+	}
+	if err := moveNetDevices(sp.pid, o.Config.NetDevices); err != nil {
 		return err
 	}
 	state := ociState(o.ID, Created, sp.pid, o.Bundle, o.Config)
@@ -379,6 +383,30 @@ func openMountSources(mounts []*configs.Mount) (trees map[int]int, err error) {
 		trees[i] = fd
 	}
 	return trees, nil
+}
+
+// moveNetDevices moves linux.netDevices into the init's network namespace,
+// now that it exists and before anything runs in it.
+func moveNetDevices(pid int, devs map[string]string) error {
+	if len(devs) == 0 {
+		return nil
+	}
+	ns, err := os.Open("/proc/" + strconv.Itoa(pid) + "/ns/net")
+	if err != nil {
+		return fmt.Errorf("linux.netDevices: %w", err)
+	}
+	defer ns.Close()
+	names := make([]string, 0, len(devs))
+	for host := range devs {
+		names = append(names, host)
+	}
+	sort.Strings(names)
+	for _, host := range names {
+		if err := netdev.Move(host, devs[host], ns); err != nil {
+			return fmt.Errorf("linux.netDevices: %w", err)
+		}
+	}
+	return nil
 }
 
 // cloneNewPid says whether the init can be cloned straight into a new pid

@@ -35,6 +35,9 @@ type Config struct {
 	Personality *int `json:"personality,omitempty"`
 	// MemoryPolicy is the set_mempolicy(2) the workload starts with.
 	MemoryPolicy *MemoryPolicy `json:"memory_policy,omitempty"`
+	// NetDevices maps host interface names to their names in the
+	// container ("" keeps the name).
+	NetDevices map[string]string `json:"net_devices,omitempty"`
 
 	Sysctl       map[string]string `json:"sysctl,omitempty"`
 	NoNewKeyring bool              `json:"no_new_keyring,omitempty"`

@@ -140,8 +140,35 @@ func convertProcessExtras(p *configs.Process, sp *specs.Process, field string) e
 	return nil
 }
 
-// convertLinuxExtras converts personality and memoryPolicy.
+// validIfName says whether s can name a network interface (IFNAMSIZ).
+func validIfName(s string, template bool) bool {
+	if s == "" || len(s) > 15 || s == "." || s == ".." || strings.ContainsAny(s, "/: \t\n") {
+		return false
+	}
+	if n := strings.Count(s, "%"); n > 1 || (n == 1 && (!template || !strings.Contains(s, "%d"))) {
+		return false
+	}
+	return true
+}
+
+// convertLinuxExtras converts personality, memoryPolicy and netDevices.
 func convertLinuxExtras(c *configs.Config, lx *specs.Linux) error {
+	if len(lx.NetDevices) > 0 {
+		if !c.Has(configs.NEWNET) {
+			return fieldErr("linux.netDevices", "needs a network namespace: the devices are moved into it")
+		}
+		c.NetDevices = map[string]string{}
+		for host, d := range lx.NetDevices {
+			field := fmt.Sprintf("linux.netDevices[%q]", host)
+			if !validIfName(host, false) {
+				return fieldErr(field, "not an interface name")
+			}
+			if d.Name != "" && !validIfName(d.Name, true) {
+				return fieldErr(field+".name", "%q is not an interface name (at most 15 characters, one %%d allowed)", d.Name)
+			}
+			c.NetDevices[host] = d.Name
+		}
+	}
 	if pe := lx.Personality; pe != nil {
 		v, ok := Personalities[pe.Domain]
 		if !ok {

@@ -258,7 +258,6 @@ func checkUnsupported(s *specs.Spec) error {
 	list := []u{
 		{"linux.seccomp", lx.Seccomp != nil},
 		{"linux.mountLabel", lx.MountLabel != ""},
-		{"linux.netDevices", len(lx.NetDevices) > 0},
 	}
 	if lx.IntelRdt != nil {
 		if _, err := os.Stat("/sys/fs/resctrl/schemata"); err != nil {

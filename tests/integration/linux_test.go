@@ -1,7 +1,9 @@
 package integration
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -118,4 +120,47 @@ func TestIntelRdtWithoutResctrl(t *testing.T) {
 		t.Errorf("stderr %q", r.Stderr)
 	}
 	e.assertNoTrace(b, "rdt")
+}
+
+// linux.netDevices: a host interface moves into the container under its
+// new name, keeps its permanent address and is up.
+func TestNetDevices(t *testing.T) {
+	e := newEnv(t)
+	host, peer := fmt.Sprintf("hk%dh", os.Getpid()%100000), fmt.Sprintf("hk%dp", os.Getpid()%100000)
+	if out, err := exec.Command("ip", "link", "add", host, "type", "veth", "peer", "name", peer).CombinedOutput(); err != nil {
+		t.Skipf("cannot make a veth pair here: %v %s", err, out)
+	}
+	t.Cleanup(func() {
+		exec.Command("ip", "link", "del", host).Run()
+		exec.Command("ip", "link", "del", peer).Run()
+	})
+	if out, err := exec.Command("ip", "addr", "add", "10.211.0.5/24", "dev", host).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	out := e.output("ip -o addr show dev ctr0; ip -o link show dev ctr0", withSpec(func(s *specs.Spec) {
+		s.Linux.NetDevices = map[string]specs.LinuxNetDevice{host: {Name: "ctr0"}}
+	}))
+	if !strings.Contains(out, "inet 10.211.0.5/24") || !strings.Contains(out, ",UP") {
+		t.Errorf("inside the container: %q", out)
+	}
+	if err := exec.Command("ip", "link", "show", host).Run(); err == nil {
+		t.Errorf("%s is still on the host", host)
+	}
+}
+
+// A netDevices entry naming a missing interface fails create cleanly.
+func TestNetDevicesMissingInterface(t *testing.T) {
+	if !isHusk() {
+		t.Skip("runc 1.1 has no netDevices")
+	}
+	e := newEnv(t)
+	b := e.newBundle(withArgs("true"), withSpec(func(s *specs.Spec) {
+		s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"nosuchif0": {}}
+	}))
+	e.track("nonet")
+	r := e.fails("run", "--bundle", b.Dir, "nonet")
+	if !strings.Contains(r.Stderr, "linux.netDevices") || !strings.Contains(r.Stderr, "nosuchif0") {
+		t.Errorf("stderr %q", r.Stderr)
+	}
+	e.assertNoTrace(b, "nonet")
 }
