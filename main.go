@@ -82,7 +82,7 @@ func newApp() *cli.App {
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "ignore cgroup permission errors ('true', 'false', or 'auto')"},
 		},
 		Commands: []*cli.Command{
-			createCommand, deleteCommand, execCommand, killCommand, listCommand, runCommand,
+			createCommand, deleteCommand, execCommand, featuresCommand, killCommand, listCommand, runCommand,
 			specCommand, startCommand, stateCommand,
 		},
 		Before: setupLogging,

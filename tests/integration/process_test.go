@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -91,5 +92,53 @@ func TestExecCPUAffinity(t *testing.T) {
 	r = e.ok("exec", "aff", "grep", "Cpus_allowed_list", "/proc/1/status")
 	if strings.HasSuffix(strings.TrimSpace(r.Stdout), "\t0") && isHusk() {
 		t.Errorf("the init got execCPUAffinity too: %q", r.Stdout)
+	}
+}
+
+// process.user.umask is the workload's umask.
+func TestUmask(t *testing.T) {
+	e := newEnv(t)
+	mask := uint32(0o027)
+	out := e.output("umask", withSpec(func(s *specs.Spec) { s.Process.User.Umask = &mask }))
+	if strings.TrimSpace(out) != "0027" {
+		t.Errorf("umask %q", out)
+	}
+}
+
+// oomScoreAdj is set when present and left as inherited when absent.
+func TestOOMScoreAdj(t *testing.T) {
+	e := newEnv(t)
+	adj := 500
+	out := e.output("cat /proc/self/oom_score_adj", withSpec(func(s *specs.Spec) { s.Process.OOMScoreAdj = &adj }))
+	if strings.TrimSpace(out) != "500" {
+		t.Errorf("oom_score_adj %q, want 500", out)
+	}
+	mine, _ := os.ReadFile("/proc/self/oom_score_adj")
+	out = e.output("cat /proc/self/oom_score_adj")
+	if strings.TrimSpace(out) != strings.TrimSpace(string(mine)) {
+		t.Errorf("without oomScoreAdj: %q, want the caller's %q", out, mine)
+	}
+}
+
+// Several rlimits apply; an unknown capability is only a warning.
+func TestRlimitsAndUnknownCapability(t *testing.T) {
+	e := newEnv(t)
+	b := e.newBundle(withShell("ulimit -n; ulimit -u; ulimit -c"), withSpec(func(s *specs.Spec) {
+		s.Process.Rlimits = []specs.POSIXRlimit{
+			{Type: "RLIMIT_NOFILE", Hard: 512, Soft: 256},
+			{Type: "RLIMIT_NPROC", Hard: 300, Soft: 300},
+			{Type: "RLIMIT_CORE", Hard: 0, Soft: 0},
+		}
+		s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, "CAP_NOT_A_REAL_ONE")
+	}))
+	r := e.runFG(b, "rlim")
+	if r.Code != 0 {
+		t.Fatal(r)
+	}
+	if got := lines(r.Stdout); len(got) != 3 || got[0] != "256" || got[1] != "300" || got[2] != "0" {
+		t.Errorf("limits %q", got)
+	}
+	if isHusk() && (!strings.Contains(r.Stderr, "level=warning") || !strings.Contains(r.Stderr, "CAP_NOT_A_REAL_ONE")) {
+		t.Errorf("no warning about the unknown capability: %q", r.Stderr)
 	}
 }

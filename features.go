@@ -1,0 +1,68 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"sort"
+
+	"github.com/husk-runtime/husk/libcontainer/capabilities"
+	"github.com/husk-runtime/husk/libcontainer/hooks"
+	"github.com/husk-runtime/husk/libcontainer/specconv"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/runtime-spec/specs-go/features"
+	"github.com/urfave/cli/v2"
+)
+
+var featuresCommand = &cli.Command{
+	Name:      "features",
+	Usage:     "show the enabled features",
+	ArgsUsage: "",
+	Description: `Show the enabled features.
+   The result is parsable as a JSON.
+   See https://github.com/opencontainers/runtime-spec/blob/main/features.md for the type definition.`,
+	Action: func(ctx *cli.Context) error {
+		if err := checkArgs(ctx, 0, exactArgs); err != nil {
+			return err
+		}
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "    ")
+		return enc.Encode(huskFeatures())
+	},
+}
+
+// huskFeatures describes what husk does, built from the tables that
+// specconv converts configs with, so it cannot claim more.
+func huskFeatures() *features.Features {
+	t, f := true, false
+	caps := make([]string, 0, len(capabilities.Names))
+	for name := range capabilities.Names {
+		caps = append(caps, name)
+	}
+	sort.Slice(caps, func(i, j int) bool { return capabilities.Names[caps[i]] < capabilities.Names[caps[j]] })
+	ann := map[string]string{"io.github.husk-runtime.husk.version": version}
+	if gitCommit != "" {
+		ann["io.github.husk-runtime.husk.commit"] = gitCommit
+	}
+	return &features.Features{
+		OCIVersionMin: "1.0.0",
+		OCIVersionMax: specs.Version,
+		Hooks:         hooks.Names,
+		MountOptions:  specconv.MountOptions(),
+		Linux: &features.Linux{
+			Namespaces:   specconv.NamespaceTypes(),
+			Capabilities: caps,
+			Cgroup:       &features.Cgroup{V1: &t, V2: &t, Systemd: &f, SystemdUser: &f, Rdma: &f},
+			Seccomp:      &features.Seccomp{Enabled: &f},
+			Apparmor:     &features.Apparmor{Enabled: &f},
+			Selinux:      &features.Selinux{Enabled: &f},
+			IntelRdt:     &features.IntelRdt{Enabled: &f},
+			MemoryPolicy: &features.MemoryPolicy{
+				Modes: specconv.Keys(specconv.MemoryPolicyModes),
+				Flags: specconv.Keys(specconv.MemoryPolicyFlags),
+			},
+			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &f}},
+			NetDevices:      &features.NetDevices{Enabled: &t},
+		},
+		Annotations: ann,
+	}
+}
