@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/husk-runtime/husk/libcontainer"
@@ -32,7 +33,7 @@ filesystem.`,
 		if err := checkArgs(ctx, 1, exactArgs); err != nil {
 			return err
 		}
-		c, err := createContainer(ctx)
+		c, _, err := createContainer(ctx, true)
 		if err != nil {
 			return err
 		}
@@ -47,36 +48,35 @@ filesystem.`,
 }
 
 // createContainer loads the bundle and creates the container; the error
-// says which command and container failed.
-func createContainer(ctx *cli.Context) (*libcontainer.Container, error) {
+// says which command and container failed. For a foreground process with
+// a terminal it also returns the socket its pty master arrives on.
+func createContainer(ctx *cli.Context, detach bool) (*libcontainer.Container, *os.File, error) {
 	id := ctx.Args().First()
-	c, err := doCreate(ctx, id)
+	c, console, err := doCreate(ctx, id, detach)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", ctx.Command.Name, id, err)
+		return nil, nil, fmt.Errorf("%s %s: %w", ctx.Command.Name, id, err)
 	}
-	return c, nil
+	return c, console, nil
 }
 
-func doCreate(ctx *cli.Context, id string) (*libcontainer.Container, error) {
+func doCreate(ctx *cli.Context, id string, detach bool) (*libcontainer.Container, *os.File, error) {
 	if err := specconv.ValidateID(id); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	for _, f := range []string{"console-socket", "pidfd-socket"} {
-		if ctx.String(f) != "" {
-			return nil, fmt.Errorf("--%s is not supported by this version of husk", f)
-		}
+	if ctx.String("pidfd-socket") != "" {
+		return nil, nil, fmt.Errorf("--pidfd-socket is not supported by this version of husk")
 	}
 	root, err := stateRoot(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	bundle, err := filepath.Abs(ctx.String("bundle"))
 	if err != nil {
-		return nil, fmt.Errorf("--bundle: %w", err)
+		return nil, nil, fmt.Errorf("--bundle: %w", err)
 	}
 	spec, err := specconv.Load(bundle)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cfg, proc, err := specconv.Convert(spec, specconv.Options{
 		ID:            id,
@@ -86,10 +86,24 @@ func doCreate(ctx *cli.Context, id string) (*libcontainer.Container, error) {
 		SystemdCgroup: ctx.Bool("systemd-cgroup"),
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return libcontainer.Create(libcontainer.CreateOptions{
+	toInit, ours, err := consoleSockets(ctx.String("console-socket"), proc.Terminal, detach)
+	if err != nil {
+		return nil, nil, err
+	}
+	if toInit != nil {
+		defer toInit.Close()
+	}
+	c, err := libcontainer.Create(libcontainer.CreateOptions{
 		Root: root, ID: id, Bundle: bundle, Config: cfg, Process: proc,
-		PreserveFds: int(ctx.Uint("preserve-fds")),
+		PreserveFds: int(ctx.Uint("preserve-fds")), ConsoleSocket: toInit,
 	})
+	if err != nil {
+		if ours != nil {
+			ours.Close()
+		}
+		return nil, nil, err
+	}
+	return c, ours, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer"
 	"github.com/husk-runtime/husk/libcontainer/capabilities"
 	"github.com/husk-runtime/husk/libcontainer/configs"
+	"github.com/husk-runtime/husk/libcontainer/console"
 	"github.com/husk-runtime/husk/libcontainer/signals"
 	"github.com/husk-runtime/husk/libcontainer/specconv"
 	"github.com/urfave/cli/v2"
@@ -68,13 +69,10 @@ following will output a list of processes running in the container:
 }
 
 func execProcess(ctx *cli.Context) (int, error) {
-	for _, f := range []string{"console-socket", "pidfd-socket", "process-label", "apparmor", "cgroup"} {
+	for _, f := range []string{"pidfd-socket", "process-label", "apparmor", "cgroup"} {
 		if ctx.IsSet(f) {
 			return 0, fmt.Errorf("exec: --%s is not supported by this version of husk", f)
 		}
-	}
-	if ctx.Bool("tty") {
-		return 0, fmt.Errorf("exec: --tty is not supported by this version of husk")
 	}
 	c, err := getContainer(ctx)
 	if err != nil {
@@ -85,6 +83,13 @@ func execProcess(ctx *cli.Context) (int, error) {
 		return 0, err
 	}
 	detach := ctx.Bool("detach")
+	toInit, ours, err := consoleSockets(ctx.String("console-socket"), p.Terminal, detach)
+	if err != nil {
+		return 0, err
+	}
+	if toInit != nil {
+		defer toInit.Close()
+	}
 	var sigs *os.File
 	if !detach {
 		// The process (after the C stage's fork into the container's pid
@@ -96,9 +101,17 @@ func execProcess(ctx *cli.Context) (int, error) {
 			return 0, err
 		}
 	}
-	pid, err := c.Exec(libcontainer.ExecOptions{Process: p, PreserveFds: int(ctx.Uint("preserve-fds"))})
+	pid, err := c.Exec(libcontainer.ExecOptions{Process: p, PreserveFds: int(ctx.Uint("preserve-fds")), ConsoleSocket: toInit})
 	if err != nil {
 		return 0, fmt.Errorf("exec %s: %w", c.ID(), err)
+	}
+	var proxy *console.Proxy
+	if ours != nil {
+		if proxy, err = startProxy(ours); err != nil {
+			unix.Kill(pid, unix.SIGKILL)
+			return 0, err
+		}
+		defer proxy.Close()
 	}
 	if path := ctx.String("pid-file"); path != "" {
 		if err := writePidFile(path, pid); err != nil {
@@ -110,7 +123,7 @@ func execProcess(ctx *cli.Context) (int, error) {
 		return 0, nil
 	}
 	debug.SetGCPercent(100)
-	return forwardAndWait(pid, sigs), nil
+	return forwardAndWait(pid, sigs, proxy), nil
 }
 
 // execSpec is the process to exec: --process, or the container's own
@@ -126,6 +139,8 @@ func execSpec(ctx *cli.Context, c *libcontainer.Container) (*configs.Process, er
 	p := &base
 	p.Args = ctx.Args().Slice()[1:]
 	p.Env = append(append([]string{}, base.Env...), ctx.StringSlice("env")...)
+	// As runc: the terminal comes from --tty only, not from the container.
+	p.Terminal = ctx.Bool("tty")
 	if cwd := ctx.String("cwd"); cwd != "" {
 		p.Cwd = cwd
 	}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"runtime/debug"
 
+	"github.com/husk-runtime/husk/libcontainer/console"
 	"github.com/husk-runtime/husk/libcontainer/signals"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -42,9 +43,16 @@ filesystem.`,
 				return err
 			}
 		}
-		c, err := createContainer(ctx)
+		c, consoleSock, err := createContainer(ctx, detach)
 		if err != nil {
 			return err
+		}
+		var proxy *console.Proxy
+		if consoleSock != nil {
+			if proxy, err = startProxy(consoleSock); err != nil {
+				c.Destroy(true)
+				return err
+			}
 		}
 		if p := ctx.String("pid-file"); p != "" {
 			if err := writePidFile(p, c.State.InitPid); err != nil {
@@ -60,7 +68,10 @@ filesystem.`,
 			return nil
 		}
 		debug.SetGCPercent(100) // this process may now live as long as the workload
-		code := forwardAndWait(c.State.InitPid, sigs)
+		code := forwardAndWait(c.State.InitPid, sigs, proxy)
+		if proxy != nil {
+			proxy.Close()
+		}
 		if !ctx.Bool("keep") {
 			if err := c.Destroy(true); err != nil {
 				return err
@@ -76,7 +87,7 @@ filesystem.`,
 // forwardAndWait relays signals to pid until it exits, reaping every
 // child that comes our way, and returns the exit code: the process's exit
 // status, or 128+N if a signal N killed it.
-func forwardAndWait(pid int, sigs *os.File) int {
+func forwardAndWait(pid int, sigs *os.File, proxy *console.Proxy) int {
 	buf := make([]byte, 64)
 	for {
 		if code, done := reap(pid); done {
@@ -90,7 +101,11 @@ func forwardAndWait(pid int, sigs *os.File) int {
 			return exitCode(ws)
 		}
 		for _, b := range buf[:n] {
-			if sig := unix.Signal(b); signals.Relayed(sig) {
+			sig := unix.Signal(b)
+			switch {
+			case sig == unix.SIGWINCH && proxy != nil:
+				proxy.Resize() // our terminal's size goes to the container's pty
+			case signals.Relayed(sig):
 				unix.Kill(pid, sig)
 			}
 		}

@@ -34,6 +34,9 @@ type CreateOptions struct {
 	Process *configs.Process
 	// PreserveFds passes the caller's fds 3 .. 3+N-1 on to the workload.
 	PreserveFds int
+	// ConsoleSocket receives the pty master when the process has a
+	// terminal (a connected --console-socket, or husk's own socketpair).
+	ConsoleSocket *os.File
 }
 
 // initConfig is what the parent sends the Go init (initproto.Config).
@@ -46,6 +49,8 @@ type initConfig struct {
 	// it until `start`.
 	FifoFd      int `json:"fifo_fd"`
 	PreserveFds int `json:"preserve_fds,omitempty"`
+	// ConsoleFd is the socket to send the pty master over, or -1.
+	ConsoleFd int `json:"console_fd"`
 	// HookState is the OCI state JSON for the hooks the init runs.
 	HookState []byte `json:"hook_state,omitempty"`
 	// Exec is set for `husk exec`: the process joins a running container;
@@ -151,6 +156,11 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 			extra = append(extra, uintptr(fd))
 		}
 	}
+	consoleFd := -1
+	if o.ConsoleSocket != nil {
+		consoleFd = 3 + o.PreserveFds + len(extra)
+		extra = append(extra, o.ConsoleSocket.Fd())
+	}
 	// The cgroup is made first: the new process is born in it.
 	if err := sp.cgroup.Create(); err != nil {
 		return err
@@ -191,6 +201,7 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 	ic := initConfig{
 		ID: o.ID, Config: o.Config, Process: o.Process, CgroupPaths: sp.cgroup.Paths(),
 		FifoFd: sockFd + 1, PreserveFds: o.PreserveFds, MountFds: mountFds, HookState: state,
+		ConsoleFd: consoleFd,
 	}
 	return sp.configure(&ic, func() error {
 		// prestart and createRuntime, in the runtime's namespaces.

@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups/manager"
 	"github.com/husk-runtime/husk/libcontainer/configs"
@@ -15,6 +16,8 @@ type ExecOptions struct {
 	Process *configs.Process
 	// PreserveFds passes the caller's fds 3 .. 3+N-1 on to the process.
 	PreserveFds int
+	// ConsoleSocket receives the pty master if the process has a terminal.
+	ConsoleSocket *os.File
 }
 
 // Exec starts p in the container: in its cgroup, joining all its
@@ -46,8 +49,15 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 			sp.abortExec()
 		}
 	}()
-	// The pidfd is the first fd after the preserved ones.
-	_, tasks, err := sp.fork(o.PreserveFds, []uintptr{uintptr(pidfd)}, nil, 0)
+	// The pidfd is the first fd after the preserved ones, then the
+	// console socket if any.
+	extra := []uintptr{uintptr(pidfd)}
+	consoleFd := -1
+	if o.ConsoleSocket != nil {
+		consoleFd = 3 + o.PreserveFds + 1
+		extra = append(extra, o.ConsoleSocket.Fd())
+	}
+	_, tasks, err := sp.fork(o.PreserveFds, extra, nil, 0)
 	if err != nil {
 		return 0, err
 	}
@@ -68,7 +78,7 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 	}
 	ic := initConfig{
 		ID: c.State.ID, Config: c.State.Config, Process: o.Process,
-		FifoFd: -1, PreserveFds: o.PreserveFds, Exec: true,
+		FifoFd: -1, PreserveFds: o.PreserveFds, Exec: true, ConsoleFd: consoleFd,
 	}
 	if err := sp.configure(&ic, nil); err != nil {
 		return 0, err

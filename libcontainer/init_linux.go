@@ -15,6 +15,7 @@ import (
 	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
 	"github.com/husk-runtime/husk/libcontainer/capabilities"
 	"github.com/husk-runtime/husk/libcontainer/configs"
+	"github.com/husk-runtime/husk/libcontainer/console"
 	"github.com/husk-runtime/husk/libcontainer/hooks"
 	"github.com/husk-runtime/husk/libcontainer/initproto"
 	"github.com/husk-runtime/husk/libcontainer/rootfs"
@@ -73,6 +74,7 @@ func initMain(sock *os.File) error {
 	defer unix.Close(selfFd)
 
 	rs := rootfs.New(cfg, ic.CgroupPaths, ic.MountFds, proc.Cwd)
+	rs.Console = proc.Terminal
 	defer rs.Close()
 	if err := rs.Prepare(); err != nil {
 		return err
@@ -103,6 +105,11 @@ func initMain(sock *os.File) error {
 		return err
 	}
 	rs.Close()
+	if proc.Terminal {
+		if err := setupConsole(ic.ConsoleFd, proc, true); err != nil {
+			return err
+		}
+	}
 	if cfg.Hostname != "" {
 		if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
 			return &initproto.InitError{Stage: "init", Op: "sethostname", Path: cfg.Hostname, Errno: errnoOf(err)}
@@ -175,11 +182,70 @@ func execMain(sock *os.File, ic *initConfig) error {
 			return procErr("write", "/proc/self/oom_score_adj", err)
 		}
 	}
+	if proc.Terminal {
+		if err := setupConsole(ic.ConsoleFd, proc, false); err != nil {
+			return err
+		}
+	}
 	path, err := readyToExec(sock, ic)
 	if err != nil {
 		return err
 	}
 	execWorkload(path, proc)
+	return nil
+}
+
+// setupConsole makes the process's pty in the container's devpts, binds
+// the slave on /dev/console (for the init), sends the master over the
+// console socket and makes the slave the controlling terminal and stdio.
+func setupConsole(sockFd int, proc *configs.Process, mountConsole bool) error {
+	if sockFd < 0 {
+		return &initproto.InitError{Stage: "console", Detail: "a terminal was asked for without a console socket"}
+	}
+	sock := os.NewFile(uintptr(sockFd), "console-socket")
+	defer sock.Close()
+	master, slave, err := console.New(proc.ConsoleSize)
+	if err != nil {
+		return &initproto.InitError{Stage: "console", Op: "create pty", Errno: errnoOf(err), Detail: err.Error()}
+	}
+	defer slave.Close()
+	if mountConsole {
+		if err := bindConsole(slave); err != nil {
+			master.Close()
+			return err
+		}
+	}
+	err = console.SendFd(sock, master)
+	master.Close()
+	if err != nil {
+		return &initproto.InitError{Stage: "console", Op: "send pty master", Errno: errnoOf(err)}
+	}
+	if err := console.MakeControlling(slave); err != nil {
+		return &initproto.InitError{Stage: "console", Detail: err.Error()}
+	}
+	return nil
+}
+
+// bindConsole bind mounts the pty slave on /dev/console, through fds: a
+// clone of the slave's mount (open_tree) moved onto /dev/console opened
+// without following any link.
+func bindConsole(slave *os.File) error {
+	target, err := unix.Openat2(unix.AT_FDCWD, "/dev/console", &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_CLOEXEC | unix.O_NOFOLLOW,
+		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return &initproto.InitError{Stage: "console", Op: "open", Path: "/dev/console", Errno: errnoOf(err)}
+	}
+	defer unix.Close(target)
+	tree, err := unix.OpenTree(int(slave.Fd()), "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
+	if err != nil {
+		return &initproto.InitError{Stage: "console", Op: "clone pty mount", Errno: errnoOf(err)}
+	}
+	defer unix.Close(tree)
+	if err := unix.MoveMount(tree, "", target, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return &initproto.InitError{Stage: "console", Op: "mount pty on", Path: "/dev/console", Errno: errnoOf(err)}
+	}
 	return nil
 }
 

@@ -36,6 +36,8 @@ type Setup struct {
 	null        *os.File // the container's verified /dev/null
 	cwd         string
 	mountFds    map[int]int
+	// Console asks for a /dev/console mount point.
+	Console bool
 }
 
 // New prepares a Setup. cwd is the workload's working directory, made if
@@ -108,6 +110,19 @@ func (s *Setup) Prepare() error {
 	if setupDev {
 		if err := s.createDevices(); err != nil {
 			return err
+		}
+		if s.Console {
+			// The mount point for the pty slave, bound there once the
+			// pty exists (after pivot_root, in the container's devpts).
+			dev, err := s.dir("/dev")
+			if err != nil {
+				return fail("open", "/dev", err)
+			}
+			f, err := createIn(dev, "console", true)
+			if err != nil {
+				return fail("create", "/dev/console", err)
+			}
+			f.Close()
 		}
 		if err := s.devSymlinks(); err != nil {
 			return err

@@ -615,7 +615,6 @@ func ConvertProcess(sp *specs.Process, field string) (*configs.Process, error) {
 	}{
 		{"apparmorProfile", sp.ApparmorProfile != ""},
 		{"selinuxLabel", sp.SelinuxLabel != ""},
-		{"terminal", sp.Terminal},
 	} {
 		if u.set {
 			return nil, fieldErr(field+"."+u.name, "not supported by this version of husk")

@@ -1,0 +1,201 @@
+package integration
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// openPty makes a pty pair for the test to play the user's terminal.
+func openPty(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	// Non-blocking, so that Go's poller serves it and read deadlines work.
+	fd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := os.NewFile(uintptr(fd), "ptmx")
+	if err := m.SetReadDeadline(time.Time{}); err != nil {
+		t.Fatalf("pty master without deadlines: %v", err)
+	}
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close(); s.Close() })
+	return m, s
+}
+
+// readUntil reads from r until want appears (or the deadline passes).
+func readUntil(t *testing.T, r *os.File, want string) string {
+	t.Helper()
+	r.SetReadDeadline(time.Now().Add(waitTimeout))
+	var got strings.Builder
+	buf := make([]byte, 4096)
+	for !strings.Contains(got.String(), want) {
+		n, err := r.Read(buf)
+		got.Write(buf[:n])
+		if err != nil {
+			t.Fatalf("waiting for %q: %v; got %q", want, err, got.String())
+		}
+	}
+	return got.String()
+}
+
+// consoleReceiver listens on a unix socket, as a client of --console-socket
+// does, and returns the path and a channel with the pty master received.
+func consoleReceiver(t *testing.T) (string, <-chan *os.File) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "console.sock")
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan *os.File, 1)
+	go func() {
+		defer l.Close()
+		conn, err := l.Accept()
+		if err != nil {
+			close(ch)
+			return
+		}
+		defer conn.Close()
+		f, _ := conn.(*net.UnixConn).File()
+		defer f.Close()
+		buf := make([]byte, 256)
+		oob := make([]byte, unix.CmsgSpace(4))
+		_, oobn, _, _, err := unix.Recvmsg(int(f.Fd()), buf, oob, 0)
+		if err != nil {
+			close(ch)
+			return
+		}
+		msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
+		if len(msgs) == 1 {
+			if fds, err := unix.ParseUnixRights(&msgs[0]); err == nil && len(fds) == 1 {
+				ch <- os.NewFile(uintptr(fds[0]), "pty master")
+				return
+			}
+		}
+		close(ch)
+	}()
+	return path, ch
+}
+
+func withTerminal(s *specs.Spec) {
+	s.Process.Terminal = true
+	s.Process.Args = []string{"sh"}
+}
+
+// A shell driven over --console-socket: the master arrives, input reaches
+// the shell, its output comes back, and its tty is /dev/console's pty.
+func TestConsoleSocketShell(t *testing.T) {
+	e := newEnv(t)
+	sock, masters := consoleReceiver(t)
+	b := e.newBundle(withSpec(withTerminal), withSpec(func(s *specs.Spec) {
+		s.Process.ConsoleSize = &specs.Box{Height: 33, Width: 99}
+	}))
+	e.runDetached(b, "tty1", "--console-socket", sock)
+	master, ok := <-masters
+	if !ok {
+		t.Fatal("no pty master came over the console socket")
+	}
+	defer master.Close()
+	master.WriteString("stty size; tty; stat -c %t /dev/console; echo marker-$((6*7)); exit\n")
+	out := readUntil(t, master, "marker-42")
+	for _, want := range []string{"33 99", "/dev/pts/0", "88"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("shell output %q lacks %q (size, tty name, /dev/console major 136=0x88)", out, want)
+		}
+	}
+	e.waitStatus("tty1", "stopped")
+}
+
+// A foreground run with a terminal proxies the caller's terminal: input,
+// output, size, SIGWINCH and the exit code.
+func TestRunTerminalForeground(t *testing.T) {
+	if !isHusk() {
+		t.Skip("runc 1.1.5's stty fails on its proxied pty here (\"stty: standard input\")")
+	}
+	e := newEnv(t)
+	master, slave := openPty(t)
+	unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 20, Col: 70})
+	b := e.newBundle(withSpec(withTerminal))
+	e.track("ttyfg")
+	cmd := newCmd(e, "run", "--bundle", b.Dir, "ttyfg")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	master.WriteString("stty size; echo ready-$((2*3))\n")
+	if out := readUntil(t, master, "ready-6"); !strings.Contains(out, "20 70") {
+		t.Errorf("the container's pty did not get the caller's size 20x70: %q", out)
+	}
+	// Resize the outer terminal: husk passes it on at SIGWINCH.
+	unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 40, Col: 120})
+	cmd.Process.Signal(syscall.SIGWINCH)
+	master.WriteString("sleep 0.2; stty size; exit 7\n")
+	readUntil(t, master, "40 120")
+	err := cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 7 {
+		t.Errorf("exit code %d (%v), want 7", code, err)
+	}
+}
+
+// exec -t into a running container under the caller's terminal.
+func TestExecTty(t *testing.T) {
+	e := newEnv(t)
+	runningContainer(e, "ttyexec")
+	master, slave := openPty(t)
+	cmd := newCmd(e, "exec", "-t", "ttyexec", "sh")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	master.WriteString("tty; echo x-$((5*5)); exit 4\n")
+	out := readUntil(t, master, "x-25")
+	if !strings.Contains(out, "/dev/pts/") {
+		t.Errorf("exec -t shell has no tty: %q", out)
+	}
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 4 {
+		t.Errorf("exit code %d, want 4", code)
+	}
+}
+
+// A terminal needs somewhere to go; a console socket needs a terminal.
+func TestTerminalFlagErrors(t *testing.T) {
+	e := newEnv(t)
+	b := e.newBundle(withSpec(withTerminal))
+	e.track("noterm1")
+	e.fails("create", "--bundle", b.Dir, "noterm1")
+	e.assertNoTrace(b, "noterm1")
+	plain := e.newBundle(withArgs("true"))
+	sock, _ := consoleReceiver(t)
+	e.track("noterm2")
+	e.fails("create", "--bundle", plain.Dir, "--console-socket", sock, "noterm2")
+	e.assertNoTrace(plain, "noterm2")
+}
+
+// newCmd is the runtime with the test's --root, for tests that need to
+// wire its stdio themselves (to a pty).
+func newCmd(e *env, args ...string) *exec.Cmd {
+	cmd := exec.Command(runtimeBin, append([]string{"--root", e.root}, args...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	return cmd
+}
