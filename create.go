@@ -63,9 +63,6 @@ func doCreate(ctx *cli.Context, id string, detach bool) (*libcontainer.Container
 	if err := specconv.ValidateID(id); err != nil {
 		return nil, nil, err
 	}
-	if ctx.String("pidfd-socket") != "" {
-		return nil, nil, fmt.Errorf("--pidfd-socket is not supported by this version of husk")
-	}
 	root, err := stateRoot(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -95,11 +92,21 @@ func doCreate(ctx *cli.Context, id string, detach bool) (*libcontainer.Container
 	if toInit != nil {
 		defer toInit.Close()
 	}
+	listen := listenFds()
+	proc.Env = withListenFds(proc.Env, listen)
 	c, err := libcontainer.Create(libcontainer.CreateOptions{
 		Root: root, ID: id, Bundle: bundle, Config: cfg, Process: proc,
-		PreserveFds: int(ctx.Uint("preserve-fds")), ConsoleSocket: toInit,
+		PreserveFds: listen + int(ctx.Uint("preserve-fds")), ConsoleSocket: toInit,
+		Notify: os.Getenv("NOTIFY_SOCKET") != "",
 	})
 	if err != nil {
+		if ours != nil {
+			ours.Close()
+		}
+		return nil, nil, err
+	}
+	if err := sendPidfd(ctx.String("pidfd-socket"), c.State.InitPid, c.State.InitStartTime); err != nil {
+		c.Destroy(true)
 		if ours != nil {
 			ours.Close()
 		}

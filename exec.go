@@ -13,6 +13,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/console"
 	"github.com/husk-runtime/husk/libcontainer/signals"
 	"github.com/husk-runtime/husk/libcontainer/specconv"
+	"github.com/husk-runtime/husk/libcontainer/system"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 )
@@ -69,7 +70,7 @@ following will output a list of processes running in the container:
 }
 
 func execProcess(ctx *cli.Context) (int, error) {
-	for _, f := range []string{"pidfd-socket", "process-label", "apparmor", "cgroup"} {
+	for _, f := range []string{"process-label", "apparmor", "cgroup"} {
 		if ctx.IsSet(f) {
 			return 0, fmt.Errorf("exec: --%s is not supported by this version of husk", f)
 		}
@@ -101,7 +102,9 @@ func execProcess(ctx *cli.Context) (int, error) {
 			return 0, err
 		}
 	}
-	pid, err := c.Exec(libcontainer.ExecOptions{Process: p, PreserveFds: int(ctx.Uint("preserve-fds")), ConsoleSocket: toInit})
+	listen := listenFds()
+	p.Env = withListenFds(p.Env, listen)
+	pid, err := c.Exec(libcontainer.ExecOptions{Process: p, PreserveFds: listen + int(ctx.Uint("preserve-fds")), ConsoleSocket: toInit})
 	if err != nil {
 		return 0, fmt.Errorf("exec %s: %w", c.ID(), err)
 	}
@@ -115,6 +118,16 @@ func execProcess(ctx *cli.Context) (int, error) {
 	}
 	if path := ctx.String("pid-file"); path != "" {
 		if err := writePidFile(path, pid); err != nil {
+			unix.Kill(pid, unix.SIGKILL)
+			return 0, err
+		}
+	}
+	if path := ctx.String("pidfd-socket"); path != "" {
+		st, err := system.Stat(pid)
+		if err == nil {
+			err = sendPidfd(path, pid, st.StartTime)
+		}
+		if err != nil {
 			unix.Kill(pid, unix.SIGKILL)
 			return 0, err
 		}

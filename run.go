@@ -1,6 +1,7 @@
 package main
 
 import (
+	"log/slog"
 	"os"
 	"runtime/debug"
 
@@ -63,6 +64,9 @@ filesystem.`,
 		if err := c.Start(); err != nil {
 			c.Destroy(true)
 			return err
+		}
+		if err := c.RelayNotify(os.Getenv("NOTIFY_SOCKET")); err != nil {
+			slog.Warn("sd_notify relay: " + err.Error())
 		}
 		if detach {
 			return nil

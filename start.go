@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+
 	"github.com/urfave/cli/v2"
 )
 
@@ -17,6 +19,16 @@ var startCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		return c.Start()
+		host := os.Getenv("NOTIFY_SOCKET")
+		if host != "" {
+			// Listen before the workload runs, so no READY=1 is lost.
+			if _, err := c.ListenNotify(); err != nil {
+				return err
+			}
+		}
+		if err := c.Start(); err != nil {
+			return err
+		}
+		return c.RelayNotify(host)
 	},
 }

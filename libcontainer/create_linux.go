@@ -19,6 +19,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/hooks"
 	"github.com/husk-runtime/husk/libcontainer/initproto"
 	"github.com/husk-runtime/husk/libcontainer/netdev"
+	"github.com/husk-runtime/husk/libcontainer/notify"
 	"github.com/husk-runtime/husk/libcontainer/nsenter"
 	"github.com/husk-runtime/husk/libcontainer/specconv"
 	"github.com/husk-runtime/husk/libcontainer/system"
@@ -37,6 +38,9 @@ type CreateOptions struct {
 	// ConsoleSocket receives the pty master when the process has a
 	// terminal (a connected --console-socket, or husk's own socketpair).
 	ConsoleSocket *os.File
+	// Notify gives the container an sd_notify socket of its own (husk was
+	// started with NOTIFY_SOCKET).
+	Notify bool
 }
 
 // initConfig is what the parent sends the Go init (initproto.Config).
@@ -118,6 +122,26 @@ func Create(o CreateOptions) (_ *Container, retErr error) {
 		return nil, fmt.Errorf("exec fifo: %w", err)
 	}
 	defer fifo.Close()
+
+	if o.Notify {
+		// The socket lives in the state directory, which the container
+		// sees read-only at /run/notify; `start` (or `run`) listens on it.
+		conn, err := notify.Listen(notify.Dir(dir))
+		if err != nil {
+			return nil, err
+		}
+		c.notify = conn
+		defer func() {
+			if retErr != nil {
+				conn.Close()
+			}
+		}()
+		o.Config.Mounts = append(o.Config.Mounts, &configs.Mount{
+			Source: notify.Dir(dir), Destination: notify.ContainerDir, Device: "bind",
+			Flags: unix.MS_BIND | unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC,
+		})
+		o.Process.Env = append(o.Process.Env, "NOTIFY_SOCKET="+notify.ContainerPath)
+	}
 
 	cg, err := manager.New(o.Config.Cgroup)
 	if err != nil {

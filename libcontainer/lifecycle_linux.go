@@ -10,6 +10,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/cgroups/manager"
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/husk-runtime/husk/libcontainer/hooks"
+	"github.com/husk-runtime/husk/libcontainer/notify"
 	"github.com/husk-runtime/husk/libcontainer/system"
 	"golang.org/x/sys/unix"
 )
@@ -75,6 +76,39 @@ func (c *Container) Start() error {
 		return err
 	}
 	return nil
+}
+
+// ListenNotify binds the container's sd_notify socket again (a `start`
+// after `create`), if the container has one; false if it has none.
+func (c *Container) ListenNotify() (bool, error) {
+	if c.notify != nil {
+		return true, nil
+	}
+	if _, err := os.Stat(notify.Dir(c.dir)); err != nil {
+		return false, nil
+	}
+	conn, err := notify.Listen(notify.Dir(c.dir))
+	if err != nil {
+		return false, err
+	}
+	c.notify = conn
+	return true, nil
+}
+
+// RelayNotify waits for the started container's READY=1 and passes it on
+// to host (the NOTIFY_SOCKET husk was given).
+func (c *Container) RelayNotify(host string) error {
+	if c.notify == nil {
+		return nil
+	}
+	fd, err := c.pidfd()
+	if err != nil {
+		return nil // exited already: nothing will come
+	}
+	defer unix.Close(fd)
+	conn := c.notify
+	c.notify = nil
+	return notify.Relay(conn, host, c.State.InitPid, fd)
 }
 
 // Signal sends sig to the init, or with all to every process in the

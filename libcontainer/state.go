@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -59,6 +60,9 @@ type Container struct {
 	root  string // --root
 	dir   string // ROOT/ID
 	State State
+	// notify is the container's sd_notify socket while this command
+	// listens on it.
+	notify *net.UnixConn
 }
 
 // Load reads a container's state.

@@ -80,7 +80,6 @@ func TestUnsupportedFlagsRefused(t *testing.T) {
 	b := e.newBundle(withArgs("true"))
 	for _, args := range [][]string{
 		{"--systemd-cgroup", "run", "--bundle", b.Dir, "u0"},
-		{"run", "--console-socket", "/tmp/nope.sock", "--bundle", b.Dir, "u1"},
 	} {
 		id := args[len(args)-1]
 		e.track(id)

@@ -199,3 +199,36 @@ func newCmd(e *env, args ...string) *exec.Cmd {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	return cmd
 }
+
+// --pidfd-socket receives a pidfd of the init (run) or of the exec'd
+// process (exec): signalling it reaches that process.
+func TestPidfdSocket(t *testing.T) {
+	e := newEnv(t)
+	sock, fds := consoleReceiver(t)
+	b := e.newBundle(withArgs("sleep", "100"))
+	e.runDetached(b, "pidfd", "--pidfd-socket", sock)
+	pidfd, ok := <-fds
+	if !ok {
+		t.Fatal("no pidfd received")
+	}
+	defer pidfd.Close()
+	if err := unix.PidfdSendSignal(int(pidfd.Fd()), unix.SIGKILL, nil, 0); err != nil {
+		t.Fatalf("pidfd_send_signal: %v", err)
+	}
+	e.waitStatus("pidfd", "stopped")
+
+	runningContainer(e, "pidfd2")
+	sock2, fds2 := consoleReceiver(t)
+	e.ok("exec", "-d", "--pidfd-socket", sock2, "pidfd2", "sleep", "100")
+	execfd, ok := <-fds2
+	if !ok {
+		t.Fatal("no pidfd received for exec")
+	}
+	defer execfd.Close()
+	if err := unix.PidfdSendSignal(int(execfd.Fd()), unix.SIGKILL, nil, 0); err != nil {
+		t.Fatalf("pidfd_send_signal to the exec'd process: %v", err)
+	}
+	if e.state("pidfd2").Status != "running" {
+		t.Error("killing the exec'd process through its pidfd stopped the container")
+	}
+}
