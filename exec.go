@@ -70,7 +70,7 @@ following will output a list of processes running in the container:
 }
 
 func execProcess(ctx *cli.Context) (int, error) {
-	for _, f := range []string{"process-label", "apparmor", "cgroup"} {
+	for _, f := range []string{"process-label", "apparmor"} {
 		if ctx.IsSet(f) {
 			return 0, fmt.Errorf("exec: --%s is not supported by this version of husk", f)
 		}
@@ -102,9 +102,22 @@ func execProcess(ctx *cli.Context) (int, error) {
 			return 0, err
 		}
 	}
+	subs := map[string]string{}
+	for _, arg := range ctx.StringSlice("cgroup") {
+		ctrl, sub, ok := strings.Cut(arg, ":")
+		if !ok {
+			ctrl, sub = "", arg
+		}
+		if sub == "" {
+			return 0, fmt.Errorf("exec: --cgroup %q: no cgroup given", arg)
+		}
+		subs[ctrl] = sub
+	}
 	listen := listenFds()
 	p.Env = withListenFds(p.Env, listen)
-	pid, err := c.Exec(libcontainer.ExecOptions{Process: p, PreserveFds: listen + int(ctx.Uint("preserve-fds")), ConsoleSocket: toInit})
+	pid, err := c.Exec(libcontainer.ExecOptions{
+		Process: p, PreserveFds: listen + int(ctx.Uint("preserve-fds")), ConsoleSocket: toInit, SubCgroups: subs,
+	})
 	if err != nil {
 		return 0, fmt.Errorf("exec %s: %w", c.ID(), err)
 	}

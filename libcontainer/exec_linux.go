@@ -3,6 +3,8 @@ package libcontainer
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups/manager"
 	"github.com/husk-runtime/husk/libcontainer/configs"
@@ -18,6 +20,10 @@ type ExecOptions struct {
 	PreserveFds int
 	// ConsoleSocket receives the pty master if the process has a terminal.
 	ConsoleSocket *os.File
+	// SubCgroups puts the process in sub-cgroups of the container's:
+	// controller (or "" for every hierarchy) → path below the container's
+	// cgroup. They must exist.
+	SubCgroups map[string]string
 }
 
 // Exec starts p in the container: in its cgroup, joining all its
@@ -43,7 +49,11 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 	for _, ns := range c.State.Config.Namespaces {
 		flags |= specconv.CloneFlag(ns.Type)
 	}
-	sp := &spawned{cgroup: manager.Load(c.State.CgroupPaths)}
+	paths, err := subCgroupPaths(c.State.CgroupPaths, o.SubCgroups)
+	if err != nil {
+		return 0, err
+	}
+	sp := &spawned{cgroup: manager.Load(paths)}
 	defer func() {
 		if err != nil {
 			sp.abortExec()
@@ -94,4 +104,50 @@ func (sp *spawned) abortExec() {
 	sp.cgroup = nil
 	sp.abort()
 	sp.cgroup = cg
+}
+
+// subCgroupPaths applies exec --cgroup to the container's cgroup paths.
+func subCgroupPaths(paths map[string]string, subs map[string]string) (map[string]string, error) {
+	if len(subs) == 0 {
+		return paths, nil
+	}
+	out := map[string]string{}
+	for key, dir := range paths {
+		sub, ok := subs[""]
+		for _, ctrl := range strings.Split(key, ",") {
+			if s, found := subs[ctrl]; found && key != "" {
+				sub, ok = s, true
+			}
+		}
+		if key == "" {
+			if s, found := subs["unified"]; found {
+				sub, ok = s, true
+			}
+		}
+		if !ok {
+			out[key] = dir
+			continue
+		}
+		clean := filepath.Clean("/" + sub)
+		p := filepath.Join(dir, clean)
+		if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("--cgroup %s: no such sub-cgroup %s", sub, p)
+		}
+		out[key] = p
+	}
+	for ctrl := range subs {
+		if ctrl == "" || ctrl == "unified" {
+			continue
+		}
+		found := false
+		for key := range paths {
+			for _, k := range strings.Split(key, ",") {
+				found = found || k == ctrl
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("--cgroup %s: no such controller", ctrl)
+		}
+	}
+	return out, nil
 }

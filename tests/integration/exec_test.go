@@ -166,3 +166,44 @@ func TestExecWithoutPidNamespace(t *testing.T) {
 		t.Errorf("exec without pid namespace: %s", r)
 	}
 }
+
+// exec --cgroup puts the process in an existing sub-cgroup of the
+// container's, in every hierarchy or in one controller's.
+func TestExecSubCgroup(t *testing.T) {
+	e := newEnv(t)
+	b := runningContainer(e, "subcg")
+	var made []string
+	for _, mnt := range cgroupMounts() {
+		dir := filepath.Join(mnt, b.Cgroup, "sub")
+		if err := os.Mkdir(dir, 0o755); err == nil {
+			made = append(made, dir)
+		}
+		// A new v1 cpuset cgroup has no cpus or mems until given some.
+		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+			if v, err := os.ReadFile(filepath.Join(filepath.Dir(dir), f)); err == nil {
+				os.WriteFile(filepath.Join(dir, f), v, 0)
+			}
+		}
+	}
+	t.Cleanup(func() {
+		for _, d := range made {
+			os.Remove(d)
+		}
+	})
+	r := e.ok("exec", "--cgroup", "sub", "subcg", "cat", "/proc/self/cgroup")
+	for _, l := range lines(r.Stdout) {
+		if !strings.HasSuffix(l, "/sub") {
+			t.Errorf("exec --cgroup sub: %q is not in the sub-cgroup", l)
+		}
+	}
+	r = e.ok("exec", "--cgroup", "pids:sub", "subcg", "cat", "/proc/self/cgroup")
+	for _, l := range lines(r.Stdout) {
+		inSub := strings.HasSuffix(l, "/sub")
+		if isPids := strings.Contains(l, ":pids:"); isPids != inSub {
+			t.Errorf("exec --cgroup pids:sub: %q", l)
+		}
+	}
+	if r := e.run("exec", "--cgroup", "nosuch", "subcg", "true"); r.Code != 255 {
+		t.Errorf("a missing sub-cgroup: %s", r)
+	}
+}
