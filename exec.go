@@ -117,6 +117,7 @@ func execProcess(ctx *cli.Context) (int, error) {
 	p.Env = withListenFds(p.Env, listen)
 	pid, err := c.Exec(libcontainer.ExecOptions{
 		Process: p, PreserveFds: listen + int(ctx.Uint("preserve-fds")), ConsoleSocket: toInit, SubCgroups: subs,
+		IgnorePaused: ctx.Bool("ignore-paused"),
 	})
 	if err != nil {
 		return 0, fmt.Errorf("exec %s: %w", c.ID(), err)

@@ -20,6 +20,8 @@ type ExecOptions struct {
 	PreserveFds int
 	// ConsoleSocket receives the pty master if the process has a terminal.
 	ConsoleSocket *os.File
+	// IgnorePaused allows exec into a paused container.
+	IgnorePaused bool
 	// SubCgroups puts the process in sub-cgroups of the container's:
 	// controller (or "" for every hierarchy) → path below the container's
 	// cgroup. They must exist.
@@ -37,7 +39,9 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 	case Stopped:
 		return 0, fmt.Errorf("%w: cannot exec in a stopped container", ErrState)
 	case Paused:
-		return 0, fmt.Errorf("%w: cannot exec in a paused container", ErrState)
+		if !o.IgnorePaused {
+			return 0, fmt.Errorf("%w: cannot exec in a paused container (use --ignore-paused)", ErrState)
+		}
 	}
 	pidfd, err := c.pidfd()
 	if err != nil {
