@@ -7,6 +7,7 @@ import (
 
 	"github.com/husk-runtime/husk/libcontainer/capabilities"
 	"github.com/husk-runtime/husk/libcontainer/hooks"
+	"github.com/husk-runtime/husk/libcontainer/seccomp"
 	"github.com/husk-runtime/husk/libcontainer/specconv"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
@@ -52,10 +53,17 @@ func huskFeatures() *features.Features {
 			Namespaces:   specconv.NamespaceTypes(),
 			Capabilities: caps,
 			Cgroup:       &features.Cgroup{V1: &t, V2: &t, Systemd: &f, SystemdUser: &f, Rdma: &f},
-			Seccomp:      &features.Seccomp{Enabled: &f},
-			Apparmor:     &features.Apparmor{Enabled: &f},
-			Selinux:      &features.Selinux{Enabled: &f},
-			IntelRdt:     &features.IntelRdt{Enabled: &f},
+			Seccomp: &features.Seccomp{
+				Enabled:        &t,
+				Actions:        seccomp.Names(seccomp.Actions),
+				Operators:      seccomp.Names(seccomp.Operators),
+				Archs:          seccomp.Names(seccomp.Archs),
+				KnownFlags:     seccomp.Names(seccomp.Flags),
+				SupportedFlags: seccomp.SupportedFlags(),
+			},
+			Apparmor: &features.Apparmor{Enabled: &f},
+			Selinux:  &features.Selinux{Enabled: &f},
+			IntelRdt: &features.IntelRdt{Enabled: &f},
 			MemoryPolicy: &features.MemoryPolicy{
 				Modes: specconv.Keys(specconv.MemoryPolicyModes),
 				Flags: specconv.Keys(specconv.MemoryPolicyFlags),

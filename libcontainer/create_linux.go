@@ -1,9 +1,11 @@
 package libcontainer
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -21,8 +23,10 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/netdev"
 	"github.com/husk-runtime/husk/libcontainer/notify"
 	"github.com/husk-runtime/husk/libcontainer/nsenter"
+	"github.com/husk-runtime/husk/libcontainer/seccomp"
 	"github.com/husk-runtime/husk/libcontainer/specconv"
 	"github.com/husk-runtime/husk/libcontainer/system"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -53,6 +57,12 @@ type initConfig struct {
 	// it until `start`.
 	FifoFd      int `json:"fifo_fd"`
 	PreserveFds int `json:"preserve_fds,omitempty"`
+	// Seccomp is the compiled filter; with notify rules, the listener fd
+	// goes over SeccompListenerFd (connected to linux.seccomp.listenerPath
+	// by the parent) with SeccompState, the container process state.
+	Seccomp           *seccomp.Program `json:"seccomp,omitempty"`
+	SeccompListenerFd int              `json:"seccomp_listener_fd"`
+	SeccompState      []byte           `json:"seccomp_state,omitempty"`
 	// ConsoleFd is the socket to send the pty master over, or -1.
 	ConsoleFd int `json:"console_fd"`
 	// HookState is the OCI state JSON for the hooks the init runs.
@@ -185,6 +195,15 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 		consoleFd = 3 + o.PreserveFds + len(extra)
 		extra = append(extra, o.ConsoleSocket.Fd())
 	}
+	sc, err := prepareSeccomp(o.Config)
+	if err != nil {
+		return err
+	}
+	defer sc.close()
+	if sc.listener != nil {
+		sc.listenerFd = 3 + o.PreserveFds + len(extra)
+		extra = append(extra, sc.listener.Fd())
+	}
 	// The cgroup is made first: the new process is born in it.
 	if err := sp.cgroup.Create(); err != nil {
 		return err
@@ -227,6 +246,7 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 		FifoFd: sockFd + 1, PreserveFds: o.PreserveFds, MountFds: mountFds, HookState: state,
 		ConsoleFd: consoleFd,
 	}
+	sc.fill(&ic, sp.pid, state, o.Config)
 	return sp.configure(&ic, func() error {
 		// prestart and createRuntime, in the runtime's namespaces.
 		if err := hooks.Run(hooks.Prestart, o.Config.Hooks[hooks.Prestart], state); err != nil {
@@ -570,5 +590,60 @@ func killCgroup(cg cgroups.Manager) {
 			continue
 		}
 		killAndWait(pid, st.StartTime)
+	}
+}
+
+// seccompSetup is a compiled filter and, for notify rules, the connection
+// to the seccomp agent that the init sends the listener over.
+type seccompSetup struct {
+	prog       *seccomp.Program
+	listener   *os.File
+	listenerFd int
+}
+
+func prepareSeccomp(cfg *configs.Config) (*seccompSetup, error) {
+	sc := &seccompSetup{listenerFd: -1}
+	if cfg.Seccomp == nil {
+		return sc, nil
+	}
+	prog, err := seccomp.Compile(cfg.Seccomp)
+	if err != nil {
+		return nil, fmt.Errorf("linux.seccomp: %w", err)
+	}
+	sc.prog = prog
+	if prog.Notify {
+		conn, err := net.Dial("unix", cfg.Seccomp.ListenerPath)
+		if err != nil {
+			return nil, fmt.Errorf("linux.seccomp.listenerPath: %w", err)
+		}
+		f, err := conn.(*net.UnixConn).File()
+		conn.Close()
+		if err != nil {
+			return nil, fmt.Errorf("linux.seccomp.listenerPath: %w", err)
+		}
+		sc.listener = f
+	}
+	return sc, nil
+}
+
+// fill puts the filter in the init's config, with the container process
+// state the agent gets: the process's pid as husk sees it, the metadata and
+// the container's state.
+func (sc *seccompSetup) fill(ic *initConfig, pid int, state []byte, cfg *configs.Config) {
+	ic.Seccomp, ic.SeccompListenerFd = sc.prog, sc.listenerFd
+	if sc.listener == nil {
+		return
+	}
+	var st specs.State
+	json.Unmarshal(state, &st)
+	ic.SeccompState, _ = json.Marshal(specs.ContainerProcessState{
+		Version: specs.Version, Fds: []string{specs.SeccompFdName}, Pid: pid,
+		Metadata: cfg.Seccomp.ListenerMetadata, State: st,
+	})
+}
+
+func (sc *seccompSetup) close() {
+	if sc != nil && sc.listener != nil {
+		sc.listener.Close()
 	}
 }

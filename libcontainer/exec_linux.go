@@ -71,6 +71,15 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 		consoleFd = 3 + o.PreserveFds + 1
 		extra = append(extra, o.ConsoleSocket.Fd())
 	}
+	sc, err := prepareSeccomp(c.State.Config)
+	if err != nil {
+		return 0, err
+	}
+	defer sc.close()
+	if sc.listener != nil {
+		sc.listenerFd = 3 + o.PreserveFds + len(extra)
+		extra = append(extra, sc.listener.Fd())
+	}
 	_, tasks, err := sp.fork(o.PreserveFds, extra, nil, 0)
 	if err != nil {
 		return 0, err
@@ -94,6 +103,7 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 		ID: c.State.ID, Config: c.State.Config, Process: o.Process,
 		FifoFd: -1, PreserveFds: o.PreserveFds, Exec: true, ConsoleFd: consoleFd,
 	}
+	sc.fill(&ic, sp.pid, c.hookState(Running, c.State.InitPid), c.State.Config)
 	if err := sp.configure(&ic, nil); err != nil {
 		return 0, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/hooks"
 	"github.com/husk-runtime/husk/libcontainer/initproto"
 	"github.com/husk-runtime/husk/libcontainer/rootfs"
+	"github.com/husk-runtime/husk/libcontainer/seccomp"
 	"github.com/husk-runtime/husk/libcontainer/system"
 	"golang.org/x/sys/unix"
 )
@@ -63,15 +64,6 @@ func initMain(sock *os.File) error {
 	// execCPUAffinity is for processes exec'd into the container, "not
 	// applicable to the container's init process".
 	proc.CPUAffinityInitial, proc.CPUAffinityFinal = nil, nil
-
-	// A handle on this process's /proc/self/fd, taken while /proc is still
-	// the host's procfs, to reopen the exec fifo after pivot_root. It is
-	// closed before exec and never reaches the workload.
-	selfFd, err := unix.Open("/proc/self/fd", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return &initproto.InitError{Stage: "init", Op: "open", Path: "/proc/self/fd", Errno: errnoOf(err)}
-	}
-	defer unix.Close(selfFd)
 
 	rs := rootfs.New(cfg, ic.CgroupPaths, ic.MountFds, proc.Cwd)
 	rs.Console = proc.Terminal
@@ -134,12 +126,11 @@ func initMain(sock *os.File) error {
 	startHooks := func() error {
 		return hooks.Run(hooks.StartContainer, cfg.Hooks[hooks.StartContainer], ic.HookState)
 	}
-	if err := waitForStart(selfFd, ic.FifoFd, startHooks); err != nil {
+	if err := waitForStart(ic.FifoFd, startHooks); err != nil {
 		fmt.Fprintf(os.Stderr, "husk init: %v\n", err)
 		os.Exit(1)
 	}
-	unix.Close(selfFd)
-	execWorkload(path, proc)
+	execWorkload(path, &ic)
 	return nil
 }
 
@@ -147,7 +138,15 @@ func initMain(sock *os.File) error {
 // tells the parent it is ready and lets go of the socket. It returns the
 // executable to run.
 func readyToExec(sock *os.File, ic *initConfig) (string, error) {
-	path, err := finalizeProcess(ic.Process, ic.Config)
+	// Without no_new_privs, loading a seccomp filter needs CAP_SYS_ADMIN:
+	// load it before the switch to the workload's user drops it.
+	early := func() error {
+		if ic.Seccomp != nil && !ic.Process.NoNewPrivileges {
+			return loadSeccomp(ic)
+		}
+		return nil
+	}
+	path, err := finalizeProcess(ic.Process, ic.Config, early)
 	if err != nil {
 		return "", err
 	}
@@ -164,8 +163,16 @@ func readyToExec(sock *os.File, ic *initConfig) (string, error) {
 }
 
 // execWorkload execs the process; past Ready, a failure can only be told
-// on stderr.
-func execWorkload(path string, p *configs.Process) {
+// on stderr. With no_new_privs the seccomp filter is loaded here, as the
+// very last thing, so that nothing the runtime still does is filtered.
+func execWorkload(path string, ic *initConfig) {
+	p := ic.Process
+	if ic.Seccomp != nil && p.NoNewPrivileges {
+		if err := loadSeccomp(ic); err != nil {
+			fmt.Fprintf(os.Stderr, "husk: %v\n", err)
+			os.Exit(127)
+		}
+	}
 	err := unix.Exec(path, p.Args, p.Env)
 	fmt.Fprintf(os.Stderr, "husk: exec %s: %v\n", path, err)
 	os.Exit(127)
@@ -191,7 +198,7 @@ func execMain(sock *os.File, ic *initConfig) error {
 	if err != nil {
 		return err
 	}
-	execWorkload(path, proc)
+	execWorkload(path, ic)
 	return nil
 }
 
@@ -273,21 +280,30 @@ func writeProcSelf(name, value string) error {
 // waitForStart blocks until `start` opens the exec fifo, runs the
 // startContainer hooks, and tells `start` the outcome: "0", or "1" and
 // the hook's error. If that `start` went away first, wait for the next.
-func waitForStart(selfFd, fifoFd int, startHooks func() error) error {
+//
+// The fifo's O_PATH fd is reopened for writing through a procfs of our own
+// (pathrs.Reopen), not the container's /proc, which a process exec'd into
+// the created container could have mounted over, nor a handle on the
+// host's /proc, which would sit in the waiting init for such a process to
+// take (CVE-2024-21626).
+func waitForStart(fifoFd int, startHooks func() error) error {
+	handle := os.NewFile(uintptr(fifoFd), "exec-fifo")
+	defer handle.Close()
 	for {
-		fd, err := unix.Openat(selfFd, strconv.Itoa(fifoFd), unix.O_WRONLY|unix.O_CLOEXEC, 0)
-		if err == unix.EINTR {
+		f, err := pathrs.Reopen(handle, unix.O_WRONLY|unix.O_CLOEXEC)
+		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {
 			return fmt.Errorf("open exec fifo: %w", err)
 		}
+		fd := int(f.Fd())
 		msg, herr := []byte{'0'}, startHooks()
 		if herr != nil {
 			msg = append([]byte{'1'}, herr.Error()...)
 		}
 		_, err = unix.Write(fd, msg)
-		unix.Close(fd)
+		f.Close()
 		if herr != nil {
 			return herr
 		}
@@ -320,7 +336,7 @@ func procErr(op, path string, err error) error {
 // cwd, and finds its executable. It runs after pivot_root and leaves the
 // thread as the workload will run (no_new_privs and the seccomp filter are
 // the last things before exec).
-func finalizeProcess(p *configs.Process, cfg *configs.Config) (string, error) {
+func finalizeProcess(p *configs.Process, cfg *configs.Config, beforeSetUser func() error) (string, error) {
 	// Scheduling, I/O priority, NUMA policy and personality are per thread
 	// and inherited by the exec on this (locked) thread; some need the
 	// capabilities that are dropped below.
@@ -351,6 +367,9 @@ func finalizeProcess(p *configs.Process, cfg *configs.Config) (string, error) {
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
 		return "", procErr("prctl", "PR_SET_KEEPCAPS", err)
 	}
+	if err := beforeSetUser(); err != nil {
+		return "", err
+	}
 	if err := setUser(p); err != nil {
 		return "", err
 	}
@@ -376,6 +395,22 @@ func finalizeProcess(p *configs.Process, cfg *configs.Config) (string, error) {
 		}
 	}
 	return lookPath(p.Args[0], p.Env)
+}
+
+// loadSeccomp installs the container's seccomp filter on this thread and
+// hands a notify listener, if any, to the seccomp agent.
+func loadSeccomp(ic *initConfig) error {
+	fd, err := seccomp.Load(ic.Seccomp)
+	if err != nil {
+		return procErr("load seccomp filter", "", err)
+	}
+	if fd >= 0 {
+		conn := os.NewFile(uintptr(ic.SeccompListenerFd), "seccomp-listener")
+		if err := seccomp.SendNotifyFd(conn, fd, ic.SeccompState); err != nil {
+			return procErr("seccomp listener", ic.Config.Seccomp.ListenerPath, err)
+		}
+	}
+	return nil
 }
 
 func setThreadAttrs(p *configs.Process, cfg *configs.Config) error {

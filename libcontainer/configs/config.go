@@ -39,6 +39,9 @@ type Config struct {
 	// container ("" keeps the name).
 	NetDevices map[string]string `json:"net_devices,omitempty"`
 
+	// Seccomp is the validated linux.seccomp; the parent compiles it.
+	Seccomp *Seccomp `json:"seccomp,omitempty"`
+
 	Sysctl       map[string]string `json:"sysctl,omitempty"`
 	NoNewKeyring bool              `json:"no_new_keyring,omitempty"`
 
@@ -195,4 +198,32 @@ type Rlimit struct {
 	Type int    `json:"type"`
 	Hard uint64 `json:"hard"`
 	Soft uint64 `json:"soft"`
+}
+
+// Seccomp is a seccomp profile: actions and operators by their spec names
+// (SCMP_ACT_*, SCMP_CMP_*), checked against the seccomp package's tables.
+type Seccomp struct {
+	DefaultAction    string           `json:"default_action"`
+	DefaultErrno     *uint            `json:"default_errno,omitempty"`
+	Architectures    []string         `json:"architectures,omitempty"` // SCMP_ARCH_*
+	Flags            []string         `json:"flags,omitempty"`         // SECCOMP_FILTER_FLAG_*
+	ListenerPath     string           `json:"listener_path,omitempty"`
+	ListenerMetadata string           `json:"listener_metadata,omitempty"`
+	Syscalls         []SeccompSyscall `json:"syscalls,omitempty"`
+}
+
+// SeccompSyscall is one rule.
+type SeccompSyscall struct {
+	Names  []string     `json:"names"`
+	Action string       `json:"action"`
+	Errno  *uint        `json:"errno,omitempty"`
+	Args   []SeccompArg `json:"args,omitempty"`
+}
+
+// SeccompArg is one argument condition.
+type SeccompArg struct {
+	Index    uint   `json:"index"`
+	Value    uint64 `json:"value"`
+	ValueTwo uint64 `json:"value_two,omitempty"`
+	Op       string `json:"op"`
 }

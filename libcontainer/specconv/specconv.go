@@ -156,6 +156,9 @@ func Convert(spec *specs.Spec, opts Options) (*configs.Config, *configs.Process,
 	if err := convertLinuxExtras(c, lx); err != nil {
 		return nil, nil, err
 	}
+	if c.Seccomp, err = convertSeccomp(lx.Seccomp); err != nil {
+		return nil, nil, err
+	}
 	if c.Hooks, err = convertHooks(spec.Hooks); err != nil {
 		return nil, nil, err
 	}
@@ -256,7 +259,6 @@ func checkUnsupported(s *specs.Spec) error {
 	}
 	lx := s.Linux
 	list := []u{
-		{"linux.seccomp", lx.Seccomp != nil},
 		{"linux.mountLabel", lx.MountLabel != ""},
 	}
 	if lx.IntelRdt != nil {

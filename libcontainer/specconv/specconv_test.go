@@ -121,7 +121,26 @@ func TestConvertErrorsNameTheField(t *testing.T) {
 			s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/x", Type: "z"}}
 		}},
 		{"device rule access", "linux.resources.devices[0].access", func(s *specs.Spec) { s.Linux.Resources.Devices[0].Access = "rwx" }},
-		{"seccomp not yet", "linux.seccomp", func(s *specs.Spec) { s.Linux.Seccomp = &specs.LinuxSeccomp{} }},
+		{"seccomp default action", "linux.seccomp.defaultAction", func(s *specs.Spec) { s.Linux.Seccomp = &specs.LinuxSeccomp{} }},
+		{"seccomp notify default", "linux.seccomp.defaultAction", func(s *specs.Spec) {
+			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActNotify}
+		}},
+		{"seccomp errno on allow", "linux.seccomp.syscalls[0].action", func(s *specs.Spec) {
+			one := uint(1)
+			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+				Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir"}, Action: specs.ActAllow, ErrnoRet: &one}}}
+		}},
+		{"seccomp operator", "linux.seccomp.syscalls[0].args[0].op", func(s *specs.Spec) {
+			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+				Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir"}, Action: specs.ActErrno, Args: []specs.LinuxSeccompArg{{Op: "SCMP_CMP_X"}}}}}
+		}},
+		{"seccomp arch", "linux.seccomp.architectures[0]", func(s *specs.Spec) {
+			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Architectures: []specs.Arch{"SCMP_ARCH_Z80"}}
+		}},
+		{"seccomp notify without listener", "linux.seccomp.listenerPath", func(s *specs.Spec) {
+			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+				Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir"}, Action: specs.ActNotify}}}
+		}},
 		{"relative hook path", "hooks.poststop[0].path", func(s *specs.Spec) {
 			s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "bin/true"}}}
 		}},
@@ -155,7 +174,6 @@ func TestConvertErrorsNameTheField(t *testing.T) {
 		{"mempolicy flag", "linux.memoryPolicy.flags[0]", func(s *specs.Spec) {
 			s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: "MPOL_DEFAULT", Flags: []specs.MemoryPolicyFlagType{"MPOL_F_X"}}
 		}},
-		{"terminal not yet", "process.terminal", func(s *specs.Spec) { s.Process.Terminal = true }},
 		{"cgroupsPath escaping", "linux.cgroupsPath", func(s *specs.Spec) { s.Linux.CgroupsPath = "../x" }},
 		{"uid mappings without userns", "linux.uidMappings", func(s *specs.Spec) {
 			s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}

@@ -13,26 +13,41 @@ import (
 )
 
 var (
-	sdnotifyOnce sync.Once
-	sdnotifyBin  string
-	sdnotifyErr  error
+	helpersMu sync.Mutex
+	helpers   = map[string]string{}
 )
 
-// sdnotify builds the test's sd_notify client (a static Go program).
-func sdnotify(t *testing.T) string {
-	sdnotifyOnce.Do(func() {
-		sdnotifyBin = filepath.Join(suiteDir, "sdnotify")
-		cmd := exec.Command("go", "build", "-o", sdnotifyBin, "./testdata/sdnotify")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			sdnotifyErr = err
-			sdnotifyBin = string(out)
-		}
-	})
-	if sdnotifyErr != nil {
-		t.Skipf("cannot build the sd_notify client: %v %s", sdnotifyErr, sdnotifyBin)
+// buildHelper builds a static Go program from testdata/NAME once per run
+// and returns its path; a test copies it into a private rootfs.
+func buildHelper(t *testing.T, name string) string {
+	t.Helper()
+	helpersMu.Lock()
+	defer helpersMu.Unlock()
+	if p, ok := helpers[name]; ok {
+		return p
 	}
-	return sdnotifyBin
+	p := filepath.Join(suiteDir, name)
+	cmd := exec.Command("go", "build", "-o", p, "./testdata/"+name)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Skipf("cannot build the %s helper: %v %s", name, err, out)
+	}
+	helpers[name] = p
+	return p
+}
+
+// withHelper copies a built helper into the bundle's (private) rootfs as /NAME.
+func withHelper(t *testing.T, name string) bundleOpt {
+	bin := buildHelper(t, name)
+	return func(e *env, b *bundle) {
+		data, err := os.ReadFile(bin)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(b.Rootfs, name), data, 0o755); err != nil {
+			e.t.Fatal(err)
+		}
+	}
 }
 
 // NOTIFY_SOCKET: READY=1 sent in the container reaches husk's caller,
@@ -42,16 +57,14 @@ func TestNotifySocket(t *testing.T) {
 		t.Skip("Debian's runc 1.1.5 start never returns in this create/start sd_notify flow")
 	}
 	e := newEnv(t)
-	client := sdnotify(t)
 	hostSock := filepath.Join(t.TempDir(), "notify.sock")
 	l, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: hostSock, Net: "unixgram"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	b := e.newBundle(withPrivateRootfs(), withShell(`test "$NOTIFY_SOCKET" = /run/notify/notify.sock && /sdnotify STATUS=starting READY=1; sleep 100`))
-	data, _ := os.ReadFile(client)
-	os.WriteFile(filepath.Join(b.Rootfs, "sdnotify"), data, 0o755)
+	b := e.newBundle(withPrivateRootfs(), withHelper(t, "sdnotify"),
+		withShell(`test "$NOTIFY_SOCKET" = /run/notify/notify.sock && /sdnotify STATUS=starting READY=1; sleep 100`))
 	env := []string{"NOTIFY_SOCKET=" + hostSock}
 	e.track("notify")
 	if r := e.runOpts(invokeOpts{env: env}, "create", "--bundle", b.Dir, "notify"); r.Code != 0 {
