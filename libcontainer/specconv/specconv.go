@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"strings"
 
 	"github.com/husk-runtime/husk/libcontainer/capabilities"
@@ -197,10 +198,14 @@ var checks = []check{
 	checkSysctl,
 }
 
-var semverRe = regexp.MustCompile(`^(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
+// semverRe is compiled on first use: every husk process (the init too)
+// would otherwise pay for it at start-up.
+var semverRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
+})
 
 func checkVersion(s *specs.Spec) error {
-	m := semverRe.FindStringSubmatch(s.Version)
+	m := semverRe().FindStringSubmatch(s.Version)
 	if m == nil {
 		return fieldErr("ociVersion", "%q is not a SemVer version", s.Version)
 	}
@@ -712,15 +717,18 @@ var rlimits = map[string]int{
 	"RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING, "RLIMIT_STACK": unix.RLIMIT_STACK,
 }
 
-// idRe is what runc accepts as a container id.
-var idRe = regexp.MustCompile(`^[\w+\-\.]+$`)
+// idChar is what runc accepts in a container id: ^[\w+\-.]+$.
+func idChar(c rune) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		c == '_' || c == '+' || c == '-' || c == '.'
+}
 
 // ValidateID checks a container id as runc does.
 func ValidateID(id string) error {
 	if id == "" {
 		return errors.New("container id cannot be empty")
 	}
-	if !idRe.MatchString(id) || id == "." || id == ".." || len(id) > 1024 {
+	if strings.IndexFunc(id, func(c rune) bool { return !idChar(c) }) >= 0 || id == "." || id == ".." || len(id) > 1024 {
 		return fmt.Errorf("invalid container id %q: use letters, digits, '_', '+', '-' and '.'", id)
 	}
 	return nil
