@@ -14,8 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sync"
 	"strings"
+	"sync"
 
 	"github.com/husk-runtime/husk/libcontainer/capabilities"
 	"github.com/husk-runtime/husk/libcontainer/configs"
