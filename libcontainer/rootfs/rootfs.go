@@ -118,6 +118,11 @@ func (s *Setup) Prepare() error {
 			if err != nil {
 				return fail("open", "/dev", err)
 			}
+			// Whatever the image has there (a symlink to a host file, in
+			// CVE-2025-52565) goes: the pty is bound on a file we made.
+			if err := unix.Unlinkat(int(dev.Fd()), "console", 0); err != nil && err != unix.ENOENT {
+				return fail("remove", "/dev/console", err)
+			}
 			f, err := createIn(dev, "console", true)
 			if err != nil {
 				return fail("create", "/dev/console", err)
@@ -290,6 +295,8 @@ func (s *Setup) mount(m *configs.Mount, tree int) error {
 	if m.IsBind() {
 		// The flags other than MS_BIND|MS_REC need a remount, below.
 		err := unix.MoveMount(tree, "", int(target.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+		// The source's handle has served: not kept open in the init.
+		unix.Close(tree)
 		if err != nil {
 			return fail("mount", what, err)
 		}

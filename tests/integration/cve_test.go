@@ -1,0 +1,262 @@
+package integration
+
+// One test per escape class runc (or crun, youki) has had a CVE for; each
+// attacks it and checks the attack fails. TestInitBinaryCannotBeWritten
+// (security_test.go) covers CVE-2019-5736, TestMountOverSymlinkStaysInRootfs
+// (mounts_test.go) the plain symlink case of CVE-2021-30465.
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// CVE-2024-21626: a cwd of /proc/self/fd/N reaching a directory fd the
+// runtime leaked into the init would put the workload outside its root.
+// Every such cwd must fail or stay inside.
+func TestCVE202421626LeakedFdAsCwd(t *testing.T) {
+	e := newEnv(t)
+	for fd := 3; fd <= 12; fd++ {
+		b := e.newBundle(withShell("readlink /proc/self/cwd; ls -d ../../../../etc/hostname 2>/dev/null; cat ../../../../etc/hostname 2>/dev/null"),
+			withSpec(func(s *specs.Spec) { s.Process.Cwd = fmt.Sprintf("/proc/self/fd/%d", fd) }))
+		id := fmt.Sprintf("cwd%d", fd)
+		r := e.runFG(b, id)
+		if r.Code != 0 {
+			continue // refused: fine
+		}
+		cwd := strings.TrimSpace(lines(r.Stdout + "\n")[0])
+		if !strings.HasPrefix(cwd, "/") || strings.Contains(cwd, "unreachable") {
+			t.Errorf("cwd /proc/self/fd/%d: the workload ran outside its root (%q)", fd, r.Stdout)
+		}
+		host, _ := os.ReadFile("/etc/hostname")
+		if len(host) > 0 && strings.Contains(r.Stdout, strings.TrimSpace(string(host))) {
+			t.Errorf("cwd /proc/self/fd/%d: the workload read the host's /etc/hostname", fd)
+		}
+	}
+}
+
+// CVE-2024-21626, the other half: a created container's waiting init must
+// hold no handle on a host directory that a process exec'd into the
+// container could take through /proc/<init>/fd.
+func TestCVE202421626NoHostDirFdsInInit(t *testing.T) {
+	e := newEnv(t)
+	b := e.newBundle(withArgs("true"))
+	e.create(b, "fds")
+	pid := e.state("fds").PID
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostProc, _ := os.Stat("/proc")
+	for _, ent := range ents {
+		p := filepath.Join(dir, ent.Name())
+		fi, err := os.Stat(p)
+		if err != nil || !fi.IsDir() {
+			continue
+		}
+		var sfs unix.Statfs_t
+		if unix.Statfs(p, &sfs) == nil && sfs.Type == unix.PROC_SUPER_MAGIC &&
+			fi.Sys().(*syscall.Stat_t).Dev != hostProc.Sys().(*syscall.Stat_t).Dev {
+			continue // a procfs of the container's own pid namespace
+		}
+		target, _ := os.Readlink(p)
+		t.Errorf("the waiting init holds fd %s on directory %s", ent.Name(), target)
+	}
+}
+
+// CVE-2025-31133: /dev/null planted as a symlink (to a sensitive procfs
+// file) before the runtime masks paths with it. Masking must use a real
+// null device.
+func TestCVE202531133DevNullSymlink(t *testing.T) {
+	if isRunc() {
+		t.Skip("Debian's runc 1.1.5 is vulnerable to CVE-2025-31133 (it writes the host's core_pattern)")
+	}
+	e := newEnv(t)
+	b := e.newBundle(withPrivateRootfs(), withShell(`stat -c '%F %t:%T' /proc/keys /dev/null`), withSpec(func(s *specs.Spec) {
+		// No /dev tmpfs: the devices go into the image's own /dev.
+		var mounts []specs.Mount
+		for _, m := range s.Mounts {
+			if !strings.HasPrefix(m.Destination, "/dev") {
+				mounts = append(mounts, m)
+			}
+		}
+		s.Mounts = mounts
+	}))
+	dev := filepath.Join(b.Rootfs, "dev")
+	os.MkdirAll(dev, 0o755)
+	os.Remove(filepath.Join(dev, "null"))
+	if err := os.Symlink("/proc/sys/kernel/core_pattern", filepath.Join(dev, "null")); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile("/proc/sys/kernel/core_pattern")
+	// A vulnerable runtime lets the container write the host's
+	// core_pattern (runc 1.1.5 does): put it back whatever happens.
+	t.Cleanup(func() {
+		if now, _ := os.ReadFile("/proc/sys/kernel/core_pattern"); string(now) != string(before) {
+			os.WriteFile("/proc/sys/kernel/core_pattern", before, 0)
+		}
+	})
+	r := e.runFG(b, "devnull")
+	if r.Code != 0 {
+		t.Fatal(r)
+	}
+	if got := lines(r.Stdout); len(got) != 2 || got[0] != "character special file 1:3" || got[1] != "character special file 1:3" {
+		t.Errorf("masked /proc/keys and /dev/null are %q, want the null device", got)
+	}
+	if after, _ := os.ReadFile("/proc/sys/kernel/core_pattern"); string(after) != string(before) {
+		t.Errorf("core_pattern changed: %q -> %q", before, after)
+	}
+}
+
+// CVE-2025-52565: /dev/console planted as a symlink to a host file before
+// the runtime binds the pty on it.
+func TestCVE202552565ConsoleSymlink(t *testing.T) {
+	if isRunc() {
+		t.Skip("Debian's runc 1.1.5 is vulnerable to CVE-2025-52565")
+	}
+	e := newEnv(t)
+	marker := filepath.Join(t.TempDir(), "host-file")
+	os.WriteFile(marker, []byte("untouched\n"), 0o644)
+	sock, masters := consoleReceiver(t)
+	b := e.newBundle(withPrivateRootfs(), withSpec(withTerminal), withSpec(func(s *specs.Spec) {
+		var mounts []specs.Mount
+		for _, m := range s.Mounts {
+			if m.Destination != "/dev" {
+				mounts = append(mounts, m)
+			}
+		}
+		s.Mounts = mounts
+		s.Process.Args = []string{"sh", "-c", "stat -c '%F %t' /dev/console; sleep 100"}
+	}))
+	dev := filepath.Join(b.Rootfs, "dev")
+	os.MkdirAll(dev, 0o755)
+	os.Symlink(marker, filepath.Join(dev, "console"))
+	e.runDetached(b, "console", "--console-socket", sock)
+	master, ok := <-masters
+	if !ok {
+		t.Fatal("no pty master")
+	}
+	defer master.Close()
+	out := readUntil(t, master, "character special file")
+	if !strings.Contains(out, "character special file 88") {
+		t.Errorf("/dev/console in the container: %q", out)
+	}
+	if data, _ := os.ReadFile(marker); string(data) != "untouched\n" {
+		t.Errorf("host file changed: %q", data)
+	}
+	var mi []byte
+	mi, _ = os.ReadFile("/proc/self/mountinfo")
+	if strings.Contains(string(mi), marker) {
+		t.Error("something was mounted on the host file")
+	}
+}
+
+// CVE-2026-41579: the image's /dev is a symlink out of the rootfs. The
+// /dev tmpfs and the device nodes must land inside the rootfs.
+func TestCVE202641579DevSymlink(t *testing.T) {
+	if isRunc() {
+		t.Skip("Debian's runc 1.1.5 follows an image's /dev symlink out of the rootfs")
+	}
+	e := newEnv(t)
+	hostDir := t.TempDir()
+	b := e.newBundle(withPrivateRootfs(), withShell("stat -c %t:%T /dev/null"))
+	dev := filepath.Join(b.Rootfs, "dev")
+	os.RemoveAll(dev)
+	// ../../.. climbs out of the rootfs on the host; inside it is "/".
+	rel, _ := filepath.Rel(b.Rootfs, hostDir)
+	if err := os.Symlink(rel, dev); err != nil {
+		t.Fatal(err)
+	}
+	r := e.runFG(b, "devlink")
+	ents, _ := os.ReadDir(hostDir)
+	if len(ents) != 0 {
+		t.Errorf("the runtime wrote into the host directory the image's /dev points at: %v", ents)
+	}
+	if r.Code == 0 && strings.TrimSpace(r.Stdout) != "1:3" {
+		t.Errorf("/dev/null in the container: %s", r)
+	}
+	mi, _ := os.ReadFile("/proc/self/mountinfo")
+	if strings.Contains(string(mi), hostDir) {
+		t.Error("a mount landed on the host directory")
+	}
+}
+
+// CVE-2025-52881 / CVE-2019-16884: the config mounts a tmpfs over
+// /proc/sys inside the container; the runtime's sysctl write must still
+// reach the real procfs of the container's network namespace, not the
+// decoy.
+func TestCVE202552881ProcWriteRedirect(t *testing.T) {
+	if isRunc() {
+		t.Skip("Debian's runc 1.1.5 writes sysctls through the container's /proc (CVE-2025-52881)")
+	}
+	e := newEnv(t)
+	b := e.newBundle(withArgs("sleep", "100"), withSpec(func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/proc/sys", Type: "tmpfs", Source: "tmpfs"})
+		s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"}
+	}))
+	e.runDetached(b, "procredirect")
+	pid := e.state("procredirect").PID
+	out, err := exec.Command("nsenter", "--net=/proc/"+strconv.Itoa(pid)+"/ns/net", "cat", "/proc/sys/net/ipv4/ip_forward").CombinedOutput()
+	if err != nil {
+		t.Skipf("nsenter: %v %s", err, out)
+	}
+	if strings.TrimSpace(string(out)) != "1" {
+		t.Errorf("net.ipv4.ip_forward in the container's network namespace is %q, want 1", out)
+	}
+}
+
+// CVE-2022-29162: inheritable capabilities stay empty unless configured
+// (then ambient ones can really be raised).
+func TestCVE202229162Inheritable(t *testing.T) {
+	e := newEnv(t)
+	out := e.output("grep -E '^Cap(Inh|Amb)' /proc/self/status")
+	st := statusFields(out)
+	if st["CapInh"] != "0000000000000000" || st["CapAmb"] != "0000000000000000" {
+		t.Errorf("without configured inheritable: %v", st)
+	}
+	out = e.output("grep -E '^Cap(Inh|Amb)' /proc/self/status", withSpec(func(s *specs.Spec) {
+		s.Process.Capabilities.Inheritable = []string{"CAP_KILL"}
+		s.Process.Capabilities.Ambient = []string{"CAP_KILL"}
+	}))
+	st = statusFields(out)
+	if st["CapInh"] != "0000000000000020" || st["CapAmb"] != "0000000000000020" {
+		t.Errorf("with inheritable and ambient CAP_KILL: %v", st)
+	}
+}
+
+// CVE-2016-9962: the init is not dumpable until it execs, so the
+// container's own root (an unprivileged host user) cannot ptrace it.
+func TestCVE20169962InitNotPtraceable(t *testing.T) {
+	e := newEnv(t)
+	b := e.newBundle(withArgs("true"), withSpec(func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 300000, Size: 65536}}
+		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 300000, Size: 65536}}
+	}))
+	e.create(b, "ptrace")
+	pid := e.state("ptrace").PID
+	// /proc/PID of a non-dumpable process belongs to root, not to the
+	// (mapped) container root.
+	fi, err := os.Stat(fmt.Sprintf("/proc/%d/environ", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uid := fi.Sys().(*syscall.Stat_t).Uid; uid == 300000 {
+		t.Errorf("the waiting init's /proc files belong to the container's root (uid %d): it is dumpable", uid)
+	}
+	// And the container's root cannot attach to it.
+	cmd := exec.Command("/bin/busybox", "cat", fmt.Sprintf("/proc/%d/environ", pid))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 300000, Gid: 300000}}
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Errorf("uid 300000 read the init's environment: %q", out)
+	}
+}
