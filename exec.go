@@ -70,11 +70,6 @@ following will output a list of processes running in the container:
 }
 
 func execProcess(ctx *cli.Context) (int, error) {
-	for _, f := range []string{"process-label", "apparmor"} {
-		if ctx.IsSet(f) {
-			return 0, fmt.Errorf("exec: --%s is not supported by this version of husk", f)
-		}
-	}
 	c, err := getContainer(ctx)
 	if err != nil {
 		return 0, err
@@ -170,6 +165,15 @@ func execSpec(ctx *cli.Context, c *libcontainer.Container) (*configs.Process, er
 	p.Terminal = ctx.Bool("tty")
 	if cwd := ctx.String("cwd"); cwd != "" {
 		p.Cwd = cwd
+	}
+	if v := ctx.String("apparmor"); v != "" {
+		p.AppArmorProfile = v
+	}
+	if v := ctx.String("process-label"); v != "" {
+		p.SELinuxLabel = v
+	}
+	if err := specconv.CheckLSM("", p.AppArmorProfile, p.SELinuxLabel); err != nil {
+		return nil, fmt.Errorf("exec: %w", err)
 	}
 	if ctx.IsSet("no-new-privs") {
 		p.NoNewPrivileges = ctx.Bool("no-new-privs")

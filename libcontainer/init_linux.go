@@ -18,6 +18,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/console"
 	"github.com/husk-runtime/husk/libcontainer/hooks"
 	"github.com/husk-runtime/husk/libcontainer/initproto"
+	"github.com/husk-runtime/husk/libcontainer/lsm"
 	"github.com/husk-runtime/husk/libcontainer/rootfs"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
 	"github.com/husk-runtime/husk/libcontainer/system"
@@ -342,6 +343,12 @@ func finalizeProcess(p *configs.Process, cfg *configs.Config, beforeSetUser func
 	// capabilities that are dropped below.
 	if err := setThreadAttrs(p, cfg); err != nil {
 		return "", err
+	}
+	if err := lsm.SetExecProfile(p.AppArmorProfile); err != nil {
+		return "", procErr("apparmor", "", err)
+	}
+	if err := lsm.SetExecLabel(p.SELinuxLabel); err != nil {
+		return "", procErr("selinux", "", err)
 	}
 	for _, rl := range p.Rlimits {
 		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}

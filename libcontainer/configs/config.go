@@ -39,6 +39,9 @@ type Config struct {
 	// container ("" keeps the name).
 	NetDevices map[string]string `json:"net_devices,omitempty"`
 
+	// MountLabel is the SELinux context given to the container's mounts.
+	MountLabel string `json:"mount_label,omitempty"`
+
 	// Seccomp is the validated linux.seccomp; the parent compiles it.
 	Seccomp *Seccomp `json:"seccomp,omitempty"`
 
@@ -171,6 +174,9 @@ type Process struct {
 	// and after it joins the container's cgroup.
 	CPUAffinityInitial []int `json:"cpu_affinity_initial,omitempty"`
 	CPUAffinityFinal   []int `json:"cpu_affinity_final,omitempty"`
+	// AppArmorProfile and SELinuxLabel apply at the workload's exec.
+	AppArmorProfile string `json:"apparmor_profile,omitempty"`
+	SELinuxLabel    string `json:"selinux_label,omitempty"`
 }
 
 // Scheduler is a sched_setattr(2) request.

@@ -22,6 +22,7 @@ import (
 	"github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/husk-runtime/husk/libcontainer/initproto"
+	"github.com/husk-runtime/husk/libcontainer/lsm"
 	"golang.org/x/sys/unix"
 )
 
@@ -312,7 +313,11 @@ func (s *Setup) mount(m *configs.Mount, tree int) error {
 			defer under.Close()
 			flags &^= unix.MS_RDONLY // made read-only after the copy
 		}
-		if err := unix.Mount(m.Source, procfd(target), m.Device, flags&^unix.MS_REMOUNT, m.Data); err != nil {
+		data := m.Data
+		if m.Device != "proc" && m.Device != "sysfs" {
+			data = lsm.MountData(data, s.cfg.MountLabel)
+		}
+		if err := unix.Mount(m.Source, procfd(target), m.Device, flags&^unix.MS_REMOUNT, data); err != nil {
 			return fail("mount", fmt.Sprintf("%q (%s) on %q", m.Source, m.Device, m.Destination), err)
 		}
 		if under != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/capabilities"
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/husk-runtime/husk/libcontainer/hooks"
+	"github.com/husk-runtime/husk/libcontainer/lsm"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -160,6 +161,14 @@ func Convert(spec *specs.Spec, opts Options) (*configs.Config, *configs.Process,
 	if c.Seccomp, err = convertSeccomp(lx.Seccomp); err != nil {
 		return nil, nil, err
 	}
+	if lx.MountLabel != "" {
+		if !lsm.SELinuxEnabled() {
+			// As crun: a mount label means nothing without SELinux.
+			slog.Debug("SELinux is not enabled: linux.mountLabel is not applied", "label", lx.MountLabel)
+		} else {
+			c.MountLabel = lx.MountLabel
+		}
+	}
 	if c.Hooks, err = convertHooks(spec.Hooks); err != nil {
 		return nil, nil, err
 	}
@@ -264,7 +273,6 @@ func checkUnsupported(s *specs.Spec) error {
 	}
 	lx := s.Linux
 	list := []u{
-		{"linux.mountLabel", lx.MountLabel != ""},
 	}
 	if lx.IntelRdt != nil {
 		if _, err := os.Stat("/sys/fs/resctrl/schemata"); err != nil {
@@ -593,6 +601,23 @@ func convertDevices(c *configs.Config, lx *specs.Linux) error {
 	return nil
 }
 
+// CheckLSM refuses an AppArmor profile or SELinux label the host cannot
+// apply; field is the JSON path of the process ("process", or "" for
+// exec's flags and --process file).
+func CheckLSM(field, apparmor, selinux string) error {
+	prefix := field
+	if prefix != "" {
+		prefix += "."
+	}
+	if apparmor != "" && !lsm.AppArmorEnabled() {
+		return fieldErr(prefix+"apparmorProfile", "AppArmor is not enabled on this host")
+	}
+	if selinux != "" && !lsm.SELinuxEnabled() {
+		return fieldErr(prefix+"selinuxLabel", "SELinux is not enabled on this host")
+	}
+	return nil
+}
+
 // LoadProcess reads a process.json (exec --process) and converts it; errors
 // name the file and the field.
 func LoadProcess(path string) (*configs.Process, error) {
@@ -620,8 +645,6 @@ func ConvertProcess(sp *specs.Process, field string) (*configs.Process, error) {
 		name string
 		set  bool
 	}{
-		{"apparmorProfile", sp.ApparmorProfile != ""},
-		{"selinuxLabel", sp.SelinuxLabel != ""},
 	} {
 		if u.set {
 			return nil, fieldErr(field+"."+u.name, "not supported by this version of husk")
@@ -702,6 +725,10 @@ func ConvertProcess(sp *specs.Process, field string) (*configs.Process, error) {
 	if err := convertProcessExtras(p, sp, field); err != nil {
 		return nil, err
 	}
+	if err := CheckLSM(field, sp.ApparmorProfile, sp.SelinuxLabel); err != nil {
+		return nil, err
+	}
+	p.AppArmorProfile, p.SELinuxLabel = sp.ApparmorProfile, sp.SelinuxLabel
 	if sp.ConsoleSize != nil {
 		p.ConsoleSize = &[2]uint16{uint16(sp.ConsoleSize.Height), uint16(sp.ConsoleSize.Width)}
 	}

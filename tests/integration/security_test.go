@@ -2,10 +2,14 @@ package integration
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // CVE-2019-5736: while a created container's init runs the runtime's own
@@ -58,5 +62,45 @@ func TestCwdIsInsideRoot(t *testing.T) {
 	r := e.runFG(e.newBundle(withArgs("readlink", "/proc/self/cwd")), "cwdroot")
 	if r.Code != 0 || r.Stdout != "/\n" {
 		t.Errorf("cwd as the kernel sees it: %s", r)
+	}
+}
+
+// An AppArmor profile or SELinux label the host cannot apply is refused,
+// naming the field; a mount label without SELinux is not applied (as crun).
+func TestLSMOnHostWithout(t *testing.T) {
+	if !isHusk() {
+		t.Skip("husk's errors")
+	}
+	e := newEnv(t)
+	if exists("/sys/fs/selinux/enforce") {
+		t.Skip("this host has SELinux")
+	}
+	cases := map[string]func(s *specs.Spec){
+		"process.apparmorProfile": func(s *specs.Spec) { s.Process.ApparmorProfile = "husk-test" },
+		"process.selinuxLabel":    func(s *specs.Spec) { s.Process.SelinuxLabel = "system_u:system_r:container_t:s0" },
+	}
+	apparmor, _ := os.ReadFile("/sys/module/apparmor/parameters/enabled")
+	i := 0
+	for field, mutate := range cases {
+		if field == "process.apparmorProfile" && strings.HasPrefix(string(apparmor), "Y") {
+			continue
+		}
+		b := e.newBundle(withArgs("true"), withSpec(mutate))
+		id := fmt.Sprintf("lsm%d", i)
+		i++
+		e.track(id)
+		r := e.fails("run", "--bundle", b.Dir, id)
+		if !strings.Contains(r.Stderr, field) {
+			t.Errorf("%s: %q", field, r.Stderr)
+		}
+		e.assertNoTrace(b, id)
+	}
+	out := e.output("echo ran", withSpec(func(s *specs.Spec) { s.Linux.MountLabel = "system_u:object_r:container_file_t:s0" }))
+	if strings.TrimSpace(out) != "ran" {
+		t.Errorf("mountLabel without SELinux: %q", out)
+	}
+	runningContainer(e, "lsmexec")
+	if r := e.run("exec", "--process-label", "x_u:x_r:x_t:s0", "lsmexec", "true"); r.Code != 255 || !strings.Contains(r.Stderr, "SELinux") {
+		t.Errorf("exec --process-label: %s", r)
 	}
 }
