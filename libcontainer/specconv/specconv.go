@@ -272,8 +272,7 @@ func checkUnsupported(s *specs.Spec) error {
 		set   bool
 	}
 	lx := s.Linux
-	list := []u{
-	}
+	list := []u{}
 	if lx.IntelRdt != nil {
 		if _, err := os.Stat("/sys/fs/resctrl/schemata"); err != nil {
 			return fieldErr("linux.intelRdt", "resctrl is not mounted at /sys/fs/resctrl on this host")
@@ -644,8 +643,7 @@ func ConvertProcess(sp *specs.Process, field string) (*configs.Process, error) {
 	for _, u := range []struct {
 		name string
 		set  bool
-	}{
-	} {
+	}{} {
 		if u.set {
 			return nil, fieldErr(field+"."+u.name, "not supported by this version of husk")
 		}
