@@ -26,6 +26,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
 	"github.com/husk-runtime/husk/libcontainer/specconv"
 	"github.com/husk-runtime/husk/libcontainer/system"
+	"github.com/husk-runtime/husk/libcontainer/userns"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -173,7 +174,8 @@ func Create(o CreateOptions) (_ *Container, retErr error) {
 // start runs `husk init`, takes it through the C stage and the Go init's
 // setup, and returns when the init reports Ready.
 func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
-	trees, err := openMountSources(o.Config.Mounts)
+	inUserns := o.Config.Has(configs.NEWUSER)
+	trees, err := openMountSources(o.Config.Mounts, inUserns)
 	if err != nil {
 		return err
 	}
@@ -414,7 +416,7 @@ func (sp *spawned) bootstrap(bs *nsenter.Bootstrap, cfg *configs.Config) error {
 // source of every bind mount, keyed by the mount's index. The parent, as
 // the caller's user in the host's mount namespace, resolves the sources;
 // the init only attaches them.
-func openMountSources(mounts []*configs.Mount) (trees map[int]int, err error) {
+func openMountSources(mounts []*configs.Mount, userns bool) (trees map[int]int, err error) {
 	trees = map[int]int{}
 	defer func() {
 		if err != nil {
@@ -424,7 +426,10 @@ func openMountSources(mounts []*configs.Mount) (trees map[int]int, err error) {
 		}
 	}()
 	for i, m := range mounts {
-		if !m.IsBind() {
+		// A user namespace's root may not reach the host paths; otherwise
+		// the init binds by path (keeping the sources' propagation),
+		// except idmapped mounts, which must be made here.
+		if !m.IsBind() || (!userns && m.IDMap == nil) {
 			continue
 		}
 		flags := unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC
@@ -436,6 +441,11 @@ func openMountSources(mounts []*configs.Mount) (trees map[int]int, err error) {
 			return nil, fmt.Errorf("mount %q on %q: open source: %w", m.Source, m.Destination, err)
 		}
 		trees[i] = fd
+		if m.IDMap != nil {
+			if err := idmapTree(fd, m.IDMap); err != nil {
+				return nil, fmt.Errorf("mount %q on %q: %w", m.Source, m.Destination, err)
+			}
+		}
 	}
 	return trees, nil
 }
@@ -474,6 +484,25 @@ func cloneNewPid(cfg *configs.Config) bool {
 	}
 	t, ok := cfg.Namespace(configs.NEWTIME)
 	return !ok || t.Path != ""
+}
+
+// idmapTree makes the detached tree an idmapped mount (ridmap: with its
+// submounts too).
+func idmapTree(tree int, im *configs.MountIDMap) error {
+	ns, err := userns.New(im.UIDs, im.GIDs)
+	if err != nil {
+		return err
+	}
+	defer ns.Close()
+	flags := uint(unix.AT_EMPTY_PATH)
+	if im.Recursive {
+		flags |= unix.AT_RECURSIVE
+	}
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(ns.Fd())}
+	if err := unix.MountSetattr(tree, "", flags, &attr); err != nil {
+		return fmt.Errorf("idmap: %w", err)
+	}
+	return nil
 }
 
 // hostID maps a container id to the host: itself without mappings.

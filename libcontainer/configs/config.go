@@ -70,6 +70,15 @@ type Mount struct {
 	RecAttrClr uint64 `json:"rec_attr_clr,omitempty"`
 	// TmpCopyUp fills a new tmpfs with what its mount point held.
 	TmpCopyUp bool `json:"tmpcopyup,omitempty"`
+	// IDMap idmaps the (bind) mount: the idmap/ridmap options.
+	IDMap *MountIDMap `json:"idmap,omitempty"`
+}
+
+// MountIDMap is an idmapped mount's mapping.
+type MountIDMap struct {
+	UIDs      []IDMap `json:"uids"`
+	GIDs      []IDMap `json:"gids"`
+	Recursive bool    `json:"recursive,omitempty"` // ridmap
 }
 
 // IsBind reports whether the mount is a bind mount.

@@ -365,6 +365,16 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 	long fd;
 	(void)envp;
 
+	if (argc == 2 && strcmp(argv[1], "userns-hold") == 0) {
+		/*
+		 * Hold a user namespace the parent made with this process (for
+		 * an idmapped mount) until the parent closes our stdin.
+		 */
+		char c;
+		while (read(0, &c, 1) > 0 || errno == EINTR)
+			;
+		_exit(0);
+	}
 	if (argc < 3 || strcmp(argv[1], "init") != 0)
 		return;
 	errno = 0;

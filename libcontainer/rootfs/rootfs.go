@@ -104,7 +104,11 @@ func (s *Setup) Prepare() error {
 		if m.Destination == "/dev" && m.IsBind() {
 			setupDev = false
 		}
-		if err := s.mount(m, s.mountFds[i]); err != nil {
+		tree, ok := s.mountFds[i]
+		if !ok {
+			tree = -1
+		}
+		if err := s.mount(m, tree); err != nil {
 			return err
 		}
 	}
@@ -271,8 +275,10 @@ func (s *Setup) dir(p string) (*os.File, error) {
 	return h, nil
 }
 
-// mount mounts m; a bind mount attaches tree, the detached copy of its
-// source that the parent made.
+// mount mounts m. A bind mount attaches tree, the detached copy of its
+// source the parent made, if there is one (user namespaces, idmapped
+// mounts), else binds the source by path, which keeps the source's
+// propagation (a host mount made later under an rslave bind shows up).
 func (s *Setup) mount(m *configs.Mount, tree int) error {
 	if m.Device == "cgroup" {
 		return s.mountCgroup(m)
@@ -280,7 +286,13 @@ func (s *Setup) mount(m *configs.Mount, tree int) error {
 	isFile := false
 	if m.IsBind() {
 		var st unix.Stat_t
-		if err := unix.Fstat(tree, &st); err != nil {
+		var err error
+		if tree >= 0 {
+			err = unix.Fstat(tree, &st)
+		} else {
+			err = unix.Stat(m.Source, &st)
+		}
+		if err != nil {
 			return fail("stat bind source", m.Source, err)
 		}
 		isFile = st.Mode&unix.S_IFMT != unix.S_IFDIR
@@ -295,9 +307,14 @@ func (s *Setup) mount(m *configs.Mount, tree int) error {
 	what := fmt.Sprintf("%q on %q", m.Source, m.Destination)
 	if m.IsBind() {
 		// The flags other than MS_BIND|MS_REC need a remount, below.
-		err := unix.MoveMount(tree, "", int(target.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
-		// The source's handle has served: not kept open in the init.
-		unix.Close(tree)
+		var err error
+		if tree >= 0 {
+			err = unix.MoveMount(tree, "", int(target.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+			// The source's handle has served: not kept open in the init.
+			unix.Close(tree)
+		} else {
+			err = unix.Mount(m.Source, procfd(target), "", flags&(unix.MS_BIND|unix.MS_REC), "")
+		}
 		if err != nil {
 			return fail("mount", what, err)
 		}
@@ -662,10 +679,10 @@ func unwrapPath(err error) error {
 func (s *Setup) Pivot() error {
 	rootfs := s.cfg.Rootfs
 	if s.cfg.NoPivotRoot {
-		if err := unix.Chdir(rootfs); err != nil {
+		if err := unix.Fchdir(int(s.root.Fd())); err != nil {
 			return fail("chdir", rootfs, err)
 		}
-		if err := unix.Mount(rootfs, "/", "", unix.MS_MOVE, ""); err != nil {
+		if err := unix.Mount(".", "/", "", unix.MS_MOVE, ""); err != nil {
 			return fail("move mount", rootfs, err)
 		}
 		if err := unix.Chroot("."); err != nil {
@@ -681,14 +698,9 @@ func (s *Setup) Pivot() error {
 		return fail("open", "/", err)
 	}
 	defer unix.Close(oldroot)
-	newroot, err := unix.Open(rootfs, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fail("open", rootfs, err)
-	}
-	defer unix.Close(newroot)
 	// pivot_root(".", ".") stacks the old root on top of the new one; it is
 	// then detached from there, with no directory needed for it.
-	if err := unix.Fchdir(newroot); err != nil {
+	if err := unix.Fchdir(int(s.root.Fd())); err != nil {
 		return fail("chdir", rootfs, err)
 	}
 	if err := unix.PivotRoot(".", "."); err != nil {

@@ -82,10 +82,7 @@ var mountOptions = map[string]mountFlag{
 
 // unsupportedMountOptions are options of the spec's table that husk does
 // not implement yet: a config that uses one is refused, never ignored.
-var unsupportedMountOptions = map[string]string{
-	"idmap":  "idmapped mounts are not supported yet",
-	"ridmap": "idmapped mounts are not supported yet",
-}
+var unsupportedMountOptions = map[string]string{}
 
 // MountOptions lists the mount options husk implements, sorted.
 func MountOptions() []string {
@@ -93,7 +90,7 @@ func MountOptions() []string {
 	for k := range mountOptions {
 		out = append(out, k)
 	}
-	out = append(out, "tmpcopyup")
+	out = append(out, "tmpcopyup", "idmap", "ridmap")
 	sort.Strings(out)
 	return out
 }

@@ -139,6 +139,7 @@ func Convert(spec *specs.Spec, opts Options) (*configs.Config, *configs.Process,
 	if err := convertNamespaces(c, lx); err != nil {
 		return nil, nil, err
 	}
+	c.UIDMappings, c.GIDMappings = idMaps(lx.UIDMappings), idMaps(lx.GIDMappings)
 	if err := convertMounts(c, spec, opts.Bundle); err != nil {
 		return nil, nil, err
 	}
@@ -149,12 +150,6 @@ func Convert(spec *specs.Spec, opts Options) (*configs.Config, *configs.Process,
 	c.ReadonlyPaths = lx.ReadonlyPaths
 	c.RootPropagation = rootPropagation[lx.RootfsPropagation]
 	c.Sysctl = lx.Sysctl
-	for _, m := range lx.UIDMappings {
-		c.UIDMappings = append(c.UIDMappings, configs.IDMap{ContainerID: m.ContainerID, HostID: m.HostID, Size: m.Size})
-	}
-	for _, m := range lx.GIDMappings {
-		c.GIDMappings = append(c.GIDMappings, configs.IDMap{ContainerID: m.ContainerID, HostID: m.HostID, Size: m.Size})
-	}
 	if err := convertLinuxExtras(c, lx); err != nil {
 		return nil, nil, err
 	}
@@ -470,6 +465,18 @@ func convertMounts(c *configs.Config, spec *specs.Spec, bundle string) error {
 			}
 			return fieldErr(field, "%v", err)
 		}
+		if m.IDMap != nil {
+			if !m.IsBind() {
+				return fieldErr(field+".options", "idmap and ridmap are for bind mounts")
+			}
+			if len(m.IDMap.UIDs) == 0 {
+				// No mappings of its own: the container's user namespace's.
+				if len(c.UIDMappings) == 0 {
+					return fieldErr(field+".options", "idmap without uidMappings needs a container user namespace with mappings")
+				}
+				m.IDMap.UIDs, m.IDMap.GIDs = c.UIDMappings, c.GIDMappings
+			}
+		}
 		c.Mounts = append(c.Mounts, m)
 	}
 	for i, p := range spec.Linux.MaskedPaths {
@@ -485,6 +492,14 @@ func convertMounts(c *configs.Config, spec *specs.Spec, bundle string) error {
 	return nil
 }
 
+func idMaps(ms []specs.LinuxIDMapping) []configs.IDMap {
+	var out []configs.IDMap
+	for _, m := range ms {
+		out = append(out, configs.IDMap{ContainerID: m.ContainerID, HostID: m.HostID, Size: m.Size})
+	}
+	return out
+}
+
 // convertMount converts one mount; a *FieldError's Field is relative
 // (".destination").
 func convertMount(sm specs.Mount, bundle string) (*configs.Mount, error) {
@@ -496,14 +511,24 @@ func convertMount(sm specs.Mount, bundle string) (*configs.Mount, error) {
 	}
 	// Relative destinations are relative to the container's "/".
 	dest := filepath.Clean("/" + sm.Destination)
-	if len(sm.UIDMappings)+len(sm.GIDMappings) > 0 {
-		return nil, &FieldError{Field: ".uidMappings", Msg: "idmapped mounts are not supported yet"}
-	}
 	m := &configs.Mount{Source: sm.Source, Destination: dest, Device: sm.Type}
+	if (len(sm.UIDMappings) == 0) != (len(sm.GIDMappings) == 0) {
+		return nil, &FieldError{Field: ".uidMappings", Msg: "uidMappings and gidMappings go together"}
+	}
+	if len(sm.UIDMappings) > 0 {
+		m.IDMap = &configs.MountIDMap{UIDs: idMaps(sm.UIDMappings), GIDs: idMaps(sm.GIDMappings)}
+	}
 	var data []string
 	for j, o := range sm.Options {
 		if why, ok := unsupportedMountOptions[o]; ok {
 			return nil, &FieldError{Field: fmt.Sprintf(".options[%d]", j), Msg: fmt.Sprintf("%q: %s", o, why)}
+		}
+		if o == "idmap" || o == "ridmap" {
+			if m.IDMap == nil {
+				m.IDMap = &configs.MountIDMap{} // the container's mappings, filled in below
+			}
+			m.IDMap.Recursive = m.IDMap.Recursive || o == "ridmap"
+			continue
 		}
 		if o == "tmpcopyup" {
 			if sm.Type != "tmpfs" {

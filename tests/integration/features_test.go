@@ -66,8 +66,13 @@ func TestFeaturesMountOptionsAreAccepted(t *testing.T) {
 	for i, opt := range f.MountOptions {
 		dest := "/mnt/opt" + strings.Repeat("x", i%3) + "/" + opt
 		m := specs.Mount{Destination: dest, Type: "tmpfs", Source: "tmpfs", Options: []string{opt}}
-		if opt == "bind" || opt == "rbind" {
+		switch opt {
+		case "bind", "rbind":
 			m = specs.Mount{Destination: dest, Type: "bind", Source: src, Options: []string{opt}}
+		case "idmap", "ridmap":
+			m = specs.Mount{Destination: dest, Type: "bind", Source: src, Options: []string{"rbind", opt},
+				UIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}},
+				GIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}}
 		}
 		mounts = append(mounts, m)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // mountInfo returns the mountinfo line of path inside a container made
@@ -155,5 +156,99 @@ func TestMountOverSymlinkStaysInRootfs(t *testing.T) {
 	r := e.runFG(b, "symlink")
 	if r.Code != 0 || strings.TrimSpace(r.Stdout) != "1" {
 		t.Errorf("tmpfs did not land on /inside: %s", r)
+	}
+}
+
+// idmap with the mount's own mappings: an id on disk (containerID) shows
+// as the mapping's hostID, as runc and crun apply mount mappings.
+func TestMountIdmapOwnMappings(t *testing.T) {
+	if !isHusk() {
+		t.Skip("Debian's runc 1.1.5 has no idmapped mounts")
+	}
+	e := newEnv(t)
+	src := t.TempDir()
+	f := filepath.Join(src, "owned-by-root")
+	os.WriteFile(f, []byte("x"), 0o644)
+	out := e.output("stat -c '%u %g' /idm/owned-by-root", withSpec(func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{
+			Destination: "/idm", Type: "bind", Source: src, Options: []string{"bind", "idmap"},
+			UIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}},
+			GIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}},
+		})
+	}))
+	if strings.TrimSpace(out) != "1000 1000" {
+		t.Errorf("through the idmapped mount: %q, want \"1000 1000\"", out)
+	}
+}
+
+// idmap without mappings takes the container's user namespace's: the
+// host's root-owned files are the container root's.
+func TestMountIdmapContainerMappings(t *testing.T) {
+	if !isHusk() {
+		t.Skip("Debian's runc 1.1.5 has no idmapped mounts")
+	}
+	e := newEnv(t)
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "f"), []byte("x"), 0o644)
+	userns := withSpec(func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 200000, Size: 65536}}
+		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 200000, Size: 65536}}
+	})
+	// The container's root cannot make mount points in a root-owned image,
+	// and must reach the rootfs by path (as with runc): the test's
+	// directories are 0700.
+	mkdirs := func(e *env, b *bundle) {
+		for d := b.Dir; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+			os.Chmod(d, 0o755)
+		}
+		os.Mkdir(filepath.Join(b.Rootfs, "plain"), 0o755)
+		os.Mkdir(filepath.Join(b.Rootfs, "idm"), 0o755)
+	}
+	out := e.output("stat -c %u /plain/f /idm/f", withPrivateRootfs(), mkdirs, userns, withSpec(func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts,
+			specs.Mount{Destination: "/plain", Type: "bind", Source: src, Options: []string{"bind"}},
+			specs.Mount{Destination: "/idm", Type: "bind", Source: src, Options: []string{"bind", "ridmap"}})
+	}))
+	if got := lines(out); len(got) != 2 || got[0] != "65534" || got[1] != "0" {
+		t.Errorf("owners without and with idmap: %q, want 65534 then 0", got)
+	}
+	// Without a user namespace, idmap needs mappings of its own.
+	b := e.newBundle(withArgs("true"), withSpec(func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/idm", Type: "bind", Source: src, Options: []string{"bind", "idmap"}})
+	}))
+	e.track("idmapbad")
+	r := e.fails("run", "--bundle", b.Dir, "idmapbad")
+	if !strings.Contains(r.Stderr, "mounts[7].options") {
+		t.Errorf("stderr %q", r.Stderr)
+	}
+	e.assertNoTrace(b, "idmapbad")
+}
+
+// An rbind with rslave propagation follows the host: a mount made on the
+// host under the source after the container started shows up inside.
+func TestMountRslaveSeesLaterHostMounts(t *testing.T) {
+	e := newEnv(t)
+	src := t.TempDir()
+	os.Mkdir(filepath.Join(src, "sub"), 0o755)
+	// The source must be a shared mount for propagation to reach a slave.
+	if err := unix.Mount(src, src, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(src, unix.MNT_DETACH) })
+	if err := unix.Mount("", src, "", unix.MS_SHARED, ""); err != nil {
+		t.Fatal(err)
+	}
+	runningContainer(e, "rslave", withSpec(func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/prop", Type: "bind", Source: src, Options: []string{"rbind", "rslave"}})
+	}))
+	if err := unix.Mount("tmpfs", filepath.Join(src, "sub"), "tmpfs", 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(filepath.Join(src, "sub"), unix.MNT_DETACH) })
+	os.WriteFile(filepath.Join(src, "sub", "late"), []byte("x"), 0o644)
+	r := e.run("exec", "rslave", "cat", "/prop/sub/late")
+	if r.Code != 0 || r.Stdout != "x" {
+		t.Errorf("the host's later mount is not seen through the rslave bind: %s", r)
 	}
 }
