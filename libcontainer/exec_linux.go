@@ -57,7 +57,7 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	sp := &spawned{cgroup: manager.Load(paths)}
+	sp := &spawned{cgroup: manager.Load(c.State.Config.Cgroup, paths)}
 	defer func() {
 		if err != nil {
 			sp.abortExec()

@@ -135,7 +135,7 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 }
 
 func (c *Container) signalAll(sig unix.Signal) error {
-	pids, err := manager.Load(c.State.CgroupPaths).Pids()
+	pids, err := manager.Load(c.State.Config.Cgroup, c.State.CgroupPaths).Pids()
 	if err != nil {
 		return fmt.Errorf("list container processes: %w", err)
 	}
@@ -164,7 +164,7 @@ func (c *Container) Destroy(force bool) error {
 	if st != Stopped {
 		killAndWait(c.State.InitPid, c.State.InitStartTime)
 	}
-	cg := manager.Load(c.State.CgroupPaths)
+	cg := manager.Load(c.State.Config.Cgroup, c.State.CgroupPaths)
 	if pidns, ok := c.State.Config.Namespace(configs.NEWPID); !ok || pidns.Path != "" {
 		// Without a pid namespace of its own, processes outlive the init;
 		// with one, the kernel killed them all when the init died.

@@ -1,7 +1,7 @@
 // Package cgroups places a container's processes in its cgroup and applies
 // its limits. Manager is the one interface; the drivers are fs (cgroup v1,
-// including hybrid hosts) and fs2 (the unified v2 hierarchy). The systemd
-// driver is not there yet.
+// including hybrid hosts), fs2 (the unified v2 hierarchy) and systemd
+// (transient units over D-Bus, on a v2 host); package manager picks one.
 package cgroups
 
 import (
@@ -19,20 +19,39 @@ import (
 
 // Manager manages one container's cgroup.
 type Manager interface {
-	// Create makes the cgroup directories without moving anything in.
+	// Create makes the cgroup so that a process can be born in it
+	// (CLONE_INTO_CGROUP, or the C stage joining v1 hierarchies). A
+	// driver that makes the cgroup around a process (systemd) does
+	// nothing here: Apply does it all.
 	Create() error
-	// Apply creates the cgroup and moves pid into it.
+	// Apply creates the cgroup if need be and moves pid into it.
 	Apply(pid int) error
-	// Set applies resource limits.
+	// Set applies resource limits; on update, only those that are set.
 	Set(r *configs.Resources) error
 	// Paths maps a hierarchy key (v1 subsystem list, or "" for the unified
 	// hierarchy) to the container's cgroup directory. Stored in state.json.
 	Paths() map[string]string
 	// Pids lists every process in the cgroup and its descendants.
 	Pids() ([]int, error)
-	// Destroy removes the cgroup directories. Processes must be gone.
+	// Freeze freezes (or thaws) every process in the cgroup, and returns
+	// once the kernel reports the cgroup frozen (thawed).
+	Freeze(frozen bool) error
+	// Frozen reports whether the cgroup is frozen.
+	Frozen() (bool, error)
+	// Stats reads the cgroup's usage counters.
+	Stats() (*Stats, error)
+	// OOM returns a channel that receives a value for each OOM kill in
+	// the cgroup from now on, and a function that stops the watch.
+	OOM() (<-chan struct{}, func(), error)
+	// Kill sends SIGKILL to every process in the cgroup, through
+	// cgroup.kill where the kernel has it; ErrNoKill otherwise.
+	Kill() error
+	// Destroy removes the cgroup. Processes must be gone.
 	Destroy() error
 }
+
+// ErrNoKill is Kill's answer where the cgroup cannot be killed as one.
+var ErrNoKill = errors.New("cgroup.kill not available")
 
 // Root is where cgroup filesystems are mounted.
 const Root = "/sys/fs/cgroup"

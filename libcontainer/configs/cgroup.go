@@ -2,31 +2,86 @@ package configs
 
 // Cgroup says where the container's processes go and what limits apply.
 type Cgroup struct {
-	// Path is linux.cgroupsPath, cleaned. An absolute path is relative to
-	// the hierarchy's root; a relative one to the cgroup of the husk
-	// process that creates the container (as runc). Never empty: specconv
-	// defaults it to the container id.
-	Path string `json:"path"`
-	// Systemd selects the systemd driver (--systemd-cgroup).
-	Systemd   bool       `json:"systemd,omitempty"`
+	// Path is linux.cgroupsPath, cleaned, for the cgroupfs drivers. An
+	// absolute path is relative to the hierarchy's root; a relative one to
+	// the cgroup of the husk process that creates the container (as runc).
+	// Never empty: specconv defaults it to the container id.
+	Path string `json:"path,omitempty"`
+
+	// Systemd selects the systemd driver (--systemd-cgroup). The container
+	// then runs in the transient unit ScopePrefix-Name.scope under the
+	// slice Parent; linux.cgroupsPath is "parent:prefix:name" there. A
+	// Name ending in ".slice" makes a slice instead of a scope.
+	Systemd     bool   `json:"systemd,omitempty"`
+	Parent      string `json:"parent,omitempty"`
+	ScopePrefix string `json:"scope_prefix,omitempty"`
+	Name        string `json:"name,omitempty"`
+	// SystemdProps are the org.systemd.property.* annotations, as given
+	// (name → value in the D-Bus text form), for the unit.
+	SystemdProps map[string]string `json:"systemd_props,omitempty"`
+
 	Resources *Resources `json:"resources,omitempty"`
 }
 
-// Resources are the limits husk applies to the cgroup.
+// Resources are linux.resources, flattened. A nil pointer or empty value
+// means "not set": the driver leaves that file alone. Values are as the
+// spec gives them (v1 units); the v2 and systemd drivers convert.
 type Resources struct {
+	// Devices is the device allowlist in order, ending in the defaults
+	// every container gets. Applied to the v1 devices controller, or as
+	// an eBPF program on v2.
 	Devices []DeviceRule `json:"devices,omitempty"`
 
+	// Memory, in bytes; -1 is unlimited.
 	MemoryLimit       *int64 `json:"memory_limit,omitempty"`
 	MemoryReservation *int64 `json:"memory_reservation,omitempty"`
-	MemorySwap        *int64 `json:"memory_swap,omitempty"`
+	// MemorySwap is memory+swap, as in the spec and v1's memsw; -1 is
+	// unlimited. v2's memory.swap.max is MemorySwap-MemoryLimit.
+	MemorySwap        *int64  `json:"memory_swap,omitempty"`
+	MemoryKernelTCP   *int64  `json:"memory_kernel_tcp,omitempty"`
+	MemorySwappiness  *uint64 `json:"memory_swappiness,omitempty"`
+	OOMKillDisable    bool    `json:"oom_kill_disable,omitempty"`
+	CheckBeforeUpdate bool    `json:"check_before_update,omitempty"`
 
-	CPUShares *uint64 `json:"cpu_shares,omitempty"`
-	CPUQuota  *int64  `json:"cpu_quota,omitempty"`
-	CPUPeriod *uint64 `json:"cpu_period,omitempty"`
-	CPUs      string  `json:"cpus,omitempty"`
-	Mems      string  `json:"mems,omitempty"`
+	// CPU: shares (v1 units; v2 gets the weight runc converts them to),
+	// CFS quota/period/burst in µs (quota -1 is unlimited), realtime
+	// runtime/period, SCHED_IDLE for the group (idle 1).
+	CPUShares    *uint64 `json:"cpu_shares,omitempty"`
+	CPUQuota     *int64  `json:"cpu_quota,omitempty"`
+	CPUPeriod    *uint64 `json:"cpu_period,omitempty"`
+	CPUBurst     *uint64 `json:"cpu_burst,omitempty"`
+	CPURtRuntime *int64  `json:"cpu_rt_runtime,omitempty"`
+	CPURtPeriod  *uint64 `json:"cpu_rt_period,omitempty"`
+	CPUIdle      *int64  `json:"cpu_idle,omitempty"`
+	CPUs         string  `json:"cpus,omitempty"`
+	Mems         string  `json:"mems,omitempty"`
 
+	// PidsLimit: a negative value is unlimited; 0 is a real limit (spec
+	// v1.3.0).
 	PidsLimit *int64 `json:"pids_limit,omitempty"`
+
+	// Block I/O, v1 units (weights 10-1000); v2 converts.
+	BlkioWeight            *uint16          `json:"blkio_weight,omitempty"`
+	BlkioLeafWeight        *uint16          `json:"blkio_leaf_weight,omitempty"`
+	BlkioWeightDevice      []WeightDevice   `json:"blkio_weight_device,omitempty"`
+	BlkioThrottleReadBps   []ThrottleDevice `json:"blkio_throttle_read_bps,omitempty"`
+	BlkioThrottleWriteBps  []ThrottleDevice `json:"blkio_throttle_write_bps,omitempty"`
+	BlkioThrottleReadIOPS  []ThrottleDevice `json:"blkio_throttle_read_iops,omitempty"`
+	BlkioThrottleWriteIOPS []ThrottleDevice `json:"blkio_throttle_write_iops,omitempty"`
+
+	// Hugetlb limits, in bytes, per page size ("2MB", "1GB"). Applied to
+	// the reservation counter too where the kernel has it.
+	HugetlbLimits []HugepageLimit `json:"hugetlb_limits,omitempty"`
+
+	// Rdma limits by device name.
+	Rdma map[string]RdmaLimit `json:"rdma,omitempty"`
+
+	// v1 network controllers.
+	NetClsClassid    *uint32     `json:"net_cls_classid,omitempty"`
+	NetPrioIfpriomap []IfPrioMap `json:"net_prio_ifpriomap,omitempty"`
+
+	// Unified are v2 files written as given, after everything else.
+	Unified map[string]string `json:"unified,omitempty"`
 }
 
 // DeviceRule is one devices-cgroup rule. Major/Minor -1 is a wildcard.
@@ -36,4 +91,37 @@ type DeviceRule struct {
 	Major  int64  `json:"major"`
 	Minor  int64  `json:"minor"`
 	Access string `json:"access"` // some of "rwm"
+}
+
+// WeightDevice is a per-device I/O weight.
+type WeightDevice struct {
+	Major      int64   `json:"major"`
+	Minor      int64   `json:"minor"`
+	Weight     *uint16 `json:"weight,omitempty"`
+	LeafWeight *uint16 `json:"leaf_weight,omitempty"`
+}
+
+// ThrottleDevice is a per-device I/O rate limit (bytes or I/Os per second).
+type ThrottleDevice struct {
+	Major int64  `json:"major"`
+	Minor int64  `json:"minor"`
+	Rate  uint64 `json:"rate"`
+}
+
+// HugepageLimit limits one hugepage size.
+type HugepageLimit struct {
+	Pagesize string `json:"pagesize"`
+	Limit    uint64 `json:"limit"`
+}
+
+// RdmaLimit limits one RDMA device; nil is "max".
+type RdmaLimit struct {
+	HcaHandles *uint32 `json:"hca_handles,omitempty"`
+	HcaObjects *uint32 `json:"hca_objects,omitempty"`
+}
+
+// IfPrioMap is one net_prio.ifpriomap entry.
+type IfPrioMap struct {
+	Interface string `json:"interface"`
+	Priority  uint32 `json:"priority"`
 }

@@ -2,7 +2,10 @@ package specconv
 
 import (
 	"fmt"
+	"log/slog"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -26,31 +29,78 @@ var allowedDevices = []configs.DeviceRule{
 	{Allow: true, Type: 'c', Major: 10, Minor: 200, Access: "rwm"}, // net/tun
 }
 
-func convertCgroup(lx *specs.Linux, opts Options) (*configs.Cgroup, error) {
+func convertCgroup(lx *specs.Linux, opts Options, annotations map[string]string) (*configs.Cgroup, error) {
+	cg := &configs.Cgroup{}
 	if opts.SystemdCgroup {
-		return nil, fmt.Errorf("--systemd-cgroup: the systemd cgroup driver is not supported yet")
-	}
-	cg := &configs.Cgroup{Path: opts.ID}
-	if lx.CgroupsPath != "" {
-		cg.Path = filepath.Clean(lx.CgroupsPath)
-		if cg.Path == "/" || cg.Path == "." || cg.Path == ".." || (len(cg.Path) > 2 && cg.Path[:3] == "../") {
-			return nil, fieldErr("linux.cgroupsPath", "%q does not name a cgroup of its own", lx.CgroupsPath)
+		// "slice:prefix:name", as runc: the unit is prefix-name.scope
+		// (or name itself if it ends in .slice) under slice.
+		p := lx.CgroupsPath
+		if p == "" {
+			p = "system.slice:husk:" + opts.ID
+		}
+		parts := strings.Split(p, ":")
+		if len(parts) != 3 {
+			return nil, fieldErr("linux.cgroupsPath", "%q is not slice:prefix:name, which the systemd cgroup driver expects", p)
+		}
+		cg.Systemd, cg.Parent, cg.ScopePrefix, cg.Name = true, parts[0], parts[1], parts[2]
+		if cg.Name == "" {
+			return nil, fieldErr("linux.cgroupsPath", "%q has no unit name after the last colon", p)
+		}
+		if cg.Parent != "" && !strings.HasSuffix(cg.Parent, ".slice") {
+			return nil, fieldErr("linux.cgroupsPath", "%q: the parent %q is not a slice (*.slice)", p, cg.Parent)
+		}
+		for _, part := range parts {
+			if strings.Contains(part, "/") {
+				return nil, fieldErr("linux.cgroupsPath", "%q: a systemd unit name has no /", p)
+			}
+		}
+		for k, v := range annotations {
+			if name, ok := strings.CutPrefix(k, "org.systemd.property."); ok {
+				if cg.SystemdProps == nil {
+					cg.SystemdProps = map[string]string{}
+				}
+				cg.SystemdProps[name] = v
+			}
+		}
+	} else {
+		cg.Path = opts.ID
+		if lx.CgroupsPath != "" {
+			cg.Path = filepath.Clean(lx.CgroupsPath)
+			if cg.Path == "/" || cg.Path == "." || cg.Path == ".." || strings.HasPrefix(cg.Path, "../") {
+				return nil, fieldErr("linux.cgroupsPath", "%q does not name a cgroup of its own", lx.CgroupsPath)
+			}
 		}
 	}
-	r := lx.Resources
+	res, err := ConvertResources(lx.Resources, "linux.resources")
+	if err != nil {
+		return nil, err
+	}
+	if res == nil {
+		res = &configs.Resources{}
+	}
+	// Every container gets the default devices after its own rules.
+	res.Devices = append(res.Devices, allowedDevices...)
+	cg.Resources = res
+	return cg, nil
+}
+
+// ConvertResources converts and checks linux.resources (or the resources
+// file of `update`); field prefixes the field names in errors. A nil r
+// gives nil.
+func ConvertResources(r *specs.LinuxResources, field string) (*configs.Resources, error) {
 	if r == nil {
-		return cg, nil
+		return nil, nil
 	}
 	res := &configs.Resources{}
 	for i, d := range r.Devices {
-		field := fmt.Sprintf("linux.resources.devices[%d]", i)
+		f := fmt.Sprintf("%s.devices[%d]", field, i)
 		rule := configs.DeviceRule{Allow: d.Allow, Type: 'a', Major: -1, Minor: -1, Access: d.Access}
 		switch d.Type {
 		case "", "a":
 		case "c", "b":
 			rule.Type = rune(d.Type[0])
 		default:
-			return nil, fieldErr(field+".type", "%q is not one of a, c, b", d.Type)
+			return nil, fieldErr(f+".type", "%q is not one of a, c, b", d.Type)
 		}
 		if d.Major != nil {
 			rule.Major = *d.Major
@@ -63,59 +113,120 @@ func convertCgroup(lx *specs.Linux, opts Options) (*configs.Cgroup, error) {
 		}
 		for _, ch := range rule.Access {
 			if ch != 'r' && ch != 'w' && ch != 'm' {
-				return nil, fieldErr(field+".access", "%q is not made of r, w and m", d.Access)
+				return nil, fieldErr(f+".access", "%q is not made of r, w and m", d.Access)
 			}
 		}
 		res.Devices = append(res.Devices, rule)
 	}
-	res.Devices = append(res.Devices, allowedDevices...)
 
-	unsupported := func(field string) error {
-		return fieldErr("linux.resources."+field, "not supported by this version of husk")
-	}
 	if m := r.Memory; m != nil {
 		res.MemoryLimit, res.MemoryReservation, res.MemorySwap = m.Limit, m.Reservation, m.Swap
-		switch {
-		case m.Kernel != nil:
-			return nil, unsupported("memory.kernel")
-		case m.KernelTCP != nil:
-			return nil, unsupported("memory.kernelTCP")
-		case m.Swappiness != nil:
-			return nil, unsupported("memory.swappiness")
-		case m.DisableOOMKiller != nil && *m.DisableOOMKiller:
-			return nil, unsupported("memory.disableOOMKiller")
-		case m.UseHierarchy != nil:
-			return nil, unsupported("memory.useHierarchy")
-		case m.CheckBeforeUpdate != nil && *m.CheckBeforeUpdate:
-			return nil, unsupported("memory.checkBeforeUpdate")
+		res.MemoryKernelTCP = m.KernelTCP
+		for name, v := range map[string]*int64{"limit": m.Limit, "reservation": m.Reservation, "swap": m.Swap, "kernelTCP": m.KernelTCP} {
+			if v != nil && *v < -1 {
+				return nil, fieldErr(field+".memory."+name, "%d is neither a size in bytes nor -1 (unlimited)", *v)
+			}
 		}
+		if m.Limit != nil && m.Swap != nil && *m.Swap != -1 && *m.Limit != -1 && *m.Swap != 0 && *m.Swap < *m.Limit {
+			return nil, fieldErr(field+".memory.swap", "%d is below memory.limit %d: swap is the limit of memory plus swap", *m.Swap, *m.Limit)
+		}
+		if m.Kernel != nil {
+			// As runc since 1.2: kernel memory limits are gone from the
+			// kernel (5.4 on v1, never on v2).
+			slog.Warn("linux.resources.memory.kernel is ignored: kernel memory limits are obsolete")
+		}
+		if m.Swappiness != nil {
+			if *m.Swappiness > 100 {
+				return nil, fieldErr(field+".memory.swappiness", "%d is not in the range 0-100", *m.Swappiness)
+			}
+			res.MemorySwappiness = m.Swappiness
+		}
+		res.OOMKillDisable = m.DisableOOMKiller != nil && *m.DisableOOMKiller
+		res.CheckBeforeUpdate = m.CheckBeforeUpdate != nil && *m.CheckBeforeUpdate
+		// useHierarchy: always on in the kernel since 5.x; ignored as runc.
 	}
 	if c := r.CPU; c != nil {
-		res.CPUShares, res.CPUQuota, res.CPUPeriod, res.CPUs, res.Mems = c.Shares, c.Quota, c.Period, c.Cpus, c.Mems
-		switch {
-		case c.RealtimePeriod != nil || c.RealtimeRuntime != nil:
-			return nil, unsupported("cpu.realtime*")
-		case c.Burst != nil:
-			return nil, unsupported("cpu.burst")
-		case c.Idle != nil:
-			return nil, unsupported("cpu.idle")
+		res.CPUShares, res.CPUQuota, res.CPUPeriod, res.CPUBurst = c.Shares, c.Quota, c.Period, c.Burst
+		res.CPURtRuntime, res.CPURtPeriod, res.CPUIdle = c.RealtimeRuntime, c.RealtimePeriod, c.Idle
+		res.CPUs, res.Mems = c.Cpus, c.Mems
+		if c.Idle != nil && *c.Idle != 0 && *c.Idle != 1 {
+			return nil, fieldErr(field+".cpu.idle", "%d is neither 0 nor 1", *c.Idle)
+		}
+		if c.Quota != nil && *c.Quota < -1 {
+			return nil, fieldErr(field+".cpu.quota", "%d is neither a time in µs nor -1 (unlimited)", *c.Quota)
 		}
 	}
 	if r.Pids != nil {
 		res.PidsLimit = r.Pids.Limit
 	}
-	switch {
-	case r.BlockIO != nil:
-		return nil, unsupported("blockIO")
-	case len(r.HugepageLimits) > 0:
-		return nil, unsupported("hugepageLimits")
-	case r.Network != nil:
-		return nil, unsupported("network")
-	case len(r.Rdma) > 0:
-		return nil, unsupported("rdma")
-	case len(r.Unified) > 0:
-		return nil, unsupported("unified")
+	if b := r.BlockIO; b != nil {
+		res.BlkioWeight, res.BlkioLeafWeight = b.Weight, b.LeafWeight
+		for _, d := range b.WeightDevice {
+			res.BlkioWeightDevice = append(res.BlkioWeightDevice, configs.WeightDevice{Major: d.Major, Minor: d.Minor, Weight: d.Weight, LeafWeight: d.LeafWeight})
+		}
+		throttle := func(ds []specs.LinuxThrottleDevice) []configs.ThrottleDevice {
+			var out []configs.ThrottleDevice
+			for _, d := range ds {
+				out = append(out, configs.ThrottleDevice{Major: d.Major, Minor: d.Minor, Rate: d.Rate})
+			}
+			return out
+		}
+		res.BlkioThrottleReadBps = throttle(b.ThrottleReadBpsDevice)
+		res.BlkioThrottleWriteBps = throttle(b.ThrottleWriteBpsDevice)
+		res.BlkioThrottleReadIOPS = throttle(b.ThrottleReadIOPSDevice)
+		res.BlkioThrottleWriteIOPS = throttle(b.ThrottleWriteIOPSDevice)
 	}
-	cg.Resources = res
-	return cg, nil
+	for i, h := range r.HugepageLimits {
+		if !validPagesize(h.Pagesize) {
+			return nil, fieldErr(fmt.Sprintf("%s.hugepageLimits[%d].pageSize", field, i), "%q is not a page size like 2MB or 1GB", h.Pagesize)
+		}
+		res.HugetlbLimits = append(res.HugetlbLimits, configs.HugepageLimit{Pagesize: h.Pagesize, Limit: h.Limit})
+	}
+	if n := r.Network; n != nil {
+		res.NetClsClassid = n.ClassID
+		for i, p := range n.Priorities {
+			if p.Name == "" || strings.ContainsAny(p.Name, " \n/") {
+				return nil, fieldErr(fmt.Sprintf("%s.network.priorities[%d].name", field, i), "%q is not an interface name", p.Name)
+			}
+			res.NetPrioIfpriomap = append(res.NetPrioIfpriomap, configs.IfPrioMap{Interface: p.Name, Priority: p.Priority})
+		}
+	}
+	for dev, l := range r.Rdma {
+		if dev == "" || strings.ContainsAny(dev, " \n/") {
+			return nil, fieldErr(field+".rdma", "%q is not an RDMA device name", dev)
+		}
+		if res.Rdma == nil {
+			res.Rdma = map[string]configs.RdmaLimit{}
+		}
+		res.Rdma[dev] = configs.RdmaLimit{HcaHandles: l.HcaHandles, HcaObjects: l.HcaObjects}
+	}
+	for k, v := range r.Unified {
+		if k == "" || strings.Contains(k, "/") || k == "." || k == ".." || !strings.Contains(k, ".") {
+			return nil, fieldErr(field+".unified", "%q is not a cgroup v2 file name (controller.file)", k)
+		}
+		switch k {
+		case "cgroup.procs", "cgroup.threads", "cgroup.subtree_control", "cgroup.kill", "cgroup.freeze", "cgroup.type":
+			return nil, fieldErr(field+".unified", "%q is not a resource: husk manages it", k)
+		}
+		if res.Unified == nil {
+			res.Unified = map[string]string{}
+		}
+		res.Unified[k] = v
+	}
+	return res, nil
+}
+
+// validPagesize accepts the spec's "<size><unit>B" (64KB, 2MB, 1GB).
+func validPagesize(s string) bool {
+	num, ok := strings.CutSuffix(s, "B")
+	if !ok || len(num) < 2 {
+		return false
+	}
+	switch num[len(num)-1] {
+	case 'K', 'M', 'G', 'T', 'P':
+	default:
+		return false
+	}
+	n, err := strconv.ParseUint(num[:len(num)-1], 10, 32)
+	return err == nil && n > 0
 }

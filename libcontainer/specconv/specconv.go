@@ -167,7 +167,7 @@ func Convert(spec *specs.Spec, opts Options) (*configs.Config, *configs.Process,
 	if c.Hooks, err = convertHooks(spec.Hooks); err != nil {
 		return nil, nil, err
 	}
-	cg, err := convertCgroup(lx, opts)
+	cg, err := convertCgroup(lx, opts, spec.Annotations)
 	if err != nil {
 		return nil, nil, err
 	}

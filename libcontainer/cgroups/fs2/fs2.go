@@ -2,6 +2,7 @@
 package fs2
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -138,3 +139,22 @@ func (m *Manager) Pids() ([]int, error) { return cgroups.ReadProcs(m.dir) }
 
 // Destroy implements cgroups.Manager.
 func (m *Manager) Destroy() error { return cgroups.RemovePath(m.dir) }
+
+// Freeze implements cgroups.Manager.
+func (m *Manager) Freeze(frozen bool) error { return errors.New("cgroup: freezer not implemented yet") }
+
+// Frozen implements cgroups.Manager.
+func (m *Manager) Frozen() (bool, error) { return false, nil }
+
+// Stats implements cgroups.Manager.
+func (m *Manager) Stats() (*cgroups.Stats, error) {
+	return nil, errors.New("cgroup: stats not implemented yet")
+}
+
+// OOM implements cgroups.Manager.
+func (m *Manager) OOM() (<-chan struct{}, func(), error) {
+	return nil, nil, errors.New("cgroup: OOM events not implemented yet")
+}
+
+// Kill implements cgroups.Manager.
+func (m *Manager) Kill() error { return cgroups.ErrNoKill }

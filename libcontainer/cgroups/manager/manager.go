@@ -1,7 +1,9 @@
-// Package manager picks the cgroup driver for this host.
+// Package manager picks the cgroup driver for this host and config.
 package manager
 
 import (
+	"errors"
+
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
 	"github.com/husk-runtime/husk/libcontainer/cgroups/fs"
 	"github.com/husk-runtime/husk/libcontainer/cgroups/fs2"
@@ -10,14 +12,18 @@ import (
 
 // New returns the manager for a new container's cgroup.
 func New(cg *configs.Cgroup) (cgroups.Manager, error) {
+	if cg.Systemd {
+		return nil, errors.New("--systemd-cgroup: the systemd cgroup driver is not supported yet")
+	}
 	if cgroups.IsUnified() {
 		return fs2.New(cg)
 	}
 	return fs.New(cg)
 }
 
-// Load returns the manager for the paths recorded in a container's state.
-func Load(paths map[string]string) cgroups.Manager {
+// Load returns the manager of an existing container: its cgroup config
+// and the paths recorded in its state.
+func Load(cg *configs.Cgroup, paths map[string]string) cgroups.Manager {
 	if cgroups.IsUnified() {
 		return fs2.Load(paths[""])
 	}
