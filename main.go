@@ -82,8 +82,9 @@ func newApp() *cli.App {
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "ignore cgroup permission errors ('true', 'false', or 'auto')"},
 		},
 		Commands: []*cli.Command{
-			createCommand, deleteCommand, execCommand, featuresCommand, killCommand, listCommand, runCommand,
-			specCommand, startCommand, stateCommand,
+			createCommand, deleteCommand, eventsCommand, execCommand, featuresCommand, killCommand, listCommand,
+			pauseCommand, psCommand, resumeCommand, runCommand, specCommand, startCommand, stateCommand,
+			updateCommand,
 		},
 		Before: setupLogging,
 		// Errors are printed by fatal, once.

@@ -223,8 +223,15 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 	if err != nil {
 		return err
 	}
-	if err := sp.cgroup.Set(o.Config.Cgroup.Resources); err != nil {
-		return err
+	// pids.max is written once the init is ready (below): a low limit would
+	// keep the init's own runtime from starting its threads.
+	var pids *int64
+	if r := o.Config.Cgroup.Resources; r != nil {
+		early := *r
+		pids, early.PidsLimit = r.PidsLimit, nil
+		if err := sp.cgroup.Set(&early); err != nil {
+			return err
+		}
 	}
 	bs := nsenter.Bootstrap{CgroupTasks: tasks, TimeOffsets: o.Config.TimeOffsets}
 	for _, ns := range o.Config.Namespaces {
@@ -249,13 +256,17 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 		ConsoleFd: consoleFd,
 	}
 	sc.fill(&ic, sp.pid, state, o.Config)
-	return sp.configure(&ic, func() error {
+	err = sp.configure(&ic, func() error {
 		// prestart and createRuntime, in the runtime's namespaces.
 		if err := hooks.Run(hooks.Prestart, o.Config.Hooks[hooks.Prestart], state); err != nil {
 			return err
 		}
 		return hooks.Run(hooks.CreateRuntime, o.Config.Hooks[hooks.CreateRuntime], state)
 	})
+	if err != nil || pids == nil {
+		return err
+	}
+	return sp.cgroup.Set(&configs.Resources{PidsLimit: pids})
 }
 
 // fork starts `husk init` from the sealed binary with fds: stdio, the

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/husk-runtime/husk/libcontainer/cgroups/manager"
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/husk-runtime/husk/libcontainer/hooks"
 	"github.com/husk-runtime/husk/libcontainer/notify"
@@ -135,7 +134,13 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 }
 
 func (c *Container) signalAll(sig unix.Signal) error {
-	pids, err := manager.Load(c.State.Config.Cgroup, c.State.CgroupPaths).Pids()
+	cg := c.cgroup()
+	paused := c.frozen()
+	// SIGKILL to the whole cgroup at once where the kernel can.
+	if sig == unix.SIGKILL && cg.Kill() == nil {
+		return nil
+	}
+	pids, err := cg.Pids()
 	if err != nil {
 		return fmt.Errorf("list container processes: %w", err)
 	}
@@ -151,6 +156,10 @@ func (c *Container) signalAll(sig unix.Signal) error {
 		unix.PidfdSendSignal(fd, sig, nil, 0)
 		unix.Close(fd)
 	}
+	if paused && sig == unix.SIGKILL {
+		// v1-frozen tasks die only once thawed.
+		return cg.Freeze(false)
+	}
 	return nil
 }
 
@@ -161,10 +170,15 @@ func (c *Container) Destroy(force bool) error {
 	if st != Stopped && st != Created && !force {
 		return fmt.Errorf("%w: cannot delete container %s that is not stopped: %s", ErrState, c.State.ID, st)
 	}
+	cg := c.cgroup()
+	if st == Paused {
+		// Frozen tasks cannot die: kill them all, then thaw.
+		_ = c.signalAll(unix.SIGKILL)
+		_ = cg.Freeze(false)
+	}
 	if st != Stopped {
 		killAndWait(c.State.InitPid, c.State.InitStartTime)
 	}
-	cg := manager.Load(c.State.Config.Cgroup, c.State.CgroupPaths)
 	if pidns, ok := c.State.Config.Namespace(configs.NEWPID); !ok || pidns.Path != "" {
 		// Without a pid namespace of its own, processes outlive the init;
 		// with one, the kernel killed them all when the init died.

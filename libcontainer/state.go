@@ -10,6 +10,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/husk-runtime/husk/libcontainer/cgroups/manager"
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/husk-runtime/husk/libcontainer/specconv"
 	"github.com/husk-runtime/husk/libcontainer/system"
@@ -142,10 +143,22 @@ func (c *Container) Status() Status {
 	if !system.Alive(c.State.InitPid, c.State.InitStartTime) {
 		return Stopped
 	}
+	if c.frozen() {
+		return Paused
+	}
 	if _, err := os.Lstat(filepath.Join(c.dir, fifoFile)); err == nil {
 		return Created
 	}
 	return Running
+}
+
+// frozen reports whether the container's cgroup is frozen (paused).
+func (c *Container) frozen() bool {
+	if c.State.Config == nil || c.State.Config.Cgroup == nil {
+		return false
+	}
+	f, err := manager.Load(c.State.Config.Cgroup, c.State.CgroupPaths).Frozen()
+	return err == nil && f
 }
 
 // Pid is the init's pid, or 0 once the container has stopped.

@@ -7,8 +7,10 @@ package cgroups
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -195,4 +197,223 @@ func Join(mountpoint, mountRoot, own, path string) string {
 		rel = strings.TrimPrefix(path, "/")
 	}
 	return filepath.Join(mountpoint, rel)
+}
+
+// ParseUint parses a cgroup number; "max" (and -1, as some v1 files say
+// for unlimited) is math.MaxUint64.
+func ParseUint(s string) (uint64, error) {
+	s = strings.TrimSpace(s)
+	if s == "max" || s == "-1" {
+		return math.MaxUint64, nil
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		// Negative values (v1 counters gone wrong) read as 0.
+		if i, ierr := strconv.ParseInt(s, 10, 64); ierr == nil && i < 0 {
+			return 0, nil
+		}
+		return 0, err
+	}
+	return v, nil
+}
+
+// ReadUint reads a one-number cgroup file.
+func ReadUint(dir, file string) (uint64, error) {
+	s, err := ReadFile(dir, file)
+	if err != nil {
+		return 0, err
+	}
+	v, err := ParseUint(s)
+	if err != nil {
+		return 0, fmt.Errorf("cgroup: parse %s: %w", filepath.Join(dir, file), err)
+	}
+	return v, nil
+}
+
+// ReadKeyValues reads a flat-keyed file ("key value" per line), such as
+// memory.stat, cpu.stat or memory.events.
+func ReadKeyValues(dir, file string) (map[string]uint64, error) {
+	s, err := ReadFile(dir, file)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]uint64{}
+	for _, line := range strings.Split(s, "\n") {
+		k, v, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		if n, err := ParseUint(v); err == nil {
+			out[k] = n
+		}
+	}
+	return out, nil
+}
+
+// ReadPSI reads a *.pressure file (nil if the kernel has none).
+func ReadPSI(dir, file string) *PSIStats {
+	s, err := ReadFile(dir, file)
+	if err != nil {
+		return nil
+	}
+	var ps PSIStats
+	for _, line := range strings.Split(s, "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		var d *PSIData
+		switch fields[0] {
+		case "some":
+			d = &ps.Some
+		case "full":
+			d = &ps.Full
+		default:
+			continue
+		}
+		for _, kv := range fields[1:] {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "avg10":
+				d.Avg10, _ = strconv.ParseFloat(v, 64)
+			case "avg60":
+				d.Avg60, _ = strconv.ParseFloat(v, 64)
+			case "avg300":
+				d.Avg300, _ = strconv.ParseFloat(v, 64)
+			case "total":
+				d.Total, _ = strconv.ParseUint(v, 10, 64)
+			}
+		}
+	}
+	return &ps
+}
+
+// ParseList parses a cpuset list ("0-3,7") into its members.
+func ParseList(s string) ([]uint16, error) {
+	var out []uint16
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.ParseUint(lo, 10, 16)
+		if err != nil {
+			return nil, fmt.Errorf("cpuset list %q: %w", s, err)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.ParseUint(hi, 10, 16); err != nil || b < a {
+				return nil, fmt.Errorf("cpuset list %q: bad range %q", s, part)
+			}
+		}
+		for i := a; i <= b; i++ {
+			out = append(out, uint16(i))
+		}
+	}
+	return out, nil
+}
+
+// HugePageSizes lists the host's hugepage sizes in the cgroup files' form
+// ("2MB", "1GB").
+var HugePageSizes = sync.OnceValue(func() []string {
+	ents, _ := os.ReadDir("/sys/kernel/mm/hugepages")
+	var out []string
+	for _, e := range ents {
+		kb, ok := strings.CutPrefix(e.Name(), "hugepages-")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseUint(strings.TrimSuffix(kb, "kB"), 10, 64)
+		if err != nil {
+			continue
+		}
+		out = append(out, PageSizeName(n*1024))
+	}
+	return out
+})
+
+// PageSizeName names a page size as the hugetlb files do: 2MB, 1GB, 64KB.
+func PageSizeName(bytes uint64) string {
+	units := []string{"B", "KB", "MB", "GB", "TB", "PB"}
+	i := 0
+	for bytes >= 1024 && bytes%1024 == 0 && i < len(units)-1 {
+		bytes /= 1024
+		i++
+	}
+	return strconv.FormatUint(bytes, 10) + units[i]
+}
+
+// CheckHugePageSize says whether the host has page size s.
+func CheckHugePageSize(s string) error {
+	for _, have := range HugePageSizes() {
+		if have == s {
+			return nil
+		}
+	}
+	return fmt.Errorf("hugepage size %s is not supported by this host (it has %s)", s, strings.Join(HugePageSizes(), ", "))
+}
+
+// SharesToWeight converts cpu.shares [2, 262144] to cpu.weight [1, 10000]
+// with runc's current formula, which keeps the defaults aligned (1024 →
+// 100) on a logarithmic scale: ⌈10^((L²+125L)/612 − 7/34)⌉, L = log2(shares).
+func SharesToWeight(shares uint64) uint64 {
+	if shares == 0 {
+		return 0
+	}
+	shares = min(max(shares, 2), 262144)
+	l := math.Log2(float64(shares))
+	w := math.Ceil(math.Pow(10, (l*l+125*l)/612.0-7.0/34.0))
+	return min(max(uint64(w), 1), 10000)
+}
+
+// BlkioWeightToIOWeight converts blkio.weight [10, 1000] to io.weight
+// [1, 10000] linearly, as runc.
+func BlkioWeightToIOWeight(w uint16) uint64 {
+	if w == 0 {
+		return 0
+	}
+	return 1 + (uint64(w)-10)*9999/990
+}
+
+// SwapV2 converts the spec's memory+swap to v2's memory.swap.max, as
+// runc: "" leaves it alone (swap unset or 0), -1 is unlimited, as is an
+// unset swap with an unlimited memory; otherwise swap-limit, which needs a
+// limit at or below swap.
+func SwapV2(swap, limit *int64) (string, error) {
+	var s, l int64
+	if swap != nil {
+		s = *swap
+	}
+	if limit != nil {
+		l = *limit
+	}
+	switch {
+	case s == -1 || (s == 0 && l == -1):
+		return "max", nil
+	case s == 0:
+		return "", nil
+	case l == 0 || l == -1:
+		return "", fmt.Errorf("memory swap %d needs a memory limit too (swap is memory+swap)", s)
+	case s < l:
+		return "", fmt.Errorf("memory swap %d is below the memory limit %d (swap is memory+swap)", s, l)
+	}
+	return strconv.FormatInt(s-l, 10), nil
+}
+
+// RdmaLines are the rdma.max lines for r ("dev hca_handle=N hca_object=M",
+// "max" where unset), in device order.
+func RdmaLines(r map[string]configs.RdmaLimit) []string {
+	v := func(p *uint32) string {
+		if p == nil {
+			return "max"
+		}
+		return strconv.FormatUint(uint64(*p), 10)
+	}
+	var out []string
+	for dev, l := range r {
+		out = append(out, fmt.Sprintf("%s hca_handle=%s hca_object=%s", dev, v(l.HcaHandles), v(l.HcaObjects)))
+	}
+	sort.Strings(out)
+	return out
 }

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // --version prints what dockerd and podman parse: "<name> version X" and a
@@ -71,24 +73,30 @@ func TestBadLogFormat(t *testing.T) {
 	e.fails("--log-format", "xml", "list")
 }
 
-// Flags husk cannot honour yet are refused, never ignored.
-func TestUnsupportedFlagsRefused(t *testing.T) {
+// --systemd-cgroup wants cgroupsPath as slice:prefix:name, and where
+// systemd does not run it fails cleanly, saying so.
+func TestSystemdCgroupPathAndAvailability(t *testing.T) {
 	if !isHusk() {
-		t.Skip("checks husk's refusals of what it does not implement yet")
+		t.Skip("husk's own error text")
 	}
 	e := newEnv(t)
-	b := e.newBundle(withArgs("true"))
-	for _, args := range [][]string{
-		{"--systemd-cgroup", "run", "--bundle", b.Dir, "u0"},
-	} {
-		id := args[len(args)-1]
-		e.track(id)
-		r := e.fails(args...)
-		if !strings.Contains(r.Stderr, "not supported") {
-			t.Errorf("%q: %q", args, r.Stderr)
-		}
-		e.assertNoTrace(b, id)
+	b := e.newBundle(withArgs("true"), withSpec(func(s *specs.Spec) { s.Linux.CgroupsPath = "/not/a/slice" }))
+	e.track("sd0")
+	r := e.fails("--systemd-cgroup", "run", "--bundle", b.Dir, "sd0")
+	if !strings.Contains(r.Stderr, "linux.cgroupsPath") || !strings.Contains(r.Stderr, "slice:prefix:name") {
+		t.Errorf("bad systemd cgroupsPath: %q", r.Stderr)
 	}
+	e.assertNoTrace(b, "sd0")
+	if exists("/run/systemd/system") {
+		return
+	}
+	b = e.newBundle(withArgs("true"), withSpec(func(s *specs.Spec) { s.Linux.CgroupsPath = "system.slice:husk-test:sd1" }))
+	e.track("sd1")
+	r = e.fails("--systemd-cgroup", "run", "--bundle", b.Dir, "sd1")
+	if !strings.Contains(r.Stderr, "--systemd-cgroup") {
+		t.Errorf("--systemd-cgroup without systemd: %q", r.Stderr)
+	}
+	e.assertNoTrace(b, "sd1")
 }
 
 // Unknown config fields are ignored, as the spec requires, and with

@@ -162,81 +162,45 @@ func (m *Manager) mkdir(key, p string) error {
 	return nil
 }
 
-// Set implements cgroups.Manager.
+// Set implements cgroups.Manager: each controller's files, in runc's
+// order. A limit on a controller this host has not mounted is an error.
 func (m *Manager) Set(r *configs.Resources) error {
 	if r == nil {
 		return nil
 	}
-	if dir := m.path("devices"); dir != "" && len(r.Devices) > 0 {
-		for _, d := range r.Devices {
-			file := "devices.deny"
-			if d.Allow {
-				file = "devices.allow"
-			}
-			if err := cgroups.WriteFile(dir, file, deviceRule(d)); err != nil {
-				return err
-			}
-		}
-	}
-	type write struct {
-		ctrl, file, value string
-	}
-	var ws []write
-	i64 := func(v int64) string { return strconv.FormatInt(v, 10) }
-	if r.MemoryLimit != nil {
-		ws = append(ws, write{"memory", "memory.limit_in_bytes", i64(*r.MemoryLimit)})
-	}
-	if r.MemorySwap != nil {
-		ws = append(ws, write{"memory", "memory.memsw.limit_in_bytes", i64(*r.MemorySwap)})
-	}
-	if r.MemoryReservation != nil {
-		ws = append(ws, write{"memory", "memory.soft_limit_in_bytes", i64(*r.MemoryReservation)})
-	}
-	if r.CPUShares != nil {
-		ws = append(ws, write{"cpu", "cpu.shares", strconv.FormatUint(*r.CPUShares, 10)})
-	}
-	if r.CPUPeriod != nil {
-		ws = append(ws, write{"cpu", "cpu.cfs_period_us", strconv.FormatUint(*r.CPUPeriod, 10)})
-	}
-	if r.CPUQuota != nil {
-		ws = append(ws, write{"cpu", "cpu.cfs_quota_us", i64(*r.CPUQuota)})
-	}
-	if r.CPUs != "" {
-		ws = append(ws, write{"cpuset", "cpuset.cpus", r.CPUs})
-	}
-	if r.Mems != "" {
-		ws = append(ws, write{"cpuset", "cpuset.mems", r.Mems})
-	}
-	if r.PidsLimit != nil {
-		v := "max"
-		if *r.PidsLimit >= 0 {
-			v = i64(*r.PidsLimit)
-		}
-		ws = append(ws, write{"pids", "pids.max", v})
-	}
-	for _, w := range ws {
-		dir := m.path(w.ctrl)
-		if dir == "" {
-			return fmt.Errorf("cgroup: %s is set but the %s controller is not mounted", w.file, w.ctrl)
-		}
-		if err := cgroups.WriteFile(dir, w.file, w.value); err != nil {
+	for _, set := range []func(*configs.Resources) error{
+		m.setCpuset, m.setDevices, m.setMemory, m.setCPU, m.setPids,
+		m.setBlkio, m.setHugetlb, m.setNet, m.setRdma, m.setUnified,
+	} {
+		if err := set(r); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func deviceRule(d configs.DeviceRule) string {
-	if d.Type == 'a' {
-		return "a"
+// need returns the directory of controller ctrl, or an error naming the
+// field that asked for it.
+func (m *Manager) need(ctrl, field string) (string, error) {
+	if dir := m.path(ctrl); dir != "" {
+		return dir, nil
 	}
-	num := func(n int64) string {
-		if n < 0 {
-			return "*"
+	return "", fmt.Errorf("cgroup: linux.resources.%s is set but this host has no %s cgroup controller mounted", field, ctrl)
+}
+
+// writes writes file=value pairs in order into dir.
+func writes(dir string, kv ...string) error {
+	for i := 0; i+1 < len(kv); i += 2 {
+		if err := cgroups.WriteFile(dir, kv[i], kv[i+1]); err != nil {
+			return err
 		}
-		return strconv.FormatInt(n, 10)
 	}
-	return fmt.Sprintf("%c %s:%s %s", d.Type, num(d.Major), num(d.Minor), d.Access)
+	return nil
+}
+
+func exists(dir, file string) bool {
+	_, err := os.Stat(filepath.Join(dir, file))
+	return err == nil
 }
 
 // Pids implements cgroups.Manager.
@@ -263,21 +227,20 @@ func (m *Manager) Destroy() error {
 	return errors.Join(errs...)
 }
 
-// Freeze implements cgroups.Manager.
-func (m *Manager) Freeze(frozen bool) error { return errors.New("cgroup: freezer not implemented yet") }
-
-// Frozen implements cgroups.Manager.
-func (m *Manager) Frozen() (bool, error) { return false, nil }
-
 // Stats implements cgroups.Manager.
 func (m *Manager) Stats() (*cgroups.Stats, error) {
-	return nil, errors.New("cgroup: stats not implemented yet")
+	s := &cgroups.Stats{}
+	if err := m.cpuStats(s); err != nil {
+		return nil, err
+	}
+	if err := m.memoryStats(s); err != nil {
+		return nil, err
+	}
+	m.pidsStats(s)
+	m.blkioStats(s)
+	m.hugetlbStats(s)
+	return s, nil
 }
 
-// OOM implements cgroups.Manager.
-func (m *Manager) OOM() (<-chan struct{}, func(), error) {
-	return nil, nil, errors.New("cgroup: OOM events not implemented yet")
-}
-
-// Kill implements cgroups.Manager.
+// Kill implements cgroups.Manager: v1 has no cgroup.kill.
 func (m *Manager) Kill() error { return cgroups.ErrNoKill }

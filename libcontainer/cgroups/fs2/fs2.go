@@ -2,7 +2,6 @@
 package fs2
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -53,12 +52,24 @@ func (m *Manager) Create() error {
 	for _, elem := range strings.Split(rel, "/") {
 		// Enable in cur every controller it has, so the child gets them.
 		if avail, err := cgroups.ReadFile(cur, "cgroup.controllers"); err == nil && avail != "" {
+			on, _ := cgroups.ReadFile(cur, "cgroup.subtree_control")
+			enabled := map[string]bool{}
+			for _, c := range strings.Fields(on) {
+				enabled[c] = true
+			}
 			var plus []string
 			for _, c := range strings.Fields(avail) {
-				plus = append(plus, "+"+c)
+				if !enabled[c] {
+					plus = append(plus, "+"+c)
+				}
 			}
-			if err := cgroups.WriteFile(cur, "cgroup.subtree_control", strings.Join(plus, " ")); err != nil {
-				slog.Debug("cannot enable controllers", "cgroup", cur, "err", err)
+			if len(plus) > 0 {
+				if err := cgroups.WriteFile(cur, "cgroup.subtree_control", strings.Join(plus, " ")); err != nil {
+					// A cgroup with processes of its own (not the root)
+					// cannot hand controllers down; the limits that need
+					// them will say so.
+					slog.Debug("cannot enable controllers", "cgroup", cur, "err", err)
+				}
 			}
 		}
 		cur = filepath.Join(cur, elem)
@@ -69,92 +80,8 @@ func (m *Manager) Create() error {
 	return nil
 }
 
-// Set implements cgroups.Manager.
-func (m *Manager) Set(r *configs.Resources) error {
-	if r == nil {
-		return nil
-	}
-	if len(r.Devices) > 0 {
-		slog.Warn("cgroup v2: device rules are not enforced yet (no eBPF device filter)")
-	}
-	type write struct{ file, value string }
-	var ws []write
-	i64 := func(v int64) string {
-		if v < 0 {
-			return "max"
-		}
-		return strconv.FormatInt(v, 10)
-	}
-	if r.MemoryLimit != nil {
-		ws = append(ws, write{"memory.max", i64(*r.MemoryLimit)})
-	}
-	if r.MemoryReservation != nil {
-		ws = append(ws, write{"memory.low", i64(*r.MemoryReservation)})
-	}
-	if r.MemorySwap != nil {
-		swap := *r.MemorySwap
-		if swap > 0 && r.MemoryLimit != nil && *r.MemoryLimit > 0 {
-			swap -= *r.MemoryLimit // v2's swap.max excludes memory
-		}
-		ws = append(ws, write{"memory.swap.max", i64(swap)})
-	}
-	if r.CPUShares != nil && *r.CPUShares != 0 {
-		ws = append(ws, write{"cpu.weight", strconv.FormatUint(sharesToWeight(*r.CPUShares), 10)})
-	}
-	if r.CPUQuota != nil || r.CPUPeriod != nil {
-		quota, period := "max", uint64(100000)
-		if r.CPUQuota != nil && *r.CPUQuota > 0 {
-			quota = strconv.FormatInt(*r.CPUQuota, 10)
-		}
-		if r.CPUPeriod != nil && *r.CPUPeriod != 0 {
-			period = *r.CPUPeriod
-		}
-		ws = append(ws, write{"cpu.max", quota + " " + strconv.FormatUint(period, 10)})
-	}
-	if r.CPUs != "" {
-		ws = append(ws, write{"cpuset.cpus", r.CPUs})
-	}
-	if r.Mems != "" {
-		ws = append(ws, write{"cpuset.mems", r.Mems})
-	}
-	if r.PidsLimit != nil {
-		ws = append(ws, write{"pids.max", i64(*r.PidsLimit)})
-	}
-	for _, w := range ws {
-		if err := cgroups.WriteFile(m.dir, w.file, w.value); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// sharesToWeight maps cpu.shares [2, 262144] onto cpu.weight [1, 10000]
-// linearly, as runc and crun do.
-func sharesToWeight(s uint64) uint64 {
-	return 1 + ((s-2)*9999)/262142
-}
-
 // Pids implements cgroups.Manager.
 func (m *Manager) Pids() ([]int, error) { return cgroups.ReadProcs(m.dir) }
 
 // Destroy implements cgroups.Manager.
 func (m *Manager) Destroy() error { return cgroups.RemovePath(m.dir) }
-
-// Freeze implements cgroups.Manager.
-func (m *Manager) Freeze(frozen bool) error { return errors.New("cgroup: freezer not implemented yet") }
-
-// Frozen implements cgroups.Manager.
-func (m *Manager) Frozen() (bool, error) { return false, nil }
-
-// Stats implements cgroups.Manager.
-func (m *Manager) Stats() (*cgroups.Stats, error) {
-	return nil, errors.New("cgroup: stats not implemented yet")
-}
-
-// OOM implements cgroups.Manager.
-func (m *Manager) OOM() (<-chan struct{}, func(), error) {
-	return nil, nil, errors.New("cgroup: OOM events not implemented yet")
-}
-
-// Kill implements cgroups.Manager.
-func (m *Manager) Kill() error { return cgroups.ErrNoKill }

@@ -1,0 +1,66 @@
+package libcontainer
+
+import (
+	"fmt"
+
+	"github.com/husk-runtime/husk/libcontainer/cgroups"
+	"github.com/husk-runtime/husk/libcontainer/cgroups/manager"
+	"github.com/husk-runtime/husk/libcontainer/configs"
+)
+
+// cgroup returns the manager of the container's cgroup.
+func (c *Container) cgroup() cgroups.Manager {
+	return manager.Load(c.State.Config.Cgroup, c.State.CgroupPaths)
+}
+
+// Pause freezes every process of a created or running container.
+func (c *Container) Pause() error {
+	switch st := c.Status(); st {
+	case Running, Created:
+	default:
+		return fmt.Errorf("%w: container not running or created: %s", ErrState, st)
+	}
+	return c.cgroup().Freeze(true)
+}
+
+// Resume thaws a paused container.
+func (c *Container) Resume() error {
+	if st := c.Status(); st != Paused {
+		return fmt.Errorf("%w: container not paused: %s", ErrState, st)
+	}
+	return c.cgroup().Freeze(false)
+}
+
+// Stats reads the container's cgroup counters.
+func (c *Container) Stats() (*cgroups.Stats, error) {
+	if st := c.Status(); st == Stopped {
+		return nil, fmt.Errorf("%w: container not running", ErrState)
+	}
+	return c.cgroup().Stats()
+}
+
+// Processes lists the pids (as the host sees them) in the container's
+// cgroup.
+func (c *Container) Processes() ([]int, error) {
+	return c.cgroup().Pids()
+}
+
+// NotifyOOM watches the container's cgroup for OOM kills.
+func (c *Container) NotifyOOM() (<-chan struct{}, func(), error) {
+	return c.cgroup().OOM()
+}
+
+// Update applies r, the container's resources with the changes merged in,
+// and records them. Device rules are not re-applied, as with runc.
+func (c *Container) Update(r *configs.Resources) error {
+	if st := c.Status(); st == Stopped {
+		return fmt.Errorf("%w: container not running", ErrState)
+	}
+	apply := *r
+	apply.Devices = nil
+	if err := c.cgroup().Set(&apply); err != nil {
+		return err
+	}
+	c.State.Config.Cgroup.Resources = r
+	return c.save()
+}
