@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
+	"github.com/husk-runtime/husk/libcontainer/cgroups/devices"
 	"github.com/husk-runtime/husk/libcontainer/configs"
 )
 
@@ -75,7 +76,9 @@ func (m *Manager) Set(r *configs.Resources) error {
 		return nil
 	}
 	if len(r.Devices) > 0 {
-		slog.Warn("cgroup v2: device rules are not enforced yet (no eBPF device filter)")
+		if err := devices.Apply(m.dir, r.Devices); err != nil {
+			return err
+		}
 	}
 	type write struct{ file, value string }
 	var ws []write
