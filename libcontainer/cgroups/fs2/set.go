@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
+	"github.com/husk-runtime/husk/libcontainer/cgroups/devices"
 	"github.com/husk-runtime/husk/libcontainer/configs"
 )
 
@@ -46,11 +47,13 @@ func (m *Manager) write(field, file, value string) error {
 	return err
 }
 
+// setDevices attaches the eBPF program that enforces the device rules
+// (v2 has no devices controller). `update` leaves it alone, as runc.
 func (m *Manager) setDevices(r *configs.Resources) error {
-	if len(r.Devices) > 0 {
-		slog.Warn("cgroup v2: device rules are not enforced yet (no eBPF device filter)")
+	if len(r.Devices) == 0 {
+		return nil
 	}
-	return nil
+	return devices.Apply(m.dir, r.Devices)
 }
 
 func (m *Manager) setPids(r *configs.Resources) error {
