@@ -601,3 +601,32 @@ func TestUpdateStopped(t *testing.T) {
 		t.Errorf("update of a stopped container succeeded")
 	}
 }
+
+// The init sits exactly in linux.cgroupsPath in every hierarchy: clients
+// find a container's stats through its init's /proc/PID/cgroup.
+func TestCgroupPathExact(t *testing.T) {
+	e := newEnv(t)
+	b := runningContainer(e, "exact")
+	if strings.Contains(b.Cgroup, ":") {
+		t.Skip("systemd slice:prefix:name path")
+	}
+	pid := e.state("exact").PID
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, l := range lines(string(data)) {
+		parts := strings.SplitN(l, ":", 3)
+		if len(parts) != 3 || parts[1] == "name=systemd" && !exists("/sys/fs/cgroup/systemd") {
+			continue
+		}
+		n++
+		if parts[2] != b.Cgroup {
+			t.Errorf("hierarchy %q: the init is in %s, not %s", parts[1], parts[2], b.Cgroup)
+		}
+	}
+	if n == 0 {
+		t.Errorf("no hierarchies in %s", data)
+	}
+}
