@@ -78,6 +78,12 @@ func Compile(s *configs.Seccomp) (*Program, error) {
 		if rule.Action == "SCMP_ACT_NOTIFY" {
 			p.Notify = true
 		}
+		if act == def {
+			// The default does it already (libseccomp refuses such a
+			// rule); runc and crun skip it too.
+			slog.Debug("seccomp: skipping a rule whose action is the default", "rule", i)
+			continue
+		}
 		for _, name := range rule.Names {
 			nr, err := libseccomp.GetSyscallFromName(name)
 			if err != nil {

@@ -33,6 +33,22 @@ func TestSeccompErrno(t *testing.T) {
 	}
 }
 
+// A rule whose action is the default action is accepted (and has no
+// effect), as runc and crun do; libseccomp itself refuses such a rule.
+func TestSeccompRuleSameAsDefault(t *testing.T) {
+	e := newEnv(t)
+	out := e.output("mkdir /tmp/a 2>&1; echo done", withSeccomp(&specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow,
+		Syscalls: []specs.LinuxSyscall{
+			{Names: []string{"personality"}, Action: specs.ActAllow},
+			{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActErrno},
+		},
+	}))
+	if !strings.Contains(out, "Operation not permitted") {
+		t.Errorf("output %q: want EPERM from mkdir", out)
+	}
+}
+
 // SCMP_ACT_KILL_PROCESS: the workload dies of SIGSYS.
 func TestSeccompKill(t *testing.T) {
 	e := newEnv(t)
