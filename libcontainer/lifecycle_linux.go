@@ -190,8 +190,8 @@ func (c *Container) Destroy(force bool) error {
 	if err := os.RemoveAll(c.dir); err != nil {
 		return err
 	}
-	// poststop hooks: a failure is only a warning.
-	if err := hooks.Run(hooks.Poststop, c.State.Config.Hooks[hooks.Poststop], c.hookState(Stopped, 0)); err != nil {
+	// poststop hooks: a failure is only a warning, and the rest still run.
+	for _, err := range hooks.RunAll(hooks.Poststop, c.State.Config.Hooks[hooks.Poststop], c.hookState(Stopped, 0)) {
 		slog.Warn(err.Error())
 	}
 	return nil

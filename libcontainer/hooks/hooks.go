@@ -57,6 +57,18 @@ func Run(kind string, hs []configs.Hook, state []byte) error {
 	return nil
 }
 
+// RunAll runs every hook even when some fail, and returns each failure
+// (poststop: a failing hook is a warning, and the rest still run).
+func RunAll(kind string, hs []configs.Hook, state []byte) []error {
+	var errs []error
+	for i, h := range hs {
+		if err := run(h, state); err != nil {
+			errs = append(errs, &Error{Kind: kind, Index: i, Path: h.Path, Err: err.err, Out: err.out})
+		}
+	}
+	return errs
+}
+
 type hookErr struct {
 	err error
 	out string

@@ -199,20 +199,25 @@ func TestFailingPoststartHookStopsContainer(t *testing.T) {
 	e.waitStatus("postfail", "stopped")
 }
 
-// A failing poststop hook is a warning: delete succeeds.
+// A failing poststop hook is a warning: the next hooks still run and
+// delete succeeds.
 func TestFailingPoststopHookIsAWarning(t *testing.T) {
 	if !isHusk() {
 		t.Skip("runc 1.1 treats a failing poststop hook as an error")
 	}
 	e := newEnv(t)
+	dir := t.TempDir()
 	b := e.newBundle(withArgs("true"), withSpec(func(s *specs.Spec) {
-		s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/false"}}}
+		s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/false"}, recordHook("/bin/sh", dir, "after")}}
 	}))
 	e.runDetached(b, "stopfail")
 	e.waitStatus("stopfail", "stopped")
 	r := e.ok("delete", "stopfail")
 	if !strings.Contains(r.Stderr, "level=warning") || !strings.Contains(r.Stderr, "poststop") {
 		t.Errorf("no warning: %q", r.Stderr)
+	}
+	if !exists(filepath.Join(dir, "after.json")) {
+		t.Errorf("the poststop hook after the failing one did not run")
 	}
 	e.assertGone("stopfail")
 }
