@@ -108,9 +108,17 @@ func Create(o CreateOptions) (_ *Container, retErr error) {
 		ID: o.ID, Bundle: o.Bundle, Config: o.Config, Process: o.Process, Created: time.Now().UTC(),
 	}}
 	var sp *spawned
+	// Without a mount namespace, the container's mounts are made here.
+	var hostMounts map[int]bool
+	if !o.Config.Has(configs.NEWNS) {
+		hostMounts = mountIDs(o.Config.Rootfs)
+	}
 	defer func() {
 		if retErr != nil {
 			sp.abort()
+			if hostMounts != nil {
+				unmountAll(newMounts(o.Config.Rootfs, hostMounts))
+			}
 			os.RemoveAll(dir)
 		}
 	}()
@@ -164,6 +172,9 @@ func Create(o CreateOptions) (_ *Container, retErr error) {
 	}
 	c.State.InitPid, c.State.InitStartTime = sp.pid, sp.startTime
 	c.State.CgroupPaths = cg.Paths()
+	if hostMounts != nil {
+		c.State.HostMounts = newMounts(o.Config.Rootfs, hostMounts)
+	}
 	if err := c.save(); err != nil {
 		return nil, fmt.Errorf("write state: %w", err)
 	}

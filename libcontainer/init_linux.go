@@ -183,6 +183,16 @@ func execWorkload(path string, ic *initConfig) {
 // container's namespaces and cgroup; set up the process and exec it.
 func execMain(sock *os.File, ic *initConfig) error {
 	proc := ic.Process
+	if !ic.Config.Has(configs.NEWNS) {
+		// No mount namespace to join: enter the container's root as its
+		// init did.
+		if err := unix.Chroot(ic.Config.Rootfs); err != nil {
+			return procErr("chroot", ic.Config.Rootfs, err)
+		}
+		if err := unix.Chdir("/"); err != nil {
+			return procErr("chdir", "/", err)
+		}
+	}
 	if proc.OOMScoreAdj != nil {
 		// /proc is the container's here: write through a procfs handle
 		// of our own, not a path the container could have redirected.

@@ -187,6 +187,7 @@ func (c *Container) Destroy(force bool) error {
 	if err := cg.Destroy(); err != nil {
 		return err
 	}
+	unmountAll(c.State.HostMounts)
 	if err := os.RemoveAll(c.dir); err != nil {
 		return err
 	}

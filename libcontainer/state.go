@@ -54,6 +54,9 @@ type State struct {
 	// Process is the init's process, what `exec` starts from.
 	Process     *configs.Process  `json:"process"`
 	CgroupPaths map[string]string `json:"cgroup_paths"`
+	// HostMounts are the mounts a container without a mount namespace of
+	// its own made in husk's, removed at delete.
+	HostMounts []string `json:"host_mounts,omitempty"`
 }
 
 // Container is a container known to husk, loaded from its state directory.

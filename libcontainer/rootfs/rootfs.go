@@ -81,12 +81,17 @@ func (s *Setup) Prepare() error {
 	// mount reaches the host: pivot_root refuses a shared root, and an
 	// unbindable one could not be bound. A shared or unbindable
 	// rootfsPropagation is applied to the new root after the pivot.
+	// Without a mount namespace of its own (as runc allows) the mounts are
+	// made in the caller's, whose "/" is left as it is; the parent removes
+	// them when the container is deleted.
 	setup := c.RootPropagation
 	if setup&(unix.MS_SHARED|unix.MS_UNBINDABLE) != 0 {
 		setup = unix.MS_SLAVE | unix.MS_REC
 	}
-	if err := unix.Mount("", "/", "", setup, ""); err != nil {
-		return fail("set propagation of", "/", err)
+	if c.Has(configs.NEWNS) {
+		if err := unix.Mount("", "/", "", setup, ""); err != nil {
+			return fail("set propagation of", "/", err)
+		}
 	}
 	if err := unix.Mount(c.Rootfs, c.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fail("bind mount rootfs", c.Rootfs, err)
@@ -678,6 +683,19 @@ func unwrapPath(err error) error {
 // NoPivotRoot a move mount and chroot.
 func (s *Setup) Pivot() error {
 	rootfs := s.cfg.Rootfs
+	if !s.cfg.Has(configs.NEWNS) {
+		// No mount namespace: the caller's root must stay; chroot only.
+		if err := unix.Fchdir(int(s.root.Fd())); err != nil {
+			return fail("chdir", rootfs, err)
+		}
+		if err := unix.Chroot("."); err != nil {
+			return fail("chroot", rootfs, err)
+		}
+		if err := unix.Chdir("/"); err != nil {
+			return fail("chdir", "/", err)
+		}
+		return nil
+	}
 	if s.cfg.NoPivotRoot {
 		if err := unix.Fchdir(int(s.root.Fd())); err != nil {
 			return fail("chdir", rootfs, err)

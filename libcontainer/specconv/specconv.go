@@ -367,17 +367,15 @@ func convertNamespaces(c *configs.Config, lx *specs.Linux) error {
 			if !filepath.IsAbs(ns.Path) {
 				return fieldErr(field+".path", "%q is not an absolute path", ns.Path)
 			}
-			if t == configs.NEWNS {
-				return fieldErr(field+".path", "joining a mount namespace is not supported: husk sets up the rootfs in a new one")
-			}
 			if err := checkNsFile(ns.Path, t); err != nil {
 				return fieldErr(field+".path", "%v", err)
 			}
 		}
 		c.Namespaces = append(c.Namespaces, configs.Namespace{Type: t, Path: ns.Path})
 	}
-	if ns, ok := c.Namespace(configs.NEWNS); !ok || ns.Path != "" {
-		return fieldErr("linux.namespaces", "a new mount namespace is required")
+	if !seen[configs.NEWNS] && len(lx.MaskedPaths)+len(lx.ReadonlyPaths) > 0 {
+		// As runc: masking would change the host's own view.
+		return fieldErr("linux.maskedPaths", "masked and read-only paths need a mount namespace (linux.namespaces has no \"mount\")")
 	}
 	if len(lx.UIDMappings)+len(lx.GIDMappings) > 0 && !seen[configs.NEWUSER] {
 		return fieldErr("linux.uidMappings", "mappings need a user namespace")

@@ -3,6 +3,9 @@ package integration
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -79,4 +82,73 @@ func TestJoinBadNamespacePathRefused(t *testing.T) {
 		e.fails("run", "--bundle", b.Dir, id)
 		e.assertNoTrace(b, id)
 	}
+}
+
+// A container can join an existing mount namespace by path: its rootfs is
+// set up there.
+func TestJoinMountNamespaceByPath(t *testing.T) {
+	e := newEnv(t)
+	holder := exec.Command("unshare", "--mount", "--propagation", "private", "sleep", "1000")
+	if err := holder.Start(); err != nil {
+		t.Skipf("unshare: %v", err)
+	}
+	t.Cleanup(func() { holder.Process.Kill(); holder.Wait() })
+	nsPath := fmt.Sprintf("/proc/%d/ns/mnt", holder.Process.Pid)
+	waitFor(t, "the holder's own mount namespace", func() bool {
+		a, _ := os.Readlink(nsPath)
+		b, _ := os.Readlink("/proc/self/ns/mnt")
+		return a != "" && a != b
+	})
+	want, _ := os.Readlink(nsPath)
+	out := e.output("readlink /proc/self/ns/mnt; ls /bin/busybox", withSpec(func(s *specs.Spec) {
+		for i, ns := range s.Linux.Namespaces {
+			if ns.Type == specs.MountNamespace {
+				s.Linux.Namespaces[i].Path = nsPath
+			}
+		}
+	}))
+	if got := lines(out); len(got) != 2 || got[0] != want || got[1] != "/bin/busybox" {
+		t.Errorf("in the joined mount namespace: %q, want %s and the rootfs", got, want)
+	}
+}
+
+// Without a mount namespace (as runc allows) the container shares the
+// host's: it still runs in its rootfs, exec enters it too, and delete
+// removes the mounts it made here.
+func TestNoMountNamespace(t *testing.T) {
+	if isRunc() {
+		t.Skip("runc 1.1.5 leaves such a container's mounts on the host, and its exec does not enter the rootfs")
+	}
+	e := newEnv(t)
+	hostNS, _ := os.Readlink("/proc/self/ns/mnt")
+	b := e.newBundle(withPrivateRootfs(), withShell("readlink /proc/self/ns/mnt > /tmp/ns; ls /bin/busybox >> /tmp/ns; sleep 100"),
+		withSpec(func(s *specs.Spec) {
+			removeNamespace(s, specs.MountNamespace)
+			s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = nil, nil
+			s.Root.Readonly = false
+		}))
+	e.runDetached(b, "nomnt")
+	got := waitLines(t, filepath.Join(b.Rootfs, "tmp/ns"), 2)
+	if got[0] != hostNS || got[1] != "/bin/busybox" {
+		t.Errorf("container without a mount namespace: %q, want %s and the rootfs", got, hostNS)
+	}
+	r := e.ok("exec", "nomnt", "cat", "/tmp/ns")
+	if !strings.Contains(r.Stdout, hostNS) {
+		t.Errorf("exec does not see the container's root: %s", r)
+	}
+	if len(mountsUnder(b.Rootfs)) == 0 {
+		t.Errorf("no mounts under the rootfs while the container runs")
+	}
+	e.ok("delete", "--force", "nomnt")
+	if ms := mountsUnder(b.Rootfs); len(ms) != 0 {
+		t.Errorf("delete left mounts behind: %q", ms)
+	}
+	// Masking paths would change the host's own view: refused.
+	bad := e.newBundle(withArgs("true"), withSpec(func(s *specs.Spec) { removeNamespace(s, specs.MountNamespace) }))
+	e.track("nomntmask")
+	r = e.fails("run", "--bundle", bad.Dir, "nomntmask")
+	if isHusk() && !strings.Contains(r.Stderr, "linux.maskedPaths") {
+		t.Errorf("masked paths without a mount namespace: %q", r.Stderr)
+	}
+	e.assertNoTrace(bad, "nomntmask")
 }
