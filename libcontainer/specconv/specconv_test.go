@@ -96,7 +96,7 @@ func TestConvertErrorsNameTheField(t *testing.T) {
 		{"duplicate namespace", "linux.namespaces[5].type", func(s *specs.Spec) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "pid"})
 		}},
-		{"no mount namespace", "linux.namespaces", func(s *specs.Spec) { s.Linux.Namespaces = s.Linux.Namespaces[:4] }},
+		{"masked paths without a mount namespace", "linux.maskedPaths", func(s *specs.Spec) { s.Linux.Namespaces = s.Linux.Namespaces[:4] }},
 		{"relative ns path", "linux.namespaces[1].path", func(s *specs.Spec) { s.Linux.Namespaces[1].Path = "net" }},
 		{"ns path of the wrong type", "linux.namespaces[1].path", func(s *specs.Spec) { s.Linux.Namespaces[1].Path = "/proc/self/ns/ipc" }},
 		{"ns path not a namespace", "linux.namespaces[1].path", func(s *specs.Spec) { s.Linux.Namespaces[1].Path = "/proc/self/status" }},
