@@ -97,7 +97,7 @@ func doCreate(ctx *cli.Context, id string, detach bool) (*libcontainer.Container
 	c, err := libcontainer.Create(libcontainer.CreateOptions{
 		Root: root, ID: id, Bundle: bundle, Config: cfg, Process: proc,
 		PreserveFds: listen + int(ctx.Uint("preserve-fds")), ConsoleSocket: toInit,
-		Notify: os.Getenv("NOTIFY_SOCKET") != "",
+		Notify: os.Getenv("NOTIFY_SOCKET") != "", Rootless: rootless(ctx),
 	})
 	if err != nil {
 		if ours != nil {

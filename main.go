@@ -77,7 +77,7 @@ func newApp() *cli.App {
 			&cli.BoolFlag{Name: "debug", Usage: "enable debug logging"},
 			&cli.StringFlag{Name: "log", Usage: "set the log file to write husk logs to (default is '/dev/stderr')"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "set the log format ('text' (default), or 'json')"},
-			&cli.StringFlag{Name: "root", Value: "/run/husk", Usage: "root directory for storage of container state (this should be located in tmpfs)"},
+			&cli.StringFlag{Name: "root", Value: defaultRoot(), Usage: "root directory for storage of container state (this should be located in tmpfs)"},
 			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "enable systemd cgroup support, expects cgroupsPath to be of form \"slice:prefix:name\" for e.g. \"system.slice:husk:434234\""},
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "ignore cgroup permission errors ('true', 'false', or 'auto')"},
 		},

@@ -43,6 +43,27 @@ func checkArgs(ctx *cli.Context, expected, kind int) error {
 	return nil
 }
 
+// defaultRoot is /run/husk, or for an unprivileged user (as runc)
+// $XDG_RUNTIME_DIR/husk.
+func defaultRoot() string {
+	if xdg := os.Getenv("XDG_RUNTIME_DIR"); xdg != "" && os.Geteuid() != 0 {
+		return filepath.Join(xdg, "husk")
+	}
+	return "/run/husk"
+}
+
+// rootless reports whether husk runs rootless (--rootless, or "auto": not
+// as root): cgroups it may not create are then done without.
+func rootless(ctx *cli.Context) bool {
+	switch ctx.String("rootless") {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	return os.Geteuid() != 0
+}
+
 // stateRoot is --root, made absolute.
 func stateRoot(ctx *cli.Context) (string, error) {
 	root, err := filepath.Abs(ctx.String("root"))

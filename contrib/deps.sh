@@ -13,6 +13,8 @@ command -v gcc >/dev/null 2>&1 || need="$need gcc"
 if [ ! -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then need="$need busybox-static"; fi
 command -v runc >/dev/null 2>&1 || need="$need runc"
 command -v crun >/dev/null 2>&1 || need="$need crun"
+# Rootless containers with more than the user's own id use newuidmap.
+command -v newuidmap >/dev/null 2>&1 || need="$need uidmap"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
 	echo "husk needs:$need (install them, or run this as root on Debian/Ubuntu)" >&2

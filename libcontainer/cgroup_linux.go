@@ -2,6 +2,8 @@ package libcontainer
 
 import (
 	"fmt"
+	"os"
+	"strconv"
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
 	"github.com/husk-runtime/husk/libcontainer/cgroups/manager"
@@ -40,9 +42,38 @@ func (c *Container) Stats() (*cgroups.Stats, error) {
 }
 
 // Processes lists the pids (as the host sees them) in the container's
-// cgroup.
+// cgroup; for a container without one (rootless), those in its pid
+// namespace.
 func (c *Container) Processes() ([]int, error) {
+	if len(c.State.CgroupPaths) == 0 {
+		if ns, ok := c.State.Config.Namespace(configs.NEWPID); ok && ns.Path == "" && c.Status() != Stopped {
+			return pidsInNamespace(c.State.InitPid)
+		}
+	}
 	return c.cgroup().Pids()
+}
+
+// pidsInNamespace lists the processes in the pid namespace of pid.
+func pidsInNamespace(pid int) ([]int, error) {
+	want, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid))
+	if err != nil {
+		return nil, err
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	var out []int
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ns, err := os.Readlink("/proc/" + e.Name() + "/ns/pid"); err == nil && ns == want {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }
 
 // NotifyOOM watches the container's cgroup for OOM kills.

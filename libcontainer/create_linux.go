@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -46,6 +47,9 @@ type CreateOptions struct {
 	// Notify gives the container an sd_notify socket of its own (husk was
 	// started with NOTIFY_SOCKET).
 	Notify bool
+	// Rootless: husk runs unprivileged. A cgroup it may not create is
+	// done without, unless the config sets limits.
+	Rootless bool
 }
 
 // initConfig is what the parent sends the Go init (initproto.Config).
@@ -133,7 +137,7 @@ func Create(o CreateOptions) (_ *Container, retErr error) {
 	if err := os.Chmod(fifoPath, 0o622); err != nil {
 		return nil, fmt.Errorf("exec fifo: %w", err)
 	}
-	if err := os.Chown(fifoPath, hostID(o.Config.UIDMappings, 0), hostID(o.Config.GIDMappings, 0)); err != nil {
+	if err := os.Chown(fifoPath, hostID(o.Config.UIDMappings, 0), hostID(o.Config.GIDMappings, 0)); err != nil && !(o.Rootless && errors.Is(err, os.ErrPermission)) {
 		return nil, fmt.Errorf("exec fifo: %w", err)
 	}
 	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
@@ -171,7 +175,7 @@ func Create(o CreateOptions) (_ *Container, retErr error) {
 		return nil, err
 	}
 	c.State.InitPid, c.State.InitStartTime = sp.pid, sp.startTime
-	c.State.CgroupPaths = cg.Paths()
+	c.State.CgroupPaths = sp.cgroup.Paths()
 	if hostMounts != nil {
 		c.State.HostMounts = newMounts(o.Config.Rootfs, hostMounts)
 	}
@@ -185,7 +189,9 @@ func Create(o CreateOptions) (_ *Container, retErr error) {
 // start runs `husk init`, takes it through the C stage and the Go init's
 // setup, and returns when the init reports Ready.
 func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
-	inUserns := o.Config.Has(configs.NEWUSER)
+	// Bind sources are cloned here for a user namespace's init (which may
+	// not reach them by path) when husk may: unprivileged, it cannot.
+	inUserns := o.Config.Has(configs.NEWUSER) && os.Geteuid() == 0
 	trees, err := openMountSources(o.Config.Mounts, inUserns)
 	if err != nil {
 		return err
@@ -219,7 +225,14 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 	}
 	// The cgroup is made first: the new process is born in it.
 	if err := sp.cgroup.Create(); err != nil {
-		return err
+		denied := errors.Is(err, os.ErrPermission) || errors.Is(err, unix.EROFS)
+		if !o.Rootless || !denied || o.Config.Cgroup.Resources.HasLimits() {
+			return err
+		}
+		// Rootless without a delegated cgroup and without limits: as runc,
+		// the container does without a cgroup of its own.
+		slog.Debug("rootless: running without a cgroup of its own", "err", err)
+		sp.cgroup = manager.None()
 	}
 	// A new pid namespace is made by the clone that starts the init, so the
 	// C stage need not fork (and the init's pages are not copied on write)
@@ -240,6 +253,11 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 	if r := o.Config.Cgroup.Resources; r != nil {
 		early := *r
 		pids, early.PidsLimit = r.PidsLimit, nil
+		if o.Rootless {
+			// Device rules need privileges an unprivileged user lacks, and
+			// it cannot reach devices beyond its own anyway (as runc).
+			early.Devices = nil
+		}
 		if err := sp.cgroup.Set(&early); err != nil {
 			return err
 		}
@@ -546,11 +564,55 @@ func writeIDMaps(pid int, cfg *configs.Config) error {
 		return []byte(b.String())
 	}
 	proc := "/proc/" + strconv.Itoa(pid)
-	if err := os.WriteFile(proc+"/uid_map", format(cfg.UIDMappings), 0); err != nil {
-		return fmt.Errorf("write uid_map: %w", err)
+	if os.Geteuid() == 0 {
+		if err := os.WriteFile(proc+"/uid_map", format(cfg.UIDMappings), 0); err != nil {
+			return fmt.Errorf("write uid_map: %w", err)
+		}
+		if err := os.WriteFile(proc+"/gid_map", format(cfg.GIDMappings), 0); err != nil {
+			return fmt.Errorf("write gid_map: %w", err)
+		}
+		return nil
 	}
-	if err := os.WriteFile(proc+"/gid_map", format(cfg.GIDMappings), 0); err != nil {
-		return fmt.Errorf("write gid_map: %w", err)
+	// Unprivileged, the kernel lets us map only our own id (and our own
+	// gid once setgroups is denied); more takes the setuid helpers, which
+	// check /etc/subuid and /etc/subgid.
+	own := func(ms []configs.IDMap, id int) bool {
+		return len(ms) == 1 && ms[0].Size == 1 && int(ms[0].HostID) == id
+	}
+	if own(cfg.UIDMappings, os.Geteuid()) {
+		if err := os.WriteFile(proc+"/uid_map", format(cfg.UIDMappings), 0); err != nil {
+			return fmt.Errorf("write uid_map: %w", err)
+		}
+	} else if err := idmapHelper("newuidmap", "/etc/subuid", pid, cfg.UIDMappings); err != nil {
+		return fmt.Errorf("linux.uidMappings: %w", err)
+	}
+	if own(cfg.GIDMappings, os.Getegid()) {
+		if err := os.WriteFile(proc+"/setgroups", []byte("deny"), 0); err != nil {
+			return fmt.Errorf("write setgroups: %w", err)
+		}
+		if err := os.WriteFile(proc+"/gid_map", format(cfg.GIDMappings), 0); err != nil {
+			return fmt.Errorf("write gid_map: %w", err)
+		}
+	} else if err := idmapHelper("newgidmap", "/etc/subgid", pid, cfg.GIDMappings); err != nil {
+		return fmt.Errorf("linux.gidMappings: %w", err)
+	}
+	return nil
+}
+
+// idmapHelper writes a user namespace's map with newuidmap or newgidmap
+// (shadow's setuid helpers), for mappings beyond the caller's own id.
+func idmapHelper(helper, subFile string, pid int, ms []configs.IDMap) error {
+	path, err := exec.LookPath(helper)
+	if err != nil {
+		return fmt.Errorf("mapping ids other than your own needs %s (Debian package uidmap) and a range in %s: %w", helper, subFile, err)
+	}
+	args := []string{strconv.Itoa(pid)}
+	for _, m := range ms {
+		args = append(args, strconv.FormatUint(uint64(m.ContainerID), 10), strconv.FormatUint(uint64(m.HostID), 10), strconv.FormatUint(uint64(m.Size), 10))
+	}
+	out, err := exec.Command(path, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %w: %s (the ranges must be yours in %s)", helper, strings.Join(args, " "), err, strings.TrimSpace(string(out)), subFile)
 	}
 	return nil
 }

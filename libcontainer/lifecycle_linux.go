@@ -140,7 +140,7 @@ func (c *Container) signalAll(sig unix.Signal) error {
 	if sig == unix.SIGKILL && cg.Kill() == nil {
 		return nil
 	}
-	pids, err := cg.Pids()
+	pids, err := c.Processes()
 	if err != nil {
 		return fmt.Errorf("list container processes: %w", err)
 	}

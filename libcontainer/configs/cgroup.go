@@ -1,5 +1,7 @@
 package configs
 
+import "reflect"
+
 // Cgroup says where the container's processes go and what limits apply.
 type Cgroup struct {
 	// Path is linux.cgroupsPath, cleaned, for the cgroupfs drivers. An
@@ -124,4 +126,15 @@ type RdmaLimit struct {
 type IfPrioMap struct {
 	Interface string `json:"interface"`
 	Priority  uint32 `json:"priority"`
+}
+
+// HasLimits reports whether r sets anything other than device rules.
+func (r *Resources) HasLimits() bool {
+	if r == nil {
+		return false
+	}
+	c := *r
+	c.Devices = nil
+	c.CheckBeforeUpdate = false
+	return !reflect.DeepEqual(c, Resources{})
 }

@@ -415,12 +415,23 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 	if (bs.clone_flags & CLONE_NEWUSER) {
 		uint8_t ack[HUSK_FRAME_HEADER];
 
+		int unprivileged = geteuid() != 0;
+
 		if (unshare(CLONE_NEWUSER) < 0)
 			bail(errno, "unshare", NULL, "user namespace");
+		/*
+		 * An unprivileged parent can open our /proc/PID/uid_map only
+		 * while we are dumpable (else those files are root's): just for
+		 * the time it takes to write the maps, as runc does.
+		 */
+		if (unprivileged && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+			bail(errno, "prctl", NULL, "PR_SET_DUMPABLE");
 		send_pid(HUSK_MSG_USERNS_READY, getpid());
 		if (read_all(sockfd, ack, sizeof(ack)) < 0 || get_u32(ack) != 0 ||
 		    (ack[4] | ack[5] << 8) != HUSK_MSG_MAPS_DONE)
 			bail(EPROTO, "wait for uid/gid maps", NULL, NULL);
+		if (unprivileged && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+			bail(errno, "prctl", NULL, "PR_SET_DUMPABLE");
 	}
 	if ((bs.clone_flags | joined) & CLONE_NEWUSER) {
 		/* Become root of the user namespace; groups may be denied. */

@@ -24,6 +24,9 @@ func New(cg *configs.Cgroup) (cgroups.Manager, error) {
 // Load returns the manager of an existing container: its cgroup config
 // and the paths recorded in its state.
 func Load(cg *configs.Cgroup, paths map[string]string) cgroups.Manager {
+	if len(paths) == 0 {
+		return None()
+	}
 	if cgroups.IsUnified() {
 		return fs2.Load(paths[""])
 	}
