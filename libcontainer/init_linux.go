@@ -343,6 +343,16 @@ func procErr(op, path string, err error) error {
 	return ie
 }
 
+// checkCwd guards against CVE-2024-21626: a cwd reached through a leaked
+// host fd would lie outside the root; getcwd then fails or does not start
+// with "/".
+func checkCwd(cwd string) error {
+	if wd, err := unix.Getwd(); err != nil || !strings.HasPrefix(wd, "/") {
+		return procErr("check cwd", cwd, fmt.Errorf("current directory is outside the container's root"))
+	}
+	return nil
+}
+
 // finalizeProcess sets the workload's limits, credentials, capabilities and
 // cwd, and finds its executable. It runs after pivot_root and leaves the
 // thread as the workload will run (no_new_privs and the seccomp filter are
@@ -384,19 +394,31 @@ func finalizeProcess(p *configs.Process, cfg *configs.Config, beforeSetUser func
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
 		return "", procErr("prctl", "PR_SET_KEEPCAPS", err)
 	}
+	// The cwd is entered while still root, as runc does (a directory root
+	// may not enter, in a user namespace, is tried again as the user), and
+	// checked before a seccomp filter could refuse getcwd.
+	chdirLater := false
+	if err := unix.Chdir(p.Cwd); err != nil {
+		if !errors.Is(err, os.ErrPermission) {
+			return "", procErr("chdir", p.Cwd, err)
+		}
+		chdirLater = true
+	} else if err := checkCwd(p.Cwd); err != nil {
+		return "", err
+	}
 	if err := beforeSetUser(); err != nil {
 		return "", err
 	}
 	if err := setUser(p); err != nil {
 		return "", err
 	}
-	if err := unix.Chdir(p.Cwd); err != nil {
-		return "", procErr("chdir", p.Cwd, err)
-	}
-	// CVE-2024-21626: a cwd reached through a leaked host fd would lie
-	// outside the root; getcwd then fails or does not start with "/".
-	if wd, err := unix.Getwd(); err != nil || !strings.HasPrefix(wd, "/") {
-		return "", procErr("check cwd", p.Cwd, fmt.Errorf("current directory is outside the container's root"))
+	if chdirLater {
+		if err := unix.Chdir(p.Cwd); err != nil {
+			return "", procErr("chdir", p.Cwd, err)
+		}
+		if err := checkCwd(p.Cwd); err != nil {
+			return "", err
+		}
 	}
 	failed, err := capabilities.Apply(caps)
 	if err != nil {

@@ -49,6 +49,24 @@ func TestSeccompRuleSameAsDefault(t *testing.T) {
 	}
 }
 
+// A profile that refuses getcwd does not trip the runtime's own cwd check
+// (done before the filter is loaded), with or without no_new_privs.
+func TestSeccompBlocksGetcwd(t *testing.T) {
+	if isRunc() {
+		t.Skip("runc 1.1.5 checks the cwd after loading a filter without no_new_privs")
+	}
+	e := newEnv(t)
+	for _, nnp := range []bool{false, true} {
+		out := e.output("echo ran", withSeccomp(&specs.LinuxSeccomp{
+			DefaultAction: specs.ActAllow,
+			Syscalls:      []specs.LinuxSyscall{{Names: []string{"getcwd"}, Action: specs.ActErrno}},
+		}), withSpec(func(s *specs.Spec) { s.Process.NoNewPrivileges = nnp }))
+		if strings.TrimSpace(out) != "ran" {
+			t.Errorf("noNewPrivileges=%v: %q", nnp, out)
+		}
+	}
+}
+
 // SCMP_ACT_KILL_PROCESS: the workload dies of SIGSYS.
 func TestSeccompKill(t *testing.T) {
 	e := newEnv(t)
