@@ -68,6 +68,9 @@ type initConfig struct {
 	Seccomp           *seccomp.Program `json:"seccomp,omitempty"`
 	SeccompListenerFd int              `json:"seccomp_listener_fd"`
 	SeccompState      []byte           `json:"seccomp_state,omitempty"`
+	// JoinAfterReady: the parent moves the process into its (frozen)
+	// cgroup after Ready and says Joined (exec --ignore-paused).
+	JoinAfterReady bool `json:"join_after_ready,omitempty"`
 	// ConsoleFd is the socket to send the pty master over, or -1.
 	ConsoleFd int `json:"console_fd"`
 	// HookState is the OCI state JSON for the hooks the init runs.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups/manager"
 	"github.com/husk-runtime/husk/libcontainer/configs"
+	"github.com/husk-runtime/husk/libcontainer/initproto"
 	"github.com/husk-runtime/husk/libcontainer/nsenter"
 	"github.com/husk-runtime/husk/libcontainer/specconv"
 	"golang.org/x/sys/unix"
@@ -35,6 +36,7 @@ type ExecOptions struct {
 // caller reaps it (it is the caller's child, or is reparented to the caller
 // if that is a subreaper).
 func (c *Container) Exec(o ExecOptions) (pid int, err error) {
+	paused := false
 	switch c.Status() {
 	case Stopped:
 		return 0, fmt.Errorf("%w: cannot exec in a stopped container", ErrState)
@@ -42,6 +44,7 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 		if !o.IgnorePaused {
 			return 0, fmt.Errorf("%w: cannot exec in a paused container (use --ignore-paused)", ErrState)
 		}
+		paused = true
 	}
 	pidfd, err := c.pidfd()
 	if err != nil {
@@ -57,7 +60,14 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	sp := &spawned{cgroup: manager.Load(c.State.Config.Cgroup, paths)}
+	cg := manager.Load(c.State.Config.Cgroup, paths)
+	sp := &spawned{cgroup: cg}
+	if paused {
+		// A process joining a frozen cgroup freezes at once: it would
+		// never get ready. It joins once ready instead, and runs when the
+		// container is resumed.
+		sp.cgroup = manager.None()
+	}
 	defer func() {
 		if err != nil {
 			sp.abortExec()
@@ -102,10 +112,19 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 	ic := initConfig{
 		ID: c.State.ID, Config: c.State.Config, Process: o.Process,
 		FifoFd: -1, PreserveFds: o.PreserveFds, Exec: true, ConsoleFd: consoleFd,
+		JoinAfterReady: paused,
 	}
 	sc.fill(&ic, sp.pid, c.hookState(Running, c.State.InitPid), c.State.Config)
 	if err := sp.configure(&ic, nil); err != nil {
 		return 0, err
+	}
+	if paused {
+		if err := cg.Apply(sp.pid); err != nil {
+			return 0, err
+		}
+		if err := initproto.Write(sp.sock, initproto.Joined, nil); err != nil {
+			return 0, fmt.Errorf("send joined to exec: %w", err)
+		}
 	}
 	sp.release()
 	return sp.pid, nil

@@ -159,6 +159,11 @@ func readyToExec(sock *os.File, ic *initConfig) (string, error) {
 	if err := initproto.Write(sock, initproto.Ready, nil); err != nil {
 		return "", err
 	}
+	if ic.JoinAfterReady {
+		if _, err := initproto.Expect(sock, initproto.Joined); err != nil {
+			return "", err
+		}
+	}
 	sock.Close()
 	return path, nil
 }

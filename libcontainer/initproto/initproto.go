@@ -36,10 +36,14 @@
 //	6     init -> parent HookRequest   JSON HookCall      at each hook point the config asks for
 //	7     parent -> init HookDone      (none)             after the hooks ran
 //	8     init -> parent Ready         (none)             set up; waiting for `start`
+//	9     parent -> init Joined        (none)             exec --ignore-paused only: the
+//	                                                      process was moved into the
+//	                                                      (frozen) cgroup after Ready
 //
 // At any step C or init may send Error instead and exit; the parent turns it
-// into the command's one-line error. The parent closes its end after Ready;
-// the init then waits on the exec fifo (create) or execs at once (exec).
+// into the command's one-line error. The parent closes its end after Ready
+// (or Joined); the init then waits on the exec fifo (create) or execs at
+// once (exec).
 //
 // An EOF where a frame is expected is an error for both sides: if the parent
 // dies mid-create, the init sees EOF and exits instead of lingering.
@@ -70,12 +74,13 @@ const (
 	HookDone    Type = 7
 	Ready       Type = 8
 	Error       Type = 9
+	Joined      Type = 10
 )
 
 var typeNames = map[Type]string{
 	Bootstrap: "bootstrap", UsernsReady: "userns-ready", MapsDone: "maps-done",
 	ChildPid: "child-pid", Config: "config", HookRequest: "hook-request",
-	HookDone: "hook-done", Ready: "ready", Error: "error",
+	HookDone: "hook-done", Ready: "ready", Error: "error", Joined: "joined",
 }
 
 func (t Type) String() string {

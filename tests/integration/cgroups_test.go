@@ -630,3 +630,20 @@ func TestCgroupPathExact(t *testing.T) {
 		t.Errorf("no hierarchies in %s", data)
 	}
 }
+
+// exec --ignore-paused starts a process in a paused container; it runs
+// once the container is resumed.
+func TestExecIgnorePaused(t *testing.T) {
+	if isRunc() {
+		t.Skip("runc 1.1.5 hangs: its exec'd process freezes before it is ready")
+	}
+	e := newEnv(t)
+	b := runningContainer(e, "ip")
+	e.ok("pause", "ip")
+	e.ok("exec", "--detach", "--ignore-paused", "ip", "touch", "/out/from-exec")
+	if exists(b.outFile("from-exec")) {
+		t.Errorf("the exec'd process ran while the container was paused")
+	}
+	e.ok("resume", "ip")
+	waitFile(t, b.outFile("from-exec"))
+}
