@@ -52,7 +52,7 @@ func huskFeatures() *features.Features {
 		Linux: &features.Linux{
 			Namespaces:   specconv.NamespaceTypes(),
 			Capabilities: caps,
-			Cgroup:       &features.Cgroup{V1: &t, V2: &t, Systemd: &f, SystemdUser: &f, Rdma: &t},
+			Cgroup:       &features.Cgroup{V1: &t, V2: &t, Systemd: &t, SystemdUser: &f, Rdma: &t},
 			Seccomp: &features.Seccomp{
 				Enabled:        &t,
 				Actions:        seccomp.Names(seccomp.Actions),

@@ -93,6 +93,9 @@ type spawned struct {
 	pid       int // the pid that runs the Go init (after the C stage's fork)
 	startTime uint64
 	cgroup    cgroups.Manager
+	// placeLater: the init is forked outside the cgroup, which Create did
+	// not make, and put in by Apply (cgroups.PlacedByApply).
+	placeLater bool
 }
 
 // Create creates a container: its state directory, cgroup and init process,
@@ -226,7 +229,10 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 		sc.listenerFd = 3 + o.PreserveFds + len(extra)
 		extra = append(extra, sc.listener.Fd())
 	}
-	// The cgroup is made first: the new process is born in it.
+	// The cgroup is made first: the new process is born in it. A driver
+	// that makes it around a process (systemd) makes nothing here: the
+	// init is placed by Apply right after the fork, while its C stage
+	// still waits for the bootstrap.
 	if err := sp.cgroup.Create(); err != nil {
 		denied := errors.Is(err, os.ErrPermission) || errors.Is(err, unix.EROFS)
 		if !o.Rootless || !denied || o.Config.Cgroup.Resources.HasLimits() {
@@ -237,6 +243,7 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 		slog.Debug("rootless: running without a cgroup of its own", "err", err)
 		sp.cgroup = manager.None()
 	}
+	_, sp.placeLater = sp.cgroup.(cgroups.PlacedByApply)
 	// A new pid namespace is made by the clone that starts the init, so the
 	// C stage need not fork (and the init's pages are not copied on write)
 	// unless the namespaces are of another user namespace or a new time
@@ -249,6 +256,11 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 	sockFd, tasks, err := sp.fork(o.PreserveFds, extra, fifo, cloneFlags)
 	if err != nil {
 		return err
+	}
+	if sp.placeLater {
+		if err := sp.cgroup.Apply(sp.pid0); err != nil {
+			return err
+		}
 	}
 	// pids.max is written once the init is ready (below): a low limit would
 	// keep the init's own runtime from starting its threads.
@@ -303,9 +315,9 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 
 // fork starts `husk init` from the sealed binary with fds: stdio, the
 // caller's preserved fds, extra, the init socket, then fifo if not nil. It
-// is born in the cgroup's unified hierarchy (CLONE_INTO_CGROUP) and with
-// cloneFlags; the v1 hierarchies' "tasks" files it must join itself are
-// returned, with the number of the init's socket fd.
+// is born in the cgroup's unified hierarchy (CLONE_INTO_CGROUP; not with
+// placeLater) and with cloneFlags; the v1 hierarchies' "tasks" files it
+// must join itself are returned, with the number of the init's socket fd.
 func (sp *spawned) fork(preserveFds int, extra []uintptr, fifo *os.File, cloneFlags uintptr) (sockFd int, tasks []string, err error) {
 	parent, child, err := socketpair()
 	if err != nil {
@@ -339,7 +351,11 @@ func (sp *spawned) fork(preserveFds int, extra []uintptr, fifo *os.File, cloneFl
 	defer unix.Close(exeFd)
 
 	attr := &syscall.ProcAttr{Env: []string{}, Files: files, Sys: &syscall.SysProcAttr{Cloneflags: cloneFlags}}
-	for key, dir := range sp.cgroup.Paths() {
+	paths := sp.cgroup.Paths()
+	if sp.placeLater {
+		paths = nil
+	}
+	for key, dir := range paths {
 		if key != "" {
 			tasks = append(tasks, filepath.Join(dir, "tasks"))
 			continue

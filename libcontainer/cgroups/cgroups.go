@@ -52,6 +52,14 @@ type Manager interface {
 	Destroy() error
 }
 
+// PlacedByApply is implemented by a Manager whose Create makes no cgroup,
+// because its cgroup is made around a first process (systemd starts a
+// transient unit with it): that process is forked outside any container
+// cgroup and moved in by Apply before it runs anything of the container.
+type PlacedByApply interface {
+	PlacedByApply()
+}
+
 // ErrNoKill is Kill's answer where the cgroup cannot be killed as one.
 var ErrNoKill = errors.New("cgroup.kill not available")
 

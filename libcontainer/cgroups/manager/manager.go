@@ -2,18 +2,23 @@
 package manager
 
 import (
-	"errors"
+	"fmt"
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
 	"github.com/husk-runtime/husk/libcontainer/cgroups/fs"
 	"github.com/husk-runtime/husk/libcontainer/cgroups/fs2"
+	"github.com/husk-runtime/husk/libcontainer/cgroups/systemd"
 	"github.com/husk-runtime/husk/libcontainer/configs"
 )
 
 // New returns the manager for a new container's cgroup.
 func New(cg *configs.Cgroup) (cgroups.Manager, error) {
 	if cg.Systemd {
-		return nil, errors.New("--systemd-cgroup: the systemd cgroup driver is not supported yet")
+		m, err := systemd.New(cg)
+		if err != nil {
+			return nil, fmt.Errorf("--systemd-cgroup: %w", err)
+		}
+		return m, nil
 	}
 	if cgroups.IsUnified() {
 		return fs2.New(cg)
@@ -26,6 +31,9 @@ func New(cg *configs.Cgroup) (cgroups.Manager, error) {
 func Load(cg *configs.Cgroup, paths map[string]string) cgroups.Manager {
 	if len(paths) == 0 {
 		return None()
+	}
+	if cg != nil && cg.Systemd {
+		return systemd.Load(cg, paths[""])
 	}
 	if cgroups.IsUnified() {
 		return fs2.Load(paths[""])

@@ -1,0 +1,172 @@
+package systemd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	sdbus "github.com/coreos/go-systemd/v22/dbus"
+	"github.com/godbus/dbus/v5"
+)
+
+// jobTimeout bounds the wait for a start or stop job. Jobs of a scope
+// finish in milliseconds; a stop waits for the processes to go.
+const jobTimeout = 30 * time.Second
+
+// conn is a lazily made connection to systemd: the system bus, or
+// systemd's private socket (/run/systemd/private) for root without one.
+type conn struct {
+	c *sdbus.Conn
+}
+
+// do runs op on the connection, connecting first if need be. A connection
+// found closed (systemd or the bus restarted) is made again once.
+func (d *conn) do(op func(*sdbus.Conn) error) error {
+	for try := 0; ; try++ {
+		if d.c == nil {
+			c, err := sdbus.NewWithContext(context.Background())
+			if err != nil {
+				return fmt.Errorf("connect to systemd over D-Bus: %w", err)
+			}
+			d.c = c
+		}
+		err := op(d.c)
+		if try > 0 || !errors.Is(err, dbus.ErrClosed) {
+			return err
+		}
+		d.c.Close()
+		d.c = nil
+	}
+}
+
+// close closes the connection if there is one.
+func (d *conn) close() {
+	if d.c != nil {
+		d.c.Close()
+		d.c = nil
+	}
+}
+
+func isDbusError(err error, name string) bool {
+	var de dbus.Error
+	return errors.As(err, &de) && de.Name == name
+}
+
+// startUnit starts the transient unit and waits for its job. A unit of
+// that name left dead or failed is reset and the start tried again, as
+// runc does; one still active stays, and the error says so.
+func (d *conn) startUnit(unit string, props []sdbus.Property) error {
+	for try := 0; ; try++ {
+		ch := make(chan string, 1)
+		err := d.do(func(c *sdbus.Conn) error {
+			_, err := c.StartTransientUnitContext(context.Background(), unit, "replace", props, ch)
+			return err
+		})
+		if err == nil {
+			return d.waitJob(unit, "start", ch)
+		}
+		if !isDbusError(err, "org.freedesktop.systemd1.UnitExists") {
+			return fmt.Errorf("systemd: start unit %s: %w", unit, err)
+		}
+		if try > 0 {
+			return fmt.Errorf("systemd: start unit %s: a unit of that name is already running", unit)
+		}
+		// A unit that failed stays loaded until reset; an inactive one
+		// until systemd collects it.
+		_ = d.resetFailed(unit)
+	}
+}
+
+// waitJob waits for the result of a job started with ch; anything but
+// "done" (canceled, timeout, failed, dependency, skipped) is an error
+// naming the unit and result.
+func (d *conn) waitJob(unit, what string, ch <-chan string) error {
+	t := time.NewTimer(jobTimeout)
+	defer t.Stop()
+	select {
+	case res := <-ch:
+		if res != "done" {
+			if what == "start" {
+				_ = d.resetFailed(unit)
+			}
+			return fmt.Errorf("systemd: %s unit %s: job result %q", what, unit, res)
+		}
+		return nil
+	case <-t.C:
+		return fmt.Errorf("systemd: %s unit %s: no result after %v", what, unit, jobTimeout)
+	}
+}
+
+// stopUnit stops the unit and waits for the job; a unit that is not
+// there (never started, or collected once its processes were gone) is
+// not an error. A failed unit is reset so that systemd forgets it.
+func (d *conn) stopUnit(unit string) error {
+	ch := make(chan string, 1)
+	err := d.do(func(c *sdbus.Conn) error {
+		_, err := c.StopUnitContext(context.Background(), unit, "replace", ch)
+		return err
+	})
+	switch {
+	case isDbusError(err, "org.freedesktop.systemd1.NoSuchUnit"):
+		return nil
+	case err != nil:
+		return fmt.Errorf("systemd: stop unit %s: %w", unit, err)
+	}
+	err = d.waitJob(unit, "stop", ch)
+	_ = d.resetFailed(unit)
+	return err
+}
+
+func (d *conn) resetFailed(unit string) error {
+	return d.do(func(c *sdbus.Conn) error {
+		return c.ResetFailedUnitContext(context.Background(), unit)
+	})
+}
+
+// setProperties changes the running unit's properties (until reboot:
+// transient units are not written to /etc).
+func (d *conn) setProperties(unit string, props []sdbus.Property) error {
+	err := d.do(func(c *sdbus.Conn) error {
+		return c.SetUnitPropertiesContext(context.Background(), unit, true, props...)
+	})
+	if err != nil {
+		return fmt.Errorf("systemd: set properties of unit %s: %w", unit, err)
+	}
+	return nil
+}
+
+// controlGroup is the unit's cgroup path, from the hierarchy's root.
+func (d *conn) controlGroup(unit string) (string, error) {
+	typ := "Scope"
+	if isSlice(unit) {
+		typ = "Slice"
+	}
+	var p *sdbus.Property
+	err := d.do(func(c *sdbus.Conn) (err error) {
+		p, err = c.GetUnitTypePropertyContext(context.Background(), unit, typ, "ControlGroup")
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("systemd: unit %s: ControlGroup: %w", unit, err)
+	}
+	cg, ok := p.Value.Value().(string)
+	if !ok || !strings.HasPrefix(cg, "/") {
+		return "", fmt.Errorf("systemd: unit %s has no cgroup (ControlGroup %s)", unit, p.Value)
+	}
+	return cg, nil
+}
+
+// version is systemd's version number.
+func (d *conn) version() (int, error) {
+	var s string
+	err := d.do(func(c *sdbus.Conn) (err error) {
+		s, err = c.GetManagerProperty("Version")
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return versionAtoi(s)
+}
