@@ -109,6 +109,11 @@ func (m *Manager) Create() error { return nil }
 // and with the container's resources, and waits until systemd reports
 // the unit started.
 func (m *Manager) Apply(pid int) error {
+	if !m.fresh {
+		// A container's existing unit (exec joining it late): move the
+		// process in, as cgroupfs would.
+		return m.fs.Apply(pid)
+	}
 	props := append(baseProps(m.cg, m.unit, pid), m.props...)
 	if p, ok := oomPolicy(m.cg.Resources); ok {
 		props = append(props, p)
