@@ -44,6 +44,14 @@ func TestExecJoinsTheContainer(t *testing.T) {
 	if !strings.Contains(strings.Join(l[3:], "\n"), leaf) || !strings.Contains(string(initCg), leaf) {
 		t.Errorf("exec'd process not in the container's cgroup %s:\n%s", b.Cgroup, strings.Join(l[3:], "\n"))
 	}
+	// The init's cgroup directory, found from /proc/PID/cgroup, is the
+	// bundle's and lists it.
+	pid := e.state("ex").PID
+	dir := containerCgroupDir(t, pid, "pids.max")
+	procs, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	if !strings.HasSuffix(dir, b.Cgroup) || !contains(lines(string(procs)), strconv.Itoa(pid)) {
+		t.Errorf("the init's (pid %d) cgroup dir %s: not the bundle's %s, or not listing it: %q", pid, dir, b.Cgroup, procs)
+	}
 }
 
 // exec returns the process's exit code, and 255 when the runtime fails.

@@ -5,6 +5,21 @@
 //
 //	go test ./tests/integration/ -v                            # ../../husk
 //	HUSK_BINARY=/usr/sbin/runc go test ./tests/integration/ -v # reference
+//
+// Environment:
+//
+//	HUSK_BINARY        the runtime under test (default ../../husk).
+//	HUSK_TEST_SYSTEMD  "1": the systemd cgroup driver. The runtime gets
+//	                   --systemd-cgroup, each container's linux.cgroupsPath
+//	                   is "husk_itest_<pid>.slice:husk-itest:<leaf>" (a
+//	                   transient scope in a slice of the suite's own), and
+//	                   the leak checks look in that slice. Needs systemd as
+//	                   PID 1 (see tests/vm). Default: cgroupfs, with every
+//	                   container under the absolute cgroup
+//	                   /husk-itest-<pid>/<leaf>.
+//	HUSK_TEST_HELPERS  a directory with the testdata/ helper programs
+//	                   already built (named as their directory), for
+//	                   machines without a Go toolchain (tests/vm).
 package integration
 
 import (
@@ -62,8 +77,11 @@ var (
 	// rootfsDir is the shared read-only busybox rootfs.
 	rootfsDir string
 	// cgroupParent is the cgroup (relative to each hierarchy root) under
-	// which every test container's cgroup is placed.
+	// which every test container's cgroup is placed: a slice with
+	// HUSK_TEST_SYSTEMD.
 	cgroupParent string
+	// systemdCgroup is set by HUSK_TEST_SYSTEMD=1 (see the package doc).
+	systemdCgroup = os.Getenv("HUSK_TEST_SYSTEMD") == "1"
 
 	cgroupSeq atomic.Int64
 
@@ -105,6 +123,10 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	cgroupParent = fmt.Sprintf("husk-itest-%d", os.Getpid())
+	if systemdCgroup {
+		// No "-" in the name: "a-b.slice" would be nested in a.slice.
+		cgroupParent = fmt.Sprintf("husk_itest_%d.slice", os.Getpid())
+	}
 
 	oldTmp, hadTmp := os.LookupEnv("TMPDIR")
 	os.Setenv("TMPDIR", suiteDir)
@@ -400,6 +422,9 @@ func invoke(o invokeOpts, args ...string) result {
 	defer os.Remove(errF.Name())
 	defer errF.Close()
 
+	if systemdCgroup && o.bin == "" {
+		args = append([]string{"--systemd-cgroup"}, args...)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
@@ -536,10 +561,13 @@ func (e *env) track(id string) {
 // Bundles
 
 type bundle struct {
-	Dir    string      // bundle directory (absolute)
-	Out    string      // host dir bind-mounted at /out ("" if none)
-	Rootfs string      // rootfs (absolute)
-	Cgroup string      // cgroupsPath
+	Dir    string // bundle directory (absolute)
+	Out    string // host dir bind-mounted at /out ("" if none)
+	Rootfs string // rootfs (absolute)
+	// Cgroup is the container's cgroup relative to each hierarchy's root,
+	// as /proc/PID/cgroup shows it: Spec.Linux.CgroupsPath with the
+	// cgroupfs driver, the scope's path under the slice with systemd's.
+	Cgroup string
 	Spec   *specs.Spec // what was written to config.json
 }
 
@@ -610,6 +638,10 @@ func (e *env) newBundle(opts ...bundleOpt) *bundle {
 	}
 	b.Spec.Root.Path = rootfsDir
 	b.Spec.Linux.CgroupsPath = b.Cgroup
+	if systemdCgroup {
+		b.Spec.Linux.CgroupsPath = cgroupParent + ":husk-itest:" + leaf
+		b.Cgroup = "/" + cgroupParent + "/husk-itest-" + leaf + ".scope"
+	}
 	e.cgroups = append(e.cgroups, b.Cgroup)
 	for _, o := range opts {
 		o(e, b)
@@ -1018,6 +1050,86 @@ func cgroupDirs(cg string) []string {
 	return out
 }
 
+// containerCgroupDir returns the host directory of the cgroup that process
+// pid (say, a container's init) is in, in the hierarchy that has
+// controllerFile ("memory.max", "pids.max", "cpu.shares", "cgroup.procs"...).
+// It is found from /proc/PID/cgroup and the cgroup mounts, so it works with
+// either cgroup driver on v1, hybrid and v2 hosts. A v1 hierarchy of the
+// file's controller is preferred. The test fails if no such directory has
+// the file.
+func containerCgroupDir(t *testing.T, pid int, controllerFile string) string {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		t.Fatalf("the cgroup of pid %d: %v", pid, err)
+	}
+	controller, _, _ := strings.Cut(controllerFile, ".")
+	var preferred, others []string
+	for _, l := range lines(string(data)) {
+		// "ID:controllers:path"; v2's is "0::path".
+		f := strings.SplitN(l, ":", 3)
+		if len(f) != 3 {
+			continue
+		}
+		for _, m := range cgroupMountInfo() {
+			if (f[1] == "") != (m.fstype == "cgroup2") || !m.has(strings.Split(f[1], ",")) {
+				continue
+			}
+			if m.root != "/" && !underDir(f[2], m.root) {
+				continue
+			}
+			dir := filepath.Join(m.point, strings.TrimPrefix(f[2], strings.TrimSuffix(m.root, "/")))
+			if m.has([]string{controller}) && m.fstype == "cgroup" {
+				preferred = append(preferred, dir)
+			} else {
+				others = append(others, dir)
+			}
+		}
+	}
+	for _, dir := range append(preferred, others...) {
+		if exists(filepath.Join(dir, controllerFile)) {
+			return dir
+		}
+	}
+	t.Fatalf("no cgroup of pid %d has %s (%q)", pid, controllerFile, append(preferred, others...))
+	return ""
+}
+
+type cgroupMount struct {
+	point, root, fstype string
+	opts                []string // the super options: v1's controllers
+}
+
+// has reports whether the mount's options name every controller in ctrls
+// ("" matches any).
+func (m cgroupMount) has(ctrls []string) bool {
+	for _, c := range ctrls {
+		if c != "" && !contains(m.opts, c) {
+			return false
+		}
+	}
+	return true
+}
+
+// cgroupMountInfo lists the cgroup and cgroup2 mounts of this mount
+// namespace.
+func cgroupMountInfo() []cgroupMount {
+	data, _ := os.ReadFile("/proc/self/mountinfo")
+	var out []cgroupMount
+	for _, l := range lines(string(data)) {
+		pre, post, ok := strings.Cut(l, " - ")
+		f, g := strings.Fields(pre), strings.Fields(post)
+		if !ok || len(f) < 5 || len(g) < 3 || (g[0] != "cgroup" && g[0] != "cgroup2") {
+			continue
+		}
+		out = append(out, cgroupMount{
+			point: unescapeMount(f[4]), root: unescapeMount(f[3]),
+			fstype: g[0], opts: strings.Split(g[2], ","),
+		})
+	}
+	return out
+}
+
 // checkNothingLeft is the per-test leak check (see newEnv). Whatever it
 // finds fails the test and is then cleaned up.
 func (e *env) checkNothingLeft() {
@@ -1112,8 +1224,14 @@ func suiteLeaks() []string {
 }
 
 // removeCgroupParent removes the suite's cgroup parent in every hierarchy
-// (after trying to remove empty leftover children).
+// (after trying to remove empty leftover children); systemd is asked to
+// stop the suite's slice.
 func removeCgroupParent() {
+	if systemdCgroup {
+		if out, err := exec.Command("systemctl", "stop", cgroupParent).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "systemctl stop %s: %v %s\n", cgroupParent, err, out)
+		}
+	}
 	for _, mp := range cgroupMounts() {
 		parent := filepath.Join(mp, cgroupParent)
 		ents, err := os.ReadDir(parent)
