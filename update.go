@@ -101,6 +101,9 @@ other options are ignored.
 			cur = &configs.Resources{}
 		}
 		merged := mergeResources(*cur, upd)
+		if r.Memory != nil && r.Memory.CheckBeforeUpdate != nil {
+			merged.CheckBeforeUpdate = *r.Memory.CheckBeforeUpdate
+		}
 		return c.Update(&merged)
 	},
 }
@@ -226,7 +229,6 @@ func mergeResources(cur configs.Resources, upd *configs.Resources) configs.Resou
 	set(&cur.MemorySwap, upd.MemorySwap)
 	set(&cur.MemoryKernelTCP, upd.MemoryKernelTCP)
 	setU(&cur.MemorySwappiness, upd.MemorySwappiness)
-	cur.CheckBeforeUpdate = upd.CheckBeforeUpdate
 	setU(&cur.CPUShares, upd.CPUShares)
 	set(&cur.CPUQuota, upd.CPUQuota)
 	setU(&cur.CPUPeriod, upd.CPUPeriod)

@@ -87,9 +87,17 @@ func (c *Container) Update(r *configs.Resources) error {
 	if st := c.Status(); st == Stopped {
 		return fmt.Errorf("%w: container not running", ErrState)
 	}
+	cg := c.cgroup()
+	if l := r.MemoryLimit; r.CheckBeforeUpdate && l != nil && *l > 0 {
+		// Refused before any driver (or systemd) applies a limit that
+		// would have the kernel OOM-kill the container at once.
+		if s, err := cg.Stats(); err == nil && s.Memory.Usage.Usage > uint64(*l) {
+			return fmt.Errorf("rejecting memory limit %d: below the current usage %d (memory.checkBeforeUpdate)", *l, s.Memory.Usage.Usage)
+		}
+	}
 	apply := *r
 	apply.Devices = nil
-	if err := c.cgroup().Set(&apply); err != nil {
+	if err := cg.Set(&apply); err != nil {
 		return err
 	}
 	c.State.Config.Cgroup.Resources = r

@@ -9,7 +9,7 @@
 #   plain      busybox initramfs as the root, no init system; cgroup2 at
 #              /sys/fs/cgroup with every controller enabled in the root's
 #              cgroup.subtree_control.
-#   --systemd  a Debian image (mmdebstrap: minbase, systemd, dbus) with
+#   --systemd  a Debian image (mmdebstrap: minbase, systemd, dbus, procps) with
 #              systemd as PID 1; SCRIPT runs from a Delegate=yes service, in
 #              a leaf of its cgroup (the unit's own cgroup has no processes
 #              and every controller enabled for its children).
@@ -82,13 +82,15 @@ if [[ ! -s $cache/kernel/kver ]]; then
 	[[ $(head -c4 "$tmp/k/vmlinux") == $'\x7fELF' ]] || { rm "$tmp/k/vmlinux" && cp "$vmlinuz" "$tmp/k/vmlinuz"; }
 	rm -rf "$cache/kernel" && mv "$tmp/k" "$cache/kernel" && rm -rf "$tmp"
 fi
-img=$cache/systemd.img
+# The image's name says what it holds: a new package list builds a new one.
+sd_pkgs=systemd,systemd-sysv,dbus,procps
+img=$cache/systemd-${sd_pkgs//,/-}.img
 if ((systemd)) && [[ ! -s $img ]]; then
 	say "building the systemd image"
 	tmp=$cache/image.tmp
 	rm -rf "$tmp" && mkdir -p "$tmp"
 	# mmdebstrap mounts /proc and /sys in the new root: not in our namespace.
-	unshare -m --propagation private mmdebstrap --variant=minbase --include=systemd,systemd-sysv,dbus \
+	unshare -m --propagation private mmdebstrap --variant=minbase --include="$sd_pkgs" \
 		"$(. /etc/os-release && echo "$VERSION_CODENAME")" "$tmp/root" >"$tmp/log" 2>&1 ||
 		{ tail -n 20 "$tmp/log" >&2 && exit 1; }
 	mkfs.ext4 -q -d "$tmp/root" "$tmp/img" 1G >/dev/null

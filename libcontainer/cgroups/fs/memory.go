@@ -31,11 +31,6 @@ func (m *Manager) setMemory(r *configs.Resources) error {
 	if limit != nil && *limit == -1 && swap == nil && exists(dir, memswLim) {
 		swap = limit
 	}
-	if limit != nil && *limit > 0 && r.CheckBeforeUpdate {
-		if usage, err := cgroups.ReadUint(dir, "memory.usage_in_bytes"); err == nil && usage > uint64(*limit) {
-			return fmt.Errorf("cgroup: rejecting memory limit %d: below the current usage %d (memory.checkBeforeUpdate)", *limit, usage)
-		}
-	}
 	if swap != nil && !exists(dir, memswLim) {
 		return fmt.Errorf("cgroup: linux.resources.memory.swap is set but this kernel has no swap accounting (%s)", memswLim)
 	}

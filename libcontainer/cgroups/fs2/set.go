@@ -88,11 +88,6 @@ func (m *Manager) setMemory(r *configs.Resources) error {
 	if err != nil {
 		return fmt.Errorf("cgroup: linux.resources.memory.swap: %w", err)
 	}
-	if r.MemoryLimit != nil && *r.MemoryLimit > 0 && r.CheckBeforeUpdate {
-		if usage, err := cgroups.ReadUint(m.dir, "memory.current"); err == nil && usage > uint64(*r.MemoryLimit) {
-			return fmt.Errorf("cgroup: rejecting memory limit %d: below the current usage %d (memory.checkBeforeUpdate)", *r.MemoryLimit, usage)
-		}
-	}
 	// swap first: memory.max then only shrinks what is left for memory.
 	if swap != "" {
 		if err := m.write("memory.swap", "memory.swap.max", swap); err != nil {
