@@ -134,7 +134,13 @@ func TestExecDetachPidFile(t *testing.T) {
 	if err != nil || !procAlive(pid) {
 		t.Fatalf("pid file %q does not name a live process", data)
 	}
-	cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	// The shell may be exec'ing sleep right now: cmdline reads empty
+	// for that instant.
+	var cmd []byte
+	waitFor(t, "the exec'd process's cmdline", func() bool {
+		cmd, _ = os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		return len(cmd) > 0
+	})
 	if !strings.Contains(string(cmd), "sleep") && !strings.Contains(string(cmd), "sh") {
 		t.Errorf("pid file names %q", cmd)
 	}
