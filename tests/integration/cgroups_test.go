@@ -647,3 +647,48 @@ func TestExecIgnorePaused(t *testing.T) {
 	e.ok("resume", "ip")
 	waitFile(t, b.outFile("from-exec"))
 }
+
+// Under --systemd-cgroup the resources are the scope's unit properties
+// too (what `systemctl show` says and systemd keeps across reloads).
+func TestSystemdUnitProperties(t *testing.T) {
+	if !systemdCgroup {
+		t.Skip("needs HUSK_TEST_SYSTEMD=1 (a systemd host)")
+	}
+	e := newEnv(t)
+	b := runningContainer(e, "sdprops", withResources(&specs.LinuxResources{
+		Memory: &specs.LinuxMemory{Limit: ptrI64(64 << 20), Reservation: ptrI64(32 << 20)},
+		CPU:    &specs.LinuxCPU{Shares: ptrU64(1024), Quota: ptrI64(50000), Period: ptrU64(100000), Cpus: "0"},
+		Pids:   &specs.LinuxPids{Limit: ptrI64(50)},
+	}))
+	unit := filepath.Base(b.Cgroup)
+	show := func() map[string]string {
+		out, err := exec.Command("systemctl", "show", unit, "-p", "MemoryMax,MemoryLow,CPUWeight,CPUQuotaPerSecUSec,TasksMax,AllowedCPUs,Delegate").Output()
+		if err != nil {
+			t.Fatalf("systemctl show %s: %v", unit, err)
+		}
+		m := map[string]string{}
+		for _, l := range lines(string(out)) {
+			k, v, _ := strings.Cut(l, "=")
+			m[k] = v
+		}
+		return m
+	}
+	want := map[string]string{"MemoryMax": strconv.Itoa(64 << 20), "MemoryLow": strconv.Itoa(32 << 20),
+		"CPUWeight": "100", "CPUQuotaPerSecUSec": "500ms", "TasksMax": "50", "AllowedCPUs": "0", "Delegate": "yes"}
+	got := show()
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %s=%q, want %q", unit, k, got[k], v)
+		}
+	}
+	// update reaches the unit as well.
+	e.ok("update", "--memory", "100M", "--pids-limit", "20", "sdprops")
+	got = show()
+	if got["MemoryMax"] != strconv.Itoa(100<<20) || got["TasksMax"] != "20" {
+		t.Errorf("after update: %v", got)
+	}
+	e.ok("delete", "--force", "sdprops")
+	if out, _ := exec.Command("systemctl", "is-active", unit).Output(); strings.TrimSpace(string(out)) == "active" {
+		t.Errorf("%s is still active after delete", unit)
+	}
+}
