@@ -45,7 +45,7 @@ integration: husk
 # an init system, once with --systemd-cgroup under systemd
 # (HUSK_TEST_SYSTEMD=1). VM_TESTS selects the tests (-test.run),
 # VM_MODES the guests, VM_RUNTIME the binary under test.
-VM_TESTS ?= Cgroup|Resources|Update|Pause|Resume|Events|Ps|Exec|Kill|Delete|Run
+VM_TESTS ?= Cgroup|Resources|Update|Pause|Resume|Events|Ps|Exec|Kill|Delete|Run|Systemd
 VM_MODES ?= plain systemd
 VM_RUNTIME ?= $(CURDIR)/husk
 VM_DIR := $(CURDIR)/.vm-test
