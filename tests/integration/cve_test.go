@@ -3,7 +3,8 @@ package integration
 // One test per escape class runc (or crun, youki) has had a CVE for; each
 // attacks it and checks the attack fails. TestInitBinaryCannotBeWritten
 // (security_test.go) covers CVE-2019-5736, TestMountOverSymlinkStaysInRootfs
-// (mounts_test.go) the plain symlink case of CVE-2021-30465.
+// (mounts_test.go) the plain symlink case of CVE-2021-30465, and
+// TestCVE202445310MkdirAllRace its racing form.
 
 import (
 	"fmt"
@@ -258,5 +259,56 @@ func TestCVE20169962InitNotPtraceable(t *testing.T) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 300000, Gid: 300000}}
 	if out, err := cmd.CombinedOutput(); err == nil {
 		t.Errorf("uid 300000 read the init's environment: %q", out)
+	}
+}
+
+// CVE-2021-30465 / CVE-2024-45310: while containers start, a component of
+// a mount destination is swapped back and forth (atomically, with
+// RENAME_EXCHANGE) between a directory and a symlink to a host directory.
+// Whatever the interleaving, the runtime's mkdir and mount of the missing
+// directories must never reach the host directory.
+func TestCVE202445310MkdirAllRace(t *testing.T) {
+	e := newEnv(t)
+	hostDir := t.TempDir()
+	b := e.newBundle(withPrivateRootfs(), withArgs("true"), withSpec(func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/race/made/here", Type: "tmpfs", Source: "tmpfs"})
+	}))
+	dir, link := filepath.Join(b.Rootfs, "race"), filepath.Join(b.Rootfs, "race-swap")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(hostDir, link); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				done <- n
+				return
+			default:
+			}
+			if unix.Renameat2(unix.AT_FDCWD, dir, unix.AT_FDCWD, link, unix.RENAME_EXCHANGE) == nil {
+				n++
+			}
+		}
+	}()
+	for i := range 20 {
+		id := fmt.Sprintf("race%d", i)
+		e.track(id)
+		// Each run may fail (the destination is a symlink at that moment)
+		// or succeed; either is fine, escaping is not.
+		e.run("run", "--bundle", b.Dir, id)
+		e.run("delete", "-f", id)
+	}
+	close(stop)
+	if n := <-done; n == 0 {
+		t.Fatal("the swapper never swapped")
+	}
+	if ents, _ := os.ReadDir(hostDir); len(ents) != 0 {
+		t.Errorf("the runtime created %v in the host directory", ents)
 	}
 }

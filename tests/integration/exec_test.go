@@ -228,3 +228,22 @@ func TestExecSubCgroup(t *testing.T) {
 		t.Errorf("a missing sub-cgroup: %s", r)
 	}
 }
+
+// --no-new-privs sets no_new_privs for the exec'd process only; --apparmor
+// on a host without AppArmor is refused with an error that says so.
+func TestExecNoNewPrivsAndAppArmor(t *testing.T) {
+	e := newEnv(t)
+	runningContainer(e, "nnp", withSpec(func(s *specs.Spec) { s.Process.NoNewPrivileges = false }))
+	if got := statusFields(e.ok("exec", "nnp", "grep", "^NoNewPrivs", "/proc/self/status").Stdout)["NoNewPrivs"]; got != "0" {
+		t.Errorf("exec without --no-new-privs: NoNewPrivs %q", got)
+	}
+	if got := statusFields(e.ok("exec", "--no-new-privs", "nnp", "grep", "^NoNewPrivs", "/proc/self/status").Stdout)["NoNewPrivs"]; got != "1" {
+		t.Errorf("exec --no-new-privs: NoNewPrivs %q", got)
+	}
+	if aa, _ := os.ReadFile("/sys/module/apparmor/parameters/enabled"); !isHusk() || strings.HasPrefix(string(aa), "Y") {
+		return
+	}
+	if r := e.run("exec", "--apparmor", "husk-test", "nnp", "true"); r.Code != 255 || !strings.Contains(r.Stderr, "AppArmor") {
+		t.Errorf("exec --apparmor on a host without AppArmor: %s", r)
+	}
+}
