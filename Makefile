@@ -15,7 +15,7 @@ export GOEXPERIMENT := jsonv2
 TAGS := urfave_cli_no_docs osusergo netgo
 GOFLAGS_BUILD := -trimpath -buildmode=exe -tags "$(TAGS)" -ldflags "$(LDFLAGS)"
 
-.PHONY: all husk deps demo install test unit integration vm-test bench clean
+.PHONY: all husk deps demo install test unit integration clients vm-test bench clean
 
 all: husk
 
@@ -24,7 +24,7 @@ husk:
 
 # Installs missing build/test packages (Debian/Ubuntu, as root).
 deps:
-	sh contrib/deps.sh
+	sh contrib/deps.sh $(DEPS)
 
 # Builds husk, makes a busybox bundle and runs a container from it.
 demo: deps husk
@@ -39,6 +39,12 @@ unit:
 
 integration: husk
 	HUSK_BINARY=$(CURDIR)/husk $(GO) test -count=1 -timeout 20m ./tests/integration/
+
+# containerd, podman and docker (Debian's packages) driving husk end to end
+# (tests/clients); CLIENT_TESTS selects tests (-run).
+CLIENT_TESTS ?= .
+clients: husk
+	HUSK_BINARY=$(CURDIR)/husk $(GO) test -count=1 -timeout 30m -run '$(CLIENT_TESTS)' ./tests/clients/
 
 # The cgroup tests in throwaway qemu guests whose kernel has only cgroup v2
 # (tests/vm/README.md): once with husk's cgroupfs driver in a guest without
@@ -63,8 +69,9 @@ vm-test: husk
 	done; exit $$rc
 
 # Everything CI runs: needs root on Linux. SKIP_VM=1 leaves out vm-test.
+test: DEPS = --clients
 test: deps
-	$(MAKE) unit integration $(if $(SKIP_VM),,vm-test)
+	$(MAKE) unit integration clients $(if $(SKIP_VM),,vm-test)
 
 bench: husk
 	bash tests/bench/bench.sh $(BENCH_FLAGS) husk=./husk /usr/sbin/runc /usr/bin/crun

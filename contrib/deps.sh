@@ -3,8 +3,17 @@
 # missing: a C compiler for the nsenter stage, libseccomp, busybox-static
 # (the test and demo rootfs) and the reference runtimes the benchmark and
 # some tests compare against. Does nothing when everything is there.
+# --clients: also the clients tests/clients drives (containerd, podman with
+# conmon, docker); their services are not started or enabled.
 set -eu
 need=""
+if [ "${1:-}" = --clients ]; then
+	command -v containerd >/dev/null 2>&1 || need="$need containerd"
+	command -v podman >/dev/null 2>&1 || need="$need podman"
+	command -v conmon >/dev/null 2>&1 || need="$need conmon"
+	command -v dockerd >/dev/null 2>&1 || need="$need docker.io"
+	[ -e /usr/lib/cni/bridge ] || need="$need containernetworking-plugins"
+fi
 command -v gcc >/dev/null 2>&1 || need="$need gcc"
 # husk is linked statically: glibc's static archive.
 [ -e "/usr/lib/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)/libc.a" ] || need="$need libc6-dev"
@@ -23,5 +32,9 @@ fi
 echo "installing:$need" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq -o DPkg::Lock::Timeout=600 >/dev/null
+# policy-rc.d: installing docker.io or containerd must not start their
+# services (the tests start private ones).
+rcd=/usr/sbin/policy-rc.d
+[ -e $rcd ] || { printf '#!/bin/sh\nexit 101\n' >$rcd; chmod 755 $rcd; trap 'rm -f $rcd' EXIT; }
 # shellcheck disable=SC2086
 apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends $need >/dev/null
