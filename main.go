@@ -21,6 +21,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer"
 	"github.com/husk-runtime/husk/libcontainer/logs"
 	_ "github.com/husk-runtime/husk/libcontainer/nsenter" // the C stage of `husk init`
+	"github.com/husk-runtime/husk/libcontainer/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
 )
@@ -67,7 +68,7 @@ func newApp() *cli.App {
 	if gitCommit != "" {
 		v = append(v, "commit: "+gitCommit)
 	}
-	v = append(v, "spec: "+specs.Version, "go: "+runtime.Version())
+	v = append(v, "spec: "+specs.Version, "go: "+runtime.Version(), "libseccomp: "+seccomp.LibraryVersion())
 	app := &cli.App{
 		Name:                   "husk",
 		Usage:                  usage,

@@ -5,6 +5,7 @@
 package seccomp
 
 import (
+	"fmt"
 	"sort"
 
 	libseccomp "github.com/seccomp/libseccomp-golang"
@@ -68,4 +69,11 @@ func Names[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// LibraryVersion is the version of the libseccomp husk is linked with, as
+// `husk --version` prints it ("2.5.4").
+func LibraryVersion() string {
+	major, minor, micro := libseccomp.GetLibraryVersion()
+	return fmt.Sprintf("%d.%d.%d", major, minor, micro)
 }

@@ -26,6 +26,10 @@ func TestVersionOutput(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^spec: 1\.\d+\.\d+`).MatchString(r.Stdout) {
 		t.Errorf("no spec line in %q", r.Stdout)
 	}
+	// runc's lines, in runc's order.
+	if isHusk() && !regexp.MustCompile(`^husk version \S+\ncommit: \S+\nspec: \S+\ngo: \S+\nlibseccomp: \d+\.\d+\.\d+\n$`).MatchString(r.Stdout) {
+		t.Errorf("--version printed %q", r.Stdout)
+	}
 }
 
 // With --log FILE --log-format json a failure is a JSON line in the file
