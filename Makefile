@@ -15,7 +15,7 @@ export GOEXPERIMENT := jsonv2
 TAGS := urfave_cli_no_docs osusergo netgo
 GOFLAGS_BUILD := -trimpath -buildmode=exe -tags "$(TAGS)" -ldflags "$(LDFLAGS)"
 
-.PHONY: all husk deps demo install test unit integration clients vm-test bench clean
+.PHONY: all husk deps demo install test unit integration clients conformance conformance-compare vm-test bench clean
 
 all: husk
 
@@ -46,6 +46,20 @@ CLIENT_TESTS ?= .
 clients: husk
 	HUSK_BINARY=$(CURDIR)/husk $(GO) test -count=1 -timeout 30m -run '$(CLIENT_TESTS)' ./tests/clients/
 
+# The OCI validation suite (tests/conformance, pinned in its go.mod), held
+# to its list of known failures. CONFORMANCE_TESTS selects programs.
+conformance: husk
+	cd tests/conformance && CONFORMANCE_RUNTIME=$(CURDIR)/husk $(GO) test -count=1 -timeout 60m
+
+# The suite's counts for husk, runc and crun side by side (crun 1.x needs
+# the hybrid host's cgroup2 controller list hidden).
+conformance-compare: husk
+	for r in $(CURDIR)/husk /usr/sbin/runc /usr/bin/crun; do \
+		cd $(CURDIR)/tests/conformance && CONFORMANCE_RUNTIME=$$r CONFORMANCE_REPORT=1 \
+		CONFORMANCE_MASK_CGROUP2=$$(case $$r in *crun) echo 1;; esac) \
+		$(GO) test -count=1 -timeout 60m | grep '^conformance:'; \
+	done
+
 # The cgroup tests in throwaway qemu guests whose kernel has only cgroup v2
 # (tests/vm/README.md): once with husk's cgroupfs driver in a guest without
 # an init system, once with --systemd-cgroup under systemd
@@ -71,7 +85,7 @@ vm-test: husk
 # Everything CI runs: needs root on Linux. SKIP_VM=1 leaves out vm-test.
 test: DEPS = --clients
 test: deps
-	$(MAKE) unit integration clients $(if $(SKIP_VM),,vm-test)
+	$(MAKE) unit integration conformance clients $(if $(SKIP_VM),,vm-test)
 
 bench: husk
 	bash tests/bench/bench.sh $(BENCH_FLAGS) husk=./husk /usr/sbin/runc /usr/bin/crun
