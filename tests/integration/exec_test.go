@@ -156,6 +156,32 @@ func TestExecFdsAreOnlyStdio(t *testing.T) {
 	}
 }
 
+// exec --preserve-fds N hands the caller's fds 3..3+N-1 to the exec'd
+// process, and nothing else above stdio.
+func TestExecPreserveFds(t *testing.T) {
+	e := newEnv(t)
+	runningContainer(e, "xfds")
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	r := e.runOpts(invokeOpts{extraFiles: []*os.File{pw}},
+		"exec", "--preserve-fds", "1", "xfds", "sh", "-c", "echo through-fd3 >&3; ls /proc/self/fd")
+	pw.Close()
+	if r.Code != 0 {
+		t.Fatalf("exec: %s", r)
+	}
+	buf := make([]byte, 64)
+	n, _ := pr.Read(buf)
+	if got := strings.TrimSpace(string(buf[:n])); got != "through-fd3" {
+		t.Errorf("read %q from the preserved pipe", got)
+	}
+	if fds := strings.Fields(r.Stdout); len(fds) != 5 || fds[3] != "3" {
+		t.Errorf("exec'd process fds %v, want stdio, 3 and ls's own", fds)
+	}
+}
+
 // exec keeps the container's capabilities and no_new_privs; --cap adds one.
 func TestExecCapabilities(t *testing.T) {
 	e := newEnv(t)
