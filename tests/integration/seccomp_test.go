@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"path/filepath"
 	"strings"
@@ -112,6 +113,68 @@ func TestSeccompArgs(t *testing.T) {
 	out = e.output(script, withSeccomp(&specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: two}), tmp)
 	if strings.Contains(out, "777-ok") || !strings.Contains(out, "755-ok") || strings.Contains(out, "700-ok") {
 		t.Errorf("two conditions on one argument: %q", out)
+	}
+}
+
+// The ordering operators, each against 0755: which of chmod 777, 755 and
+// 700 it denies.
+func TestSeccompOperators(t *testing.T) {
+	e := newEnv(t)
+	tmp := withSpec(func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs"})
+	})
+	script := "touch /tmp/f; for m in 777 755 700; do chmod $m /tmp/f && echo $m; done; true"
+	for _, c := range []struct {
+		op      specs.LinuxSeccompOperator
+		allowed string
+	}{
+		{specs.OpNotEqual, "755"},
+		{specs.OpLessThan, "777 755"},
+		{specs.OpLessEqual, "777"},
+		{specs.OpGreaterThan, "755 700"},
+		{specs.OpGreaterEqual, "700"},
+	} {
+		rules := []specs.LinuxSyscall{
+			{Names: []string{"chmod"}, Action: specs.ActErrno, Args: []specs.LinuxSeccompArg{{Index: 1, Value: 0o755, Op: c.op}}},
+			{Names: []string{"fchmodat"}, Action: specs.ActErrno, Args: []specs.LinuxSeccompArg{{Index: 2, Value: 0o755, Op: c.op}}},
+		}
+		out := e.output(script, withSeccomp(&specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: rules}), tmp)
+		if got := strings.Join(strings.Fields(out), " "); got != c.allowed {
+			t.Errorf("%s 0755: chmod allowed for %q, want %q", c.op, got, c.allowed)
+		}
+	}
+}
+
+// Every action on mkdir, as the workload sees it: KILL (the thread) and
+// TRAP end it with SIGSYS, TRACE without a tracer fails the call with
+// ENOSYS, LOG and ALLOW let it through.
+func TestSeccompActions(t *testing.T) {
+	e := newEnv(t)
+	sigsys := 128 + int(unix.SIGSYS)
+	for i, c := range []struct {
+		action specs.LinuxSeccompAction
+		code   int
+	}{
+		{specs.ActKill, sigsys},
+		{specs.ActKillThread, sigsys},
+		{specs.ActTrap, sigsys},
+		{specs.ActTrace, 1},
+		{specs.ActLog, 0},
+		{specs.ActAllow, 0},
+	} {
+		b := e.newBundle(withArgs("mkdir", "/tmp/x"), withSeccomp(&specs.LinuxSeccomp{
+			DefaultAction: specs.ActAllow,
+			Syscalls:      []specs.LinuxSyscall{{Names: []string{"mkdir", "mkdirat"}, Action: c.action}},
+		}), withSpec(func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs"})
+		}))
+		r := e.runFG(b, fmt.Sprintf("scact%d", i))
+		if r.Code != c.code {
+			t.Errorf("%s: %s, want exit %d", c.action, r, c.code)
+		}
+		if c.action == specs.ActTrace && !strings.Contains(r.Stderr, "not implemented") {
+			t.Errorf("%s: stderr %q, want ENOSYS", c.action, r.Stderr)
+		}
 	}
 }
 
