@@ -140,6 +140,11 @@ func Convert(spec *specs.Spec, opts Options) (*configs.Config, *configs.Process,
 		return nil, nil, err
 	}
 	c.UIDMappings, c.GIDMappings = idMaps(lx.UIDMappings), idMaps(lx.GIDMappings)
+	if ns, ok := c.Namespace(configs.NEWUSER); ok && ns.Path != "" && len(c.UIDMappings) == 0 {
+		// Joined without mappings: the namespace's own, where its path
+		// tells them (the exec fifo and idmapped mounts need root's id).
+		c.UIDMappings, c.GIDMappings = procMappings(ns.Path, "uid_map"), procMappings(ns.Path, "gid_map")
+	}
 	if err := convertMounts(c, spec, opts.Bundle); err != nil {
 		return nil, nil, err
 	}
@@ -385,8 +390,10 @@ func convertNamespaces(c *configs.Config, lx *specs.Linux) error {
 		if ns.Path == "" && (len(lx.UIDMappings) == 0 || len(lx.GIDMappings) == 0) {
 			return fieldErr("linux.uidMappings", "a new user namespace needs uidMappings and gidMappings")
 		}
-		if ns.Path != "" && len(lx.UIDMappings)+len(lx.GIDMappings) > 0 {
-			return fieldErr("linux.uidMappings", "cannot be set when joining a user namespace by path")
+		if ns.Path != "" {
+			if err := checkJoinedMappings(ns.Path, lx); err != nil {
+				return err
+			}
 		}
 	}
 	if len(lx.TimeOffsets) > 0 {
@@ -485,6 +492,51 @@ func convertMounts(c *configs.Config, spec *specs.Spec, bundle string) error {
 	for i, p := range spec.Linux.ReadonlyPaths {
 		if !filepath.IsAbs(p) {
 			return fieldErr(fmt.Sprintf("linux.readonlyPaths[%d]", i), "%q is not an absolute path", p)
+		}
+	}
+	return nil
+}
+
+// procUsernsPath matches a user namespace named through a process.
+var procUsernsPath = regexp.MustCompile(`^/proc/(\d+)/(task/\d+/)?ns/user$`)
+
+// procMappings reads FILE (uid_map or gid_map) of the process whose user
+// namespace path is given; nil when the path names no process.
+func procMappings(nsPath, file string) []configs.IDMap {
+	m := procUsernsPath.FindStringSubmatch(filepath.Clean(nsPath))
+	if m == nil {
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(filepath.Dir(filepath.Clean(nsPath))), file))
+	if err != nil {
+		return nil
+	}
+	var out []configs.IDMap
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var im configs.IDMap
+		if n, _ := fmt.Sscan(l, &im.ContainerID, &im.HostID, &im.Size); n == 3 {
+			out = append(out, im)
+		}
+	}
+	return out
+}
+
+// checkJoinedMappings: mappings given with a user namespace path must be
+// the namespace's own (as runc checks), where the path tells them.
+func checkJoinedMappings(nsPath string, lx *specs.Linux) error {
+	for _, c := range []struct {
+		field, file string
+		given       []specs.LinuxIDMapping
+	}{{"linux.uidMappings", "uid_map", lx.UIDMappings}, {"linux.gidMappings", "gid_map", lx.GIDMappings}} {
+		if len(c.given) == 0 {
+			continue
+		}
+		have := procMappings(nsPath, c.file)
+		if have == nil {
+			continue
+		}
+		if fmt.Sprint(have) != fmt.Sprint(idMaps(c.given)) {
+			return fieldErr(c.field, "%v differ from the mappings of the user namespace %s joined (%v)", idMaps(c.given), nsPath, have)
 		}
 	}
 	return nil

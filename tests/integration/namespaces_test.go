@@ -152,3 +152,63 @@ func TestNoMountNamespace(t *testing.T) {
 	}
 	e.assertNoTrace(bad, "nomntmask")
 }
+
+// A container joins another's user namespace by path (with the mappings
+// that namespace already has): its root is the first container's root,
+// the same host uid.
+func TestJoinUserNamespaceByPath(t *testing.T) {
+	e := newEnv(t)
+	userns := func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 300000, Size: 65536}}
+		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 300000, Size: 65536}}
+	}
+	first := e.newBundle(withOut(), withShell("touch /out/ready; sleep 100"), withSpec(userns))
+	e.runDetached(first, "ufirst")
+	waitFile(t, first.outFile("ready"))
+	pid := e.state("ufirst").PID
+	want, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := e.newBundle(withShell("readlink /proc/self/ns/user; id -u; cat /proc/self/uid_map"), withSpec(func(s *specs.Spec) {
+		userns(s)
+		for i, ns := range s.Linux.Namespaces {
+			if ns.Type == specs.UserNamespace {
+				s.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/user", pid)
+			}
+		}
+	}))
+	r := e.runFG(second, "usecond")
+	l := lines(r.Stdout)
+	if r.Code != 0 || len(l) != 3 {
+		t.Fatalf("run: %s", r)
+	}
+	if l[0] != want || l[1] != "0" || strings.Join(strings.Fields(l[2]), " ") != "0 300000 65536" {
+		t.Errorf("in the joined user namespace: %q, want %s as root mapped to 300000", l, want)
+	}
+	if !isHusk() {
+		return // runc 1.1.5 wants the mappings repeated
+	}
+	// Without mappings: the namespace's own.
+	third := e.newBundle(withShell("id -u; cat /proc/self/uid_map"), withSpec(func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace, Path: fmt.Sprintf("/proc/%d/ns/user", pid)})
+	}))
+	r = e.runFG(third, "uthird")
+	if l := lines(r.Stdout); r.Code != 0 || len(l) != 2 || l[0] != "0" || strings.Join(strings.Fields(l[1]), " ") != "0 300000 65536" {
+		t.Errorf("joined without mappings: %s", r)
+	}
+	// Mappings that are not the namespace's are refused.
+	bad := e.newBundle(withArgs("true"), withSpec(func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace, Path: fmt.Sprintf("/proc/%d/ns/user", pid)})
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 400000, Size: 65536}}
+		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 300000, Size: 65536}}
+	}))
+	e.track("ubad")
+	if r := e.fails("run", "--bundle", bad.Dir, "ubad"); !strings.Contains(r.Stderr, "linux.uidMappings") {
+		t.Errorf("mismatching mappings: %s", r)
+	}
+	if r := e.run("state", "ubad"); r.Code == 0 {
+		t.Errorf("a refused container has state: %s", r)
+	}
+}
