@@ -208,7 +208,7 @@ func runProgram(t *testing.T, name string) programResult {
 	}
 	defer cleanupAfter(t, tdir)
 	script := `mount --make-rshared / || exit 97
-if [ -n "$MASK" ] && [ -s /sys/fs/cgroup/unified/cgroup.controllers ]; then
+if [ -n "$MASK" ] && [ -f /sys/fs/cgroup/unified/cgroup.controllers ]; then
 	: > "$TMPDIR/.empty" && mount --bind "$TMPDIR/.empty" /sys/fs/cgroup/unified/cgroup.controllers || exit 98
 fi
 exec "$0"`
