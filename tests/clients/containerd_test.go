@@ -540,6 +540,28 @@ func TestContainerd(t *testing.T) {
 		}
 	})
 
+	// A container in the host's pid namespace: when its init exits, the
+	// shim kills what is left in its cgroup (`kill --all ID 9` of the
+	// stopped container) before it reports the exit.
+	t.Run("HostPidNamespaceLeftovers", func(t *testing.T) {
+		id := c.id("hostpid")
+		c.runDetached(t, id, []string{"--with-ns", fmt.Sprintf("pid:/proc/%d/ns/pid", os.Getpid())},
+			"sh", "-c", "sleep 1000 & echo $! > /child; exit 3")
+		c.waitStatus(t, id, "STOPPED")
+		// The rootfs stays mounted in the bundle until the task is deleted.
+		pidFile := filepath.Join(c.dir, "state", "io.containerd.runtime.v2.task", c.ns, id, "rootfs", "child")
+		child, err := strconv.Atoi(readTrim(t, pidFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, fmt.Sprintf("the init's child %d to be killed while the task is stopped", child), func() bool {
+			return syscall.Kill(child, 0) != nil
+		})
+		if code := c.remove(t, id); code != 3 {
+			t.Errorf("init exit code %d, want 3", code)
+		}
+	})
+
 	// 3. pause and resume: ctr's status and the freezer's.
 	t.Run("PauseResume", func(t *testing.T) {
 		id := c.id("pause")
