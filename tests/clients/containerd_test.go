@@ -194,7 +194,7 @@ func (c *containerdEnv) teardown(t *testing.T, daemon *exec.Cmd, exited chan err
 	// The runtime removes a container's cgroup at delete; the namespace's
 	// parent is containerd's to leave, so the test removes it.
 	hier, _ := filepath.Glob("/sys/fs/cgroup/*/" + c.ns)
-	if unified := "/sys/fs/cgroup/" + c.ns; fileExists(unified) {
+	if unified := "/sys/fs/cgroup/" + c.ns; containerdExists(unified) {
 		hier = append(hier, unified)
 	}
 	for _, p := range hier {
@@ -222,7 +222,7 @@ func (c *containerdEnv) teardown(t *testing.T, daemon *exec.Cmd, exited chan err
 	}
 }
 
-func fileExists(p string) bool {
+func containerdExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
 }
@@ -313,7 +313,7 @@ func (b *containerdBuffer) String() string {
 	return b.b.String()
 }
 
-// waitCmd waits for a background command and returns its exit code.
+// containerdWait waits for a background command and returns its exit code.
 func containerdWait(t *testing.T, cmd *exec.Cmd) int {
 	t.Helper()
 	done := make(chan struct{})
@@ -398,13 +398,13 @@ func (c *containerdEnv) remove(t *testing.T, id string) int {
 // cgroupFile is a file of the container's cgroup in a v1 hierarchy, or
 // the unified one on a cgroup v2 host.
 func (c *containerdEnv) cgroupFile(ctrl, id, file string) string {
-	if fileExists("/sys/fs/cgroup/cgroup.controllers") {
+	if containerdExists("/sys/fs/cgroup/cgroup.controllers") {
 		return filepath.Join("/sys/fs/cgroup", c.ns, id, file)
 	}
 	return filepath.Join("/sys/fs/cgroup", ctrl, c.ns, id, file)
 }
 
-func readTrim(t *testing.T, path string) string {
+func containerdRead(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -419,7 +419,7 @@ func readTrim(t *testing.T, path string) string {
 func (c *containerdEnv) assertRuntimeUsed(t *testing.T, id string, pid int) {
 	t.Helper()
 	root := filepath.Join(c.runcRoot, c.ns)
-	if !fileExists(filepath.Join(root, id)) {
+	if !containerdExists(filepath.Join(root, id)) {
 		t.Fatalf("no state of %s under the shim's --root %s", id, root)
 	}
 	r := run(nil, nil, runtimeBin, "--root", root, "state", id)
@@ -467,7 +467,7 @@ func TestContainerd(t *testing.T) {
 			if ls := c.ctrOK(t, "containers", "ls", "-q").Stdout; strings.Contains(ls, id) {
 				t.Errorf("container %s still listed: %s", id, ls)
 			}
-			if fileExists(filepath.Join(c.runcRoot, c.ns, id)) {
+			if containerdExists(filepath.Join(c.runcRoot, c.ns, id)) {
 				t.Errorf("runtime state of %s left", id)
 			}
 		}
@@ -532,10 +532,10 @@ func TestContainerd(t *testing.T) {
 		if code := c.remove(t, id); code != 128+int(syscall.SIGKILL) {
 			t.Errorf("init exit code after kill --all SIGKILL %d, want %d", code, 128+int(syscall.SIGKILL))
 		}
-		if fileExists(filepath.Join(c.runcRoot, c.ns, id)) {
+		if containerdExists(filepath.Join(c.runcRoot, c.ns, id)) {
 			t.Errorf("runtime state of %s left after delete", id)
 		}
-		if fileExists(c.cgroupFile("pids", id, "")) {
+		if containerdExists(c.cgroupFile("pids", id, "")) {
 			t.Errorf("cgroup of %s left after delete", id)
 		}
 	})
@@ -550,7 +550,7 @@ func TestContainerd(t *testing.T) {
 		c.waitStatus(t, id, "STOPPED")
 		// The rootfs stays mounted in the bundle until the task is deleted.
 		pidFile := filepath.Join(c.dir, "state", "io.containerd.runtime.v2.task", c.ns, id, "rootfs", "child")
-		child, err := strconv.Atoi(readTrim(t, pidFile))
+		child, err := strconv.Atoi(containerdRead(t, pidFile))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -567,12 +567,12 @@ func TestContainerd(t *testing.T) {
 		id := c.id("pause")
 		c.runDetached(t, id, nil, "sleep", "1000")
 		c.waitStatus(t, id, "RUNNING")
-		v2 := fileExists("/sys/fs/cgroup/cgroup.controllers")
+		v2 := containerdExists("/sys/fs/cgroup/cgroup.controllers")
 		frozen := func() string {
 			if v2 {
-				return readTrim(t, c.cgroupFile("", id, "cgroup.freeze"))
+				return containerdRead(t, c.cgroupFile("", id, "cgroup.freeze"))
 			}
-			return readTrim(t, c.cgroupFile("freezer", id, "freezer.state"))
+			return containerdRead(t, c.cgroupFile("freezer", id, "freezer.state"))
 		}
 		c.ctrOK(t, "tasks", "pause", id)
 		if st, _ := c.taskStatus(id); st != "PAUSED" {
@@ -603,10 +603,10 @@ func TestContainerd(t *testing.T) {
 			t.Errorf("task still %s after delete --force", st)
 		}
 		c.ctrOK(t, "containers", "delete", id)
-		if fileExists(filepath.Join(c.runcRoot, c.ns, id)) {
+		if containerdExists(filepath.Join(c.runcRoot, c.ns, id)) {
 			t.Errorf("runtime state of %s left after delete --force", id)
 		}
-		if fileExists(c.cgroupFile("freezer", id, "")) {
+		if containerdExists(c.cgroupFile("freezer", id, "")) {
 			t.Errorf("cgroup of %s left after delete --force", id)
 		}
 	})
@@ -649,7 +649,7 @@ func TestContainerd(t *testing.T) {
 		c.assertRuntimeUsed(t, id, pid)
 		pidsFile := c.cgroupFile("pids", id, "pids.current")
 		waitFor(t, "3 processes in the container's cgroup", func() bool {
-			return readTrim(t, pidsFile) == "3"
+			return containerdRead(t, pidsFile) == "3"
 		})
 		r := c.ctrOK(t, "tasks", "metrics", "--format", "json", id)
 		m := containerdDecode(t, r.Stdout)
@@ -657,7 +657,7 @@ func TestContainerd(t *testing.T) {
 		// is {usage, limit, ...}; v2 (v2.Metrics): memory.usage and
 		// memory.usage_limit are numbers.
 		usage, lim := m.num("memory", "usage", "usage"), m.num("memory", "usage", "limit")
-		if fileExists("/sys/fs/cgroup/cgroup.controllers") {
+		if containerdExists("/sys/fs/cgroup/cgroup.controllers") {
 			usage, lim = m.num("memory", "usage"), m.num("memory", "usage_limit")
 		}
 		if cur := m.num("pids", "current"); cur != "3" {
@@ -667,10 +667,10 @@ func TestContainerd(t *testing.T) {
 			t.Errorf("metrics memory usage %q limit %q, want limit %d and a usage\n%s", usage, lim, limit, r.Stdout)
 		}
 		limFile := c.cgroupFile("memory", id, "memory.limit_in_bytes")
-		if fileExists("/sys/fs/cgroup/cgroup.controllers") {
+		if containerdExists("/sys/fs/cgroup/cgroup.controllers") {
 			limFile = c.cgroupFile("", id, "memory.max")
 		}
-		if got := readTrim(t, limFile); got != strconv.Itoa(limit) {
+		if got := containerdRead(t, limFile); got != strconv.Itoa(limit) {
 			t.Errorf("%s = %s, want %d", limFile, got, limit)
 		}
 		c.ctrOK(t, "tasks", "kill", "--all", "--signal", "SIGKILL", id)
@@ -717,7 +717,7 @@ func TestContainerd(t *testing.T) {
 		procsFile := c.cgroupFile("pids", id, "cgroup.procs")
 		var procs []string
 		waitFor(t, "3 processes in the container's cgroup", func() bool {
-			procs = strings.Fields(readTrim(t, procsFile))
+			procs = strings.Fields(containerdRead(t, procsFile))
 			return len(procs) == 3
 		})
 		r := c.ctrOK(t, "tasks", "ps", id)
