@@ -113,11 +113,15 @@ func (c *Container) RelayNotify(host string) error {
 // Signal sends sig to the init, or with all to every process in the
 // container's cgroup.
 func (c *Container) Signal(sig unix.Signal, all bool) error {
+	if all {
+		// As runc: --all reaches whatever is left in the cgroup of a
+		// stopped container too (one without a pid namespace of its own
+		// leaves its init's children behind; containerd's shim kills
+		// them so when the init exits), and succeeds if nothing is left.
+		return c.signalAll(sig)
+	}
 	if c.Status() == Stopped {
 		return fmt.Errorf("%w: container not running", ErrState)
-	}
-	if all {
-		return c.signalAll(sig)
 	}
 	fd, err := c.pidfd()
 	if err != nil {

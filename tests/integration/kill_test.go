@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // trapScript records USR1 and TERM (TERM also exits 0) in /out/sigs and
@@ -156,4 +158,35 @@ func TestKillAllSignalsEveryProcess(t *testing.T) {
 	if ps := processesUnder(nil, []string{b.Cgroup}); len(ps) != 0 {
 		t.Errorf("processes left in the container's cgroup: %v", ps)
 	}
+}
+
+// A container without a pid namespace of its own leaves its init's
+// children in its cgroup when the init exits: kill --all of the stopped
+// container reaches them, and succeeds once nothing is left, as with
+// runc (containerd's shim runs `kill --all ID 9` when such an init exits).
+// Plain kill of a stopped container still fails.
+func TestKillAllStoppedContainerReachesLeftovers(t *testing.T) {
+	e := newEnv(t)
+	b := e.newBundle(withOut(),
+		withShell("sleep 1000 & echo $! > /out/child; exit 0"),
+		withSpec(func(s *specs.Spec) { removeNamespace(s, specs.PIDNamespace) }))
+	e.runDetached(b, "ctr")
+	e.waitStatus("ctr", "stopped")
+	lines := waitLines(t, b.outFile("child"), 1)
+	child, err := strconv.Atoi(lines[0])
+	if err != nil {
+		t.Fatalf("child pid %q: %v", lines[0], err)
+	}
+	if !procAlive(child) {
+		t.Fatalf("the init's child %d is not running", child)
+	}
+	e.fails("kill", "ctr", "KILL")
+	e.ok("kill", "--all", "ctr", "KILL")
+	waitProcGone(t, child)
+	if ps := processesUnder(nil, []string{b.Cgroup}); len(ps) != 0 {
+		t.Errorf("processes left in the container's cgroup: %v", ps)
+	}
+	e.ok("kill", "--all", "ctr", "KILL")
+	e.ok("delete", "ctr")
+	e.assertGone("ctr")
 }
