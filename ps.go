@@ -36,9 +36,7 @@ var psCommand = &cli.Command{
 			return err
 		}
 		if format == "json" {
-			if pids == nil {
-				pids = []int{}
-			}
+			// No processes is "null", as runc prints it.
 			return json.NewEncoder(os.Stdout).Encode(pids)
 		}
 		// The host's ps, filtered to the container's pids.
