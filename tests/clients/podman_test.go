@@ -573,6 +573,28 @@ func TestPodmanRunErrors(t *testing.T) {
 	}
 }
 
+// TestPodmanMounts: podman's --mount options as it writes them into the
+// runtime's config: a bind with rslave propagation (podman then asks for
+// rootfsPropagation rslave) and a tmpfs with its own mode (with tmpcopyup).
+func TestPodmanMounts(t *testing.T) {
+	p := newPodman(t)
+	src := p.path("bind")
+	if err := os.Mkdir(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "marker"), []byte("from-the-host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := append(append([]string{"run", "--rm",
+		"--mount", "type=bind,src=" + src + ",dst=/b,bind-propagation=rslave",
+		"--mount", "type=tmpfs,dst=/t,tmpfs-mode=1700",
+	}, p.ctr()...), podmanImage, "sh", "-c", "cat /b/marker; stat -c %a /t")
+	r := p.run(args...)
+	if r.Code != 0 || r.Stdout != "from-the-host\n1700\n" {
+		t.Errorf("want the marker and mode 1700: %s", r)
+	}
+}
+
 // TestPodmanRunTty: `podman run -it` on a pseudo-terminal: the container's
 // stdin is a terminal, typed input reaches it, its output and exit code
 // come back.
