@@ -126,12 +126,24 @@ func (s *Setup) copyUp(under *os.File, dest string) error {
 	if err := unix.Fstat(int(under.Fd()), &st); err != nil {
 		return err
 	}
-	// The tmpfs root takes the directory's owner and mode.
+	// The tmpfs root takes the directory's owner (its mode: mount).
 	if err := unix.Fchown(dfd, int(st.Uid), int(st.Gid)); err != nil {
 		return err
 	}
-	if err := unix.Fchmod(dfd, st.Mode&0o7777); err != nil {
+	return copyTree(under, dst)
+}
+
+// chmodMountRoot sets the mode of the root of the mount just made at dest.
+func (s *Setup) chmodMountRoot(dest string, mode uint32) error {
+	top, err := s.open(dest)
+	if err != nil {
 		return err
 	}
-	return copyTree(under, dst)
+	defer top.Close()
+	fd, err := unix.Openat(int(top.Fd()), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	return unix.Fchmod(fd, mode)
 }

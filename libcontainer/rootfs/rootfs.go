@@ -302,6 +302,19 @@ func (s *Setup) mount(m *configs.Mount, tree int) error {
 		}
 		isFile = st.Mode&unix.S_IFMT != unix.S_IFDIR
 	}
+	// As runc: a tmpfs over a directory the rootfs has takes that
+	// directory's mode; one on a mount point made here keeps its own
+	// (mode= or tmpfs's default 1777).
+	var covered *unix.Stat_t
+	if m.Device == "tmpfs" {
+		if h, err := s.open(m.Destination); err == nil {
+			var st unix.Stat_t
+			if unix.Fstat(int(h.Fd()), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+				covered = &st
+			}
+			h.Close()
+		}
+	}
 	target, err := s.mountpoint(m.Destination, isFile)
 	if err != nil {
 		return fail("create mount point", m.Destination, err)
@@ -333,7 +346,9 @@ func (s *Setup) mount(m *configs.Mount, tree int) error {
 			}
 			under = os.NewFile(uintptr(fd), m.Destination)
 			defer under.Close()
-			flags &^= unix.MS_RDONLY // made read-only after the copy
+		}
+		if under != nil || covered != nil {
+			flags &^= unix.MS_RDONLY // made read-only after the copy and chmod
 		}
 		data := m.Data
 		if m.Device != "proc" && m.Device != "sysfs" {
@@ -346,6 +361,13 @@ func (s *Setup) mount(m *configs.Mount, tree int) error {
 			if err := s.copyUp(under, m.Destination); err != nil {
 				return fail("tmpcopyup", m.Destination, err)
 			}
+		}
+		if covered != nil {
+			if err := s.chmodMountRoot(m.Destination, covered.Mode&0o7777); err != nil {
+				return fail("chmod", m.Destination, err)
+			}
+		}
+		if under != nil || covered != nil {
 			if m.Flags&unix.MS_RDONLY != 0 {
 				top, err := s.open(m.Destination)
 				if err != nil {

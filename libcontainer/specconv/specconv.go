@@ -447,17 +447,25 @@ func checkNsFile(path string, t configs.NamespaceType) error {
 	return nil
 }
 
+// rootPropagation maps linux.rootfsPropagation to what is applied to the
+// whole tree. The spec names shared, slave, private and unbindable; runc
+// and crun also take the r-prefixed names, which podman writes (rslave when
+// a bind mount has rslave propagation).
 var rootPropagation = map[string]uintptr{
-	"":           unix.MS_SLAVE | unix.MS_REC,
-	"shared":     unix.MS_SHARED | unix.MS_REC,
-	"slave":      unix.MS_SLAVE | unix.MS_REC,
-	"private":    unix.MS_PRIVATE | unix.MS_REC,
-	"unbindable": unix.MS_UNBINDABLE | unix.MS_REC,
+	"":            unix.MS_SLAVE | unix.MS_REC,
+	"shared":      unix.MS_SHARED | unix.MS_REC,
+	"slave":       unix.MS_SLAVE | unix.MS_REC,
+	"private":     unix.MS_PRIVATE | unix.MS_REC,
+	"unbindable":  unix.MS_UNBINDABLE | unix.MS_REC,
+	"rshared":     unix.MS_SHARED | unix.MS_REC,
+	"rslave":      unix.MS_SLAVE | unix.MS_REC,
+	"rprivate":    unix.MS_PRIVATE | unix.MS_REC,
+	"runbindable": unix.MS_UNBINDABLE | unix.MS_REC,
 }
 
 func convertMounts(c *configs.Config, spec *specs.Spec, bundle string) error {
 	if _, ok := rootPropagation[spec.Linux.RootfsPropagation]; !ok {
-		return fieldErr("linux.rootfsPropagation", "%q is not one of shared, slave, private, unbindable", spec.Linux.RootfsPropagation)
+		return fieldErr("linux.rootfsPropagation", "%q is not one of [r]shared, [r]slave, [r]private, [r]unbindable", spec.Linux.RootfsPropagation)
 	}
 	for i, sm := range spec.Mounts {
 		field := fmt.Sprintf("mounts[%d]", i)

@@ -10,16 +10,20 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// linux.rootfsPropagation: the root mount's propagation inside.
+// linux.rootfsPropagation: the root mount's propagation inside. The
+// r-prefixed names are runc's too (podman writes rslave).
 func TestRootfsPropagation(t *testing.T) {
 	e := newEnv(t)
-	for prop, want := range map[string]string{"shared": "shared:", "slave": "master:", "private": "-", "unbindable": "unbindable"} {
+	for prop, want := range map[string]string{
+		"shared": "shared:", "slave": "master:", "private": "-", "unbindable": "unbindable",
+		"rshared": "shared:", "rslave": "master:", "rprivate": "-", "runbindable": "unbindable",
+	} {
 		out := e.output(`awk '$5 == "/" {print $7}' /proc/self/mountinfo`, withSpec(func(s *specs.Spec) {
 			s.Linux.RootfsPropagation = prop
 		}))
 		got := strings.TrimSpace(out)
 		if !strings.HasPrefix(got, want) {
-			if prop == "slave" && got == "-" {
+			if (prop == "slave" || prop == "rslave") && got == "-" {
 				// A slave of a private host mount has no master to show.
 				continue
 			}

@@ -111,6 +111,42 @@ func TestMountRelativeDestination(t *testing.T) {
 	}
 }
 
+// A tmpfs over a directory of the rootfs takes that directory's mode, one
+// on a mount point the runtime made keeps its own (mode=, or tmpfs's 1777),
+// tmpcopyup or not: runc's rule, which podman's --mount
+// type=tmpfs,tmpfs-mode=N relies on.
+func TestMountTmpfsMode(t *testing.T) {
+	e := newEnv(t)
+	b := e.newBundle(withPrivateRootfs(), withShell(`stat -c '%n %a' /old /new /newdefault /newcopyup /oldcopyup /oldro`),
+		withSpec(func(s *specs.Spec) {
+			for _, m := range []struct {
+				dest string
+				opts []string
+			}{
+				{"/old", []string{"mode=1777"}},
+				{"/new", []string{"mode=1750"}},
+				{"/newdefault", nil},
+				{"/newcopyup", []string{"mode=1700", "tmpcopyup"}},
+				{"/oldcopyup", []string{"mode=1777", "tmpcopyup"}},
+				{"/oldro", []string{"mode=1777", "ro"}},
+			} {
+				s.Mounts = append(s.Mounts, specs.Mount{Destination: m.dest, Type: "tmpfs", Source: "tmpfs", Options: m.opts})
+			}
+		}))
+	for _, d := range []string{"old", "oldcopyup", "oldro"} {
+		os.Mkdir(filepath.Join(b.Rootfs, d), 0o710)
+		os.Chmod(filepath.Join(b.Rootfs, d), 0o710)
+	}
+	r := e.runFG(b, "tmpfsmode")
+	if r.Code != 0 {
+		t.Fatal(r)
+	}
+	want := "/old 710\n/new 1750\n/newdefault 1777\n/newcopyup 1700\n/oldcopyup 710\n/oldro 710\n"
+	if r.Stdout != want {
+		t.Errorf("tmpfs modes: got %q, want %q", r.Stdout, want)
+	}
+}
+
 // tmpcopyup: the new tmpfs holds a copy of what was under it, with modes,
 // owners and symlinks, and writes do not reach the image.
 func TestMountTmpcopyup(t *testing.T) {
