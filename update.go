@@ -88,6 +88,7 @@ other options are ignored.
 		if err != nil {
 			return err
 		}
+		zeroIsUnchanged(r)
 		// A memory limit of -1 with no swap given lifts both, as runc.
 		if r.Memory != nil && r.Memory.Limit != nil && *r.Memory.Limit == -1 && r.Memory.Swap == nil {
 			r.Memory.Swap = r.Memory.Limit
@@ -182,6 +183,46 @@ func updateRequest(ctx *cli.Context) (*specs.LinuxResources, string, error) {
 		r.Pids = &specs.LinuxPids{Limit: &v}
 	}
 	return r, "update flags", nil
+}
+
+// zeroIsUnchanged drops the zero values of an update request, which mean
+// "leave it as it is", as for runc (whose cgroup drivers write no zero):
+// clients send them for what they do not change. dockerd's update through
+// containerd's shim, for one, sends every field of its struct, e.g.
+// {"memory":{"limit":0,"reservation":33554432,"kernel":0},"cpu":{"shares":0,
+// ...},"blockIO":{"weight":0}} for `docker update --memory-reservation 32m`.
+// Burst and idle are left: 0 is a value there, as runc writes it.
+func zeroIsUnchanged(r *specs.LinuxResources) {
+	drop := func(p **int64) {
+		if *p != nil && **p == 0 {
+			*p = nil
+		}
+	}
+	dropU := func(p **uint64) {
+		if *p != nil && **p == 0 {
+			*p = nil
+		}
+	}
+	if m := r.Memory; m != nil {
+		drop(&m.Limit)
+		drop(&m.Reservation)
+		drop(&m.Swap)
+		drop(&m.Kernel)
+		drop(&m.KernelTCP)
+	}
+	if c := r.CPU; c != nil {
+		dropU(&c.Shares)
+		drop(&c.Quota)
+		dropU(&c.Period)
+		drop(&c.RealtimeRuntime)
+		dropU(&c.RealtimePeriod)
+	}
+	if b := r.BlockIO; b != nil && b.Weight != nil && *b.Weight == 0 {
+		b.Weight = nil
+	}
+	if p := r.Pids; p != nil {
+		drop(&p.Limit)
+	}
 }
 
 // ramInBytes parses a size as docker and runc accept it: a number with an

@@ -576,6 +576,44 @@ func TestUpdate(t *testing.T) {
 	}
 }
 
+// In an update request a zero means "unchanged", as for runc: dockerd (via
+// containerd's shim) sends every field, zeros for those it does not change.
+func TestUpdateZeroIsUnchanged(t *testing.T) {
+	e := newEnv(t)
+	runningContainer(e, "upz", withResources(&specs.LinuxResources{
+		Memory: &specs.LinuxMemory{Limit: ptrI64(64 << 20)}, Pids: &specs.LinuxPids{Limit: ptrI64(50)},
+		CPU: &specs.LinuxCPU{Shares: ptrU64(512)},
+	}))
+	pid := e.state("upz").PID
+	f := filepath.Join(e.dir, "res.json")
+	// What `docker update --memory-reservation 32m` sends.
+	os.WriteFile(f, []byte(`{"memory":{"limit":0,"reservation":33554432,"kernel":0},"cpu":{"shares":0,"quota":0,"period":0},"blockIO":{"weight":0},"pids":{"limit":0}}`), 0o644)
+	e.ok("update", "-r", f, "upz")
+	mem, soft := "memory.limit_in_bytes", "memory.soft_limit_in_bytes"
+	if unifiedHost() {
+		mem, soft = "memory.max", "memory.low"
+	}
+	if got := cgRead(t, pid, "memory", mem); got != strconv.Itoa(64<<20) {
+		t.Errorf("%s after an update with limit 0: %q", mem, got)
+	}
+	if got := cgRead(t, pid, "memory", soft); got != strconv.Itoa(32<<20) {
+		t.Errorf("%s after update: %q", soft, got)
+	}
+	if got := cgRead(t, pid, "pids", "pids.max"); got != "50" {
+		t.Errorf("pids.max after an update with limit 0: %q", got)
+	}
+	if !unifiedHost() {
+		if got := cgRead(t, pid, "cpu", "cpu.shares"); got != "512" {
+			t.Errorf("cpu.shares after an update with shares 0: %q", got)
+		}
+	}
+	// And from flags.
+	e.ok("update", "--memory", "0", "--cpu-share", "0", "upz")
+	if got := cgRead(t, pid, "memory", mem); got != strconv.Itoa(64<<20) {
+		t.Errorf("%s after update --memory 0: %q", mem, got)
+	}
+}
+
 // memory.checkBeforeUpdate refuses a limit below the current usage.
 func TestUpdateCheckBeforeUpdate(t *testing.T) {
 	if isRunc() {
