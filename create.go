@@ -81,6 +81,10 @@ func doCreate(ctx *cli.Context, id string, detach bool) (*libcontainer.Container
 		NoPivotRoot:   ctx.Bool("no-pivot"),
 		NoNewKeyring:  ctx.Bool("no-new-keyring"),
 		SystemdCgroup: ctx.Bool("systemd-cgroup"),
+		// As runc: an unprivileged --systemd-cgroup uses the user's
+		// systemd instance (root keeps the system manager, even with
+		// --rootless=true).
+		RootlessCgroup: rootless(ctx) && os.Geteuid() != 0,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -21,6 +21,11 @@ type Cgroup struct {
 	// SystemdProps are the org.systemd.property.* annotations, as given
 	// (name → value in the D-Bus text form), for the unit.
 	SystemdProps map[string]string `json:"systemd_props,omitempty"`
+	// Rootless (with Systemd) puts the unit in the user's own systemd
+	// instance, reached over the session bus, as runc does for an
+	// unprivileged caller: the container's cgroup is then under the user
+	// manager's (user@UID.service), and the default slice is user.slice.
+	Rootless bool `json:"rootless,omitempty"`
 
 	Resources *Resources `json:"resources,omitempty"`
 }

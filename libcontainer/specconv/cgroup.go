@@ -37,12 +37,16 @@ func convertCgroup(lx *specs.Linux, opts Options, annotations map[string]string)
 		p := lx.CgroupsPath
 		if p == "" {
 			p = "system.slice:husk:" + opts.ID
+			if opts.RootlessCgroup {
+				p = "user.slice:husk:" + opts.ID
+			}
 		}
 		parts := strings.Split(p, ":")
 		if len(parts) != 3 {
 			return nil, fieldErr("linux.cgroupsPath", "%q is not slice:prefix:name, which the systemd cgroup driver expects", p)
 		}
 		cg.Systemd, cg.Parent, cg.ScopePrefix, cg.Name = true, parts[0], parts[1], parts[2]
+		cg.Rootless = opts.RootlessCgroup
 		if cg.Name == "" {
 			return nil, fieldErr("linux.cgroupsPath", "%q has no unit name after the last colon", p)
 		}

@@ -104,6 +104,9 @@ type Options struct {
 	NoPivotRoot   bool
 	NoNewKeyring  bool
 	SystemdCgroup bool
+	// RootlessCgroup: husk runs unprivileged; with SystemdCgroup the unit
+	// goes to the user's systemd instance.
+	RootlessCgroup bool
 }
 
 // Convert validates spec and makes the internal config and the process.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,9 +18,56 @@ import (
 const jobTimeout = 30 * time.Second
 
 // conn is a lazily made connection to systemd: the system bus, or
-// systemd's private socket (/run/systemd/private) for root without one.
+// systemd's private socket (/run/systemd/private) for root without one;
+// with user, the user's own systemd instance over the session bus.
 type conn struct {
-	c *sdbus.Conn
+	c    *sdbus.Conn
+	user bool
+}
+
+// connect makes the connection.
+func (d *conn) connect() (*sdbus.Conn, error) {
+	if !d.user {
+		c, err := sdbus.NewWithContext(context.Background())
+		if err != nil {
+			return nil, fmt.Errorf("connect to systemd over D-Bus: %w", err)
+		}
+		return c, nil
+	}
+	addr, err := userBusAddress()
+	if err != nil {
+		return nil, err
+	}
+	c, err := sdbus.NewUserConnectionContext(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("rootless: connect to the user's systemd instance over the session bus %s: %w (it needs a user session: a login, or `loginctl enable-linger %d`)", addr, err, os.Getuid())
+	}
+	return c, nil
+}
+
+// userBusAddress finds the session bus of the user's systemd instance, as
+// runc and sd-bus do: $DBUS_SESSION_BUS_ADDRESS, else the socket
+// $XDG_RUNTIME_DIR/bus, else /run/user/UID/bus. The one found is put in
+// $DBUS_SESSION_BUS_ADDRESS, where godbus looks first: it would otherwise
+// look in /run/user/UID only, then try to launch a bus of its own.
+func userBusAddress() (string, error) {
+	if a := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); a != "" && a != "autolaunch:" {
+		return a, nil
+	}
+	var tried []string
+	for _, dir := range []string{os.Getenv("XDG_RUNTIME_DIR"), fmt.Sprintf("/run/user/%d", os.Getuid())} {
+		if dir == "" {
+			continue
+		}
+		p := filepath.Join(dir, "bus")
+		if fi, err := os.Stat(p); err == nil && fi.Mode().Type() == os.ModeSocket {
+			a := "unix:path=" + dbus.EscapeBusAddressValue(p)
+			os.Setenv("DBUS_SESSION_BUS_ADDRESS", a)
+			return a, nil
+		}
+		tried = append(tried, p)
+	}
+	return "", fmt.Errorf("rootless: no session bus to reach the user's systemd instance: $DBUS_SESSION_BUS_ADDRESS is not set and there is no socket %s (it needs a user session: a login, or `loginctl enable-linger %d`)", strings.Join(tried, " or "), os.Getuid())
 }
 
 // do runs op on the connection, connecting first if need be. A connection
@@ -26,9 +75,9 @@ type conn struct {
 func (d *conn) do(op func(*sdbus.Conn) error) error {
 	for try := 0; ; try++ {
 		if d.c == nil {
-			c, err := sdbus.NewWithContext(context.Background())
+			c, err := d.connect()
 			if err != nil {
-				return fmt.Errorf("connect to systemd over D-Bus: %w", err)
+				return err
 			}
 			d.c = c
 		}
@@ -154,6 +203,26 @@ func (d *conn) controlGroup(unit string) (string, error) {
 	cg, ok := p.Value.Value().(string)
 	if !ok || !strings.HasPrefix(cg, "/") {
 		return "", fmt.Errorf("systemd: unit %s has no cgroup (ControlGroup %s)", unit, p.Value)
+	}
+	return cg, nil
+}
+
+// managerControlGroup is the manager's own cgroup path, from the
+// hierarchy's root ("/" for the system manager; for a user's,
+// /user.slice/user-UID.slice/user@UID.service).
+func (d *conn) managerControlGroup() (string, error) {
+	var s string
+	err := d.do(func(c *sdbus.Conn) (err error) {
+		s, err = c.GetManagerProperty("ControlGroup")
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("systemd: the manager's ControlGroup: %w", err)
+	}
+	// GetManagerProperty gives the value in the D-Bus text form.
+	cg := strings.Trim(s, `"`)
+	if !strings.HasPrefix(cg, "/") {
+		return "", fmt.Errorf("systemd: the manager has no cgroup (ControlGroup %s)", s)
 	}
 	return cg, nil
 }

@@ -40,11 +40,14 @@ func UnitName(cg *configs.Cgroup) string {
 // isSlice reports whether unit is a slice (else a scope).
 func isSlice(unit string) bool { return strings.HasSuffix(unit, ".slice") }
 
-// parentSlice is the slice a scope goes in: cg.Parent, system.slice by
-// default.
+// parentSlice is the slice a scope goes in: cg.Parent, by default
+// system.slice (user.slice in a user's instance, as runc).
 func parentSlice(cg *configs.Cgroup) string {
-	if cg.Parent != "" {
+	switch {
+	case cg.Parent != "":
 		return cg.Parent
+	case cg.Rootless:
+		return "user.slice"
 	}
 	return "system.slice"
 }

@@ -6,6 +6,11 @@
 // that it keeps them when it re-applies its settings; everything is then
 // written by fs2 on the unit's cgroup, which also does freezing, stats,
 // OOM events and kill.
+//
+// Rootless (an unprivileged caller), the unit is the user's own systemd
+// instance's (user@UID.service), reached over the session bus, as runc
+// does: under that manager's cgroup, in user.slice by default, and with
+// only the controllers the manager was delegated.
 package systemd
 
 import (
@@ -13,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	sdbus "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
@@ -62,19 +68,39 @@ func New(cg *configs.Cgroup) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("linux.cgroupsPath: %w", err)
 	}
-	dir := cgroups.Root + rel
-	return &Manager{cg: cg, unit: UnitName(cg), dir: dir, fs: fs2.Load(dir), props: props, fresh: true}, nil
+	m := &Manager{cg: cg, unit: UnitName(cg), props: props, fresh: true}
+	if cg.Rootless {
+		// The user's instance: its units are under its own cgroup, and
+		// only the controllers it was delegated can be had. Both are
+		// asked now, so that nothing is made when either fails.
+		m.sd.user = true
+		mcg, err := m.sd.managerControlGroup()
+		if err != nil {
+			m.sd.close()
+			return nil, err
+		}
+		if err := checkDelegated(cg.Resources, cgroups.Root, mcg); err != nil {
+			m.sd.close()
+			return nil, err
+		}
+		rel = strings.TrimSuffix(mcg, "/") + rel
+	}
+	m.dir = cgroups.Root + rel
+	m.fs = fs2.Load(m.dir)
+	return m, nil
 }
 
 // Load returns the manager of an existing container, from its config and
 // the cgroup directory recorded in its state.
 func Load(cg *configs.Cgroup, dir string) *Manager {
-	if dir == "" {
+	if dir == "" && !cg.Rootless {
 		if rel, err := unitCgroup(cg); err == nil {
 			dir = cgroups.Root + rel
 		}
 	}
-	return &Manager{cg: cg, unit: UnitName(cg), dir: dir, fs: fs2.Load(dir)}
+	m := &Manager{cg: cg, unit: UnitName(cg), dir: dir, fs: fs2.Load(dir)}
+	m.sd.user = cg.Rootless
+	return m
 }
 
 // Unit is the name of the container's unit.
@@ -120,7 +146,7 @@ func (m *Manager) Apply(pid int) error {
 	}
 	// After the annotations: linux.resources win, as with runc (which
 	// sets them once the unit is there).
-	res, err := resourceProps(m.cg.Resources, m.version)
+	res, err := resourceProps(m.startResources(), m.version)
 	if err != nil {
 		return err
 	}
@@ -149,6 +175,20 @@ func (m *Manager) Apply(pid int) error {
 	// Enables, along the path, the controllers systemd leaves off
 	// (hugetlb, rdma, misc), as runc does.
 	return m.fs.Create()
+}
+
+// startResources are the resources the unit starts with: a user's
+// instance is given no device rules (an unprivileged user cannot attach a
+// device program, and reaches no device beyond its own anyway; husk does
+// not set them either, as runc).
+func (m *Manager) startResources() *configs.Resources {
+	r := m.cg.Resources
+	if m.cg.Rootless && r != nil && len(r.Devices) > 0 {
+		c := *r
+		c.Devices = nil
+		return &c
+	}
+	return r
 }
 
 // Set implements cgroups.Manager: the resources systemd has properties
