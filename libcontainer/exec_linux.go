@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/husk-runtime/husk/libcontainer/cgroups"
 	"github.com/husk-runtime/husk/libcontainer/cgroups/manager"
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/husk-runtime/husk/libcontainer/initproto"
@@ -90,9 +91,17 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 		sc.listenerFd = 3 + o.PreserveFds + len(extra)
 		extra = append(extra, sc.listener.Fd())
 	}
+	if j, ok := sp.cgroup.(cgroups.JoinedByApply); ok && j.JoinedByApply() {
+		sp.placeLater = true
+	}
 	_, tasks, err := sp.fork(o.PreserveFds, extra, nil, 0)
 	if err != nil {
 		return 0, err
+	}
+	if sp.placeLater {
+		if err := sp.cgroup.Apply(sp.pid0); err != nil {
+			return 0, err
+		}
 	}
 	if len(o.Process.CPUAffinityInitial) > 0 {
 		// Until it joins the container's cgroup, the process runs where

@@ -60,6 +60,15 @@ type PlacedByApply interface {
 	PlacedByApply()
 }
 
+// JoinedByApply is implemented by a Manager whose existing cgroup a new
+// process (exec) may not be forked into when JoinedByApply says so: it is
+// forked outside and moved in by Apply before it runs anything of the
+// container (a rootless systemd unit, which the user's systemd instance
+// moves it into).
+type JoinedByApply interface {
+	JoinedByApply() bool
+}
+
 // ErrNoKill is Kill's answer where the cgroup cannot be killed as one.
 var ErrNoKill = errors.New("cgroup.kill not available")
 

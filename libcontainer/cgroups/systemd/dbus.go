@@ -186,6 +186,20 @@ func (d *conn) setProperties(unit string, props []sdbus.Property) error {
 	return nil
 }
 
+// attach asks systemd to move pid into the unit's cgroup, or its
+// sub-cgroup sub ("" or "/a/b"). A user's instance that may not move it
+// itself asks the system manager, which lets a user move its own
+// processes into its own delegated units.
+func (d *conn) attach(unit, sub string, pid int) error {
+	err := d.do(func(c *sdbus.Conn) error {
+		return c.AttachProcessesToUnit(context.Background(), unit, sub, []uint32{uint32(pid)})
+	})
+	if err != nil {
+		return fmt.Errorf("systemd: attach process %d to unit %s: %w", pid, unit, err)
+	}
+	return nil
+}
+
 // controlGroup is the unit's cgroup path, from the hierarchy's root.
 func (d *conn) controlGroup(unit string) (string, error) {
 	typ := "Scope"

@@ -67,3 +67,16 @@ func TestParentSliceRootless(t *testing.T) {
 		t.Errorf("root default: %q %v", p, err)
 	}
 }
+
+func TestSubCgroup(t *testing.T) {
+	for dir, want := range map[string]string{
+		"/sys/fs/cgroup/user.slice/u@1000.service/user.slice/husk-c1.scope":      "",
+		"/sys/fs/cgroup/user.slice/u@1000.service/user.slice/husk-c1.scope/a/b/": "/a/b",
+		"/sys/fs/cgroup/user.slice/husk-c1.scope/x":                              "/x",
+	} {
+		m := &Manager{unit: "husk-c1.scope", dir: dir}
+		if got := m.subCgroup(); got != want {
+			t.Errorf("%s: %q, want %q", dir, got, want)
+		}
+	}
+}

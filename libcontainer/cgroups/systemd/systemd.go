@@ -110,6 +110,21 @@ func (m *Manager) Unit() string { return m.unit }
 // around the container's init.
 func (m *Manager) PlacedByApply() {}
 
+// JoinedByApply implements cgroups.JoinedByApply: an exec of a rootless
+// container is moved into the unit by Apply (through the user's systemd
+// instance if need be), not forked into it.
+func (m *Manager) JoinedByApply() bool { return m.cg.Rootless }
+
+// subCgroup is where m.dir is below the unit's own cgroup (exec
+// --cgroup): "" or "/a/b".
+func (m *Manager) subCgroup() string {
+	_, sub, ok := strings.Cut(m.dir+"/", "/"+m.unit+"/")
+	if !ok || sub == "" {
+		return ""
+	}
+	return "/" + strings.Trim(sub, "/")
+}
+
 // live reports whether the unit is the container's to act on.
 func (m *Manager) live() bool { return !m.fresh || m.started }
 
@@ -138,7 +153,14 @@ func (m *Manager) Apply(pid int) error {
 	if !m.fresh {
 		// A container's existing unit (exec joining it late): move the
 		// process in, as cgroupfs would.
-		return m.fs.Apply(pid)
+		err := m.fs.Apply(pid)
+		if err == nil || !m.cg.Rootless || !errors.Is(err, os.ErrPermission) {
+			return err
+		}
+		// Unprivileged, husk may only move a process between cgroups
+		// under one it may write (run outside the user manager's tree,
+		// it may not): the user's instance does it.
+		return m.sd.attach(m.unit, m.subCgroup(), pid)
 	}
 	props := append(baseProps(m.cg, m.unit, pid), m.props...)
 	if p, ok := oomPolicy(m.cg.Resources); ok {
