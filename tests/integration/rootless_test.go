@@ -20,7 +20,8 @@ type rootlessEnv struct {
 	t   *testing.T
 	e   *env
 	xdg string
-	bin string // the runtime, copied where the user can reach it
+	bin string   // the runtime, copied where the user can reach it
+	env []string // more environment for the runtime
 }
 
 func newRootlessEnv(t *testing.T) *rootlessEnv {
@@ -57,7 +58,7 @@ func (r *rootlessEnv) run(args ...string) result {
 	res := invoke(invokeOpts{
 		bin:  r.bin,
 		cred: &syscall.Credential{Uid: testUID, Gid: testGID},
-		env:  []string{"XDG_RUNTIME_DIR=" + r.xdg},
+		env:  append([]string{"XDG_RUNTIME_DIR=" + r.xdg}, r.env...),
 	}, args...)
 	if res.TimedOut || res.Err != nil {
 		r.t.Fatalf("runtime: %s", res)
@@ -217,5 +218,190 @@ func TestRootlessSubordinateIDs(t *testing.T) {
 	want := fmt.Sprintf("0 %d 1 1 300000 1000 0 %d 1 1 300000 1000", testUID, testGID)
 	if got != want {
 		t.Errorf("maps: %q, want %q", got, want)
+	}
+}
+
+// userManager makes sure the systemd user instance of testUID runs (the
+// systemd guest of tests/vm lingers that user; elsewhere this starts it)
+// and returns the address of its session bus and its cgroup path. The
+// test skips, saying why, where there is none.
+func userManager(t *testing.T) (bus, cgroup string) {
+	t.Helper()
+	if !systemdCgroup {
+		t.Skip("needs HUSK_TEST_SYSTEMD=1 (a systemd host)")
+	}
+	unit := fmt.Sprintf("user@%d.service", testUID)
+	if out, err := exec.Command("systemctl", "start", unit).CombinedOutput(); err != nil {
+		t.Skipf("no user manager for uid %d: systemctl start %s: %v: %s", testUID, unit, err, out)
+	}
+	sock := fmt.Sprintf("/run/user/%d/bus", testUID)
+	if fi, err := os.Stat(sock); err != nil || fi.Mode().Type() != os.ModeSocket {
+		t.Skipf("the user manager of uid %d has no session bus %s (package dbus-user-session): %v", testUID, sock, err)
+	}
+	out, err := exec.Command("systemctl", "show", "--value", "-p", "ControlGroup", unit).Output()
+	cgroup = strings.TrimSpace(string(out))
+	if err != nil || !strings.HasPrefix(cgroup, "/") {
+		t.Fatalf("the cgroup of %s: %q %v", unit, cgroup, err)
+	}
+	return "unix:path=" + sock, cgroup
+}
+
+// userUnit reads properties of a unit of testUID's systemd instance, as
+// that user: name → value.
+func userUnit(t *testing.T, bus, unit string, props ...string) map[string]string {
+	t.Helper()
+	cmd := exec.Command("systemctl", "--user", "show", unit, "-p", strings.Join(props, ","))
+	cmd.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS="+bus, fmt.Sprintf("XDG_RUNTIME_DIR=/run/user/%d", testUID))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: testUID, Gid: testGID}}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("systemctl --user show %s: %v", unit, err)
+	}
+	m := map[string]string{}
+	for _, l := range lines(string(out)) {
+		k, v, _ := strings.Cut(l, "=")
+		m[k] = v
+	}
+	return m
+}
+
+// gone reports whether the user's instance has forgotten unit (or keeps
+// it only as inactive).
+func userUnitGone(t *testing.T, bus, unit string) bool {
+	p := userUnit(t, bus, unit, "LoadState", "ActiveState")
+	return p["LoadState"] == "not-found" || p["ActiveState"] == "inactive"
+}
+
+// Rootless with --systemd-cgroup: the container's scope is started by the
+// user's own systemd instance, under its cgroup, delegated, with the
+// limits as unit properties and in the cgroup; exec joins it, kill and
+// delete work, and delete takes the unit and its cgroup away.
+func TestRootlessSystemdCgroup(t *testing.T) {
+	bus, mcg := userManager(t)
+	r := newRootlessEnv(t)
+	r.env = []string{"DBUS_SESSION_BUS_ADDRESS=" + bus}
+	id := fmt.Sprintf("rlsd%d", os.Getpid())
+	dir := r.bundle([]string{"sleep", "100"}, func(s *specs.Spec) {
+		s.Linux.Resources = &specs.LinuxResources{
+			Memory: &specs.LinuxMemory{Limit: ptrI64(64 << 20)},
+			Pids:   &specs.LinuxPids{Limit: ptrI64(20)},
+		}
+	})
+	r.t.Cleanup(func() { r.run("--systemd-cgroup", "delete", "--force", id) })
+	r.ok("--systemd-cgroup", "run", "--detach", "--bundle", dir, id)
+	var st containerState
+	if err := json.Unmarshal([]byte(r.ok("--systemd-cgroup", "state", id).Stdout), &st); err != nil || st.Status != "running" {
+		t.Fatalf("state: %v %+v", err, st)
+	}
+	// The default cgroupsPath of a rootless container: user.slice:<name>:<id>.
+	unit := fmt.Sprintf("%s-%s.scope", filepath.Base(runtimeBin), id)
+	wantCg := mcg + "/user.slice/" + unit
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", st.PID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(data)); got != "0::"+wantCg {
+		t.Errorf("the container's cgroup: %q, want 0::%s (in the user manager's %s)", got, wantCg, mcg)
+	}
+	props := userUnit(t, bus, unit, "ActiveState", "ControlGroup", "Delegate", "MemoryMax", "TasksMax")
+	want := map[string]string{"ActiveState": "active", "ControlGroup": wantCg, "Delegate": "yes",
+		"MemoryMax": fmt.Sprint(64 << 20), "TasksMax": "20"}
+	for k, v := range want {
+		if props[k] != v {
+			t.Errorf("%s in the user manager: %s=%q, want %q", unit, k, props[k], v)
+		}
+	}
+	cgDir := containerCgroupDir(t, st.PID, "memory.max")
+	for file, v := range map[string]string{"memory.max": fmt.Sprint(64 << 20), "pids.max": "20"} {
+		if got, err := os.ReadFile(filepath.Join(cgDir, file)); err != nil || strings.TrimSpace(string(got)) != v {
+			t.Errorf("%s/%s: %q %v, want %s", cgDir, file, got, err, v)
+		}
+	}
+	// exec joins the scope (the user's instance moves it in: husk, run
+	// from outside the user manager's tree, may not).
+	if out := strings.TrimSpace(r.ok("--systemd-cgroup", "exec", id, "cat", "/proc/self/cgroup").Stdout); out != "0::"+wantCg {
+		t.Errorf("exec'd process in cgroup %q, want 0::%s", out, wantCg)
+	}
+	r.ok("--systemd-cgroup", "kill", id, "KILL")
+	waitProcGone(t, st.PID)
+	r.ok("--systemd-cgroup", "delete", id)
+	waitFor(t, unit+" gone from the user manager", func() bool { return userUnitGone(t, bus, unit) })
+	if _, err := os.Stat(cgDir); !os.IsNotExist(err) {
+		t.Errorf("cgroup %s left after delete: %v", cgDir, err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(r.xdg, filepath.Base(runtimeBin))); len(ents) != 0 {
+		t.Errorf("state left behind: %v", ents)
+	}
+}
+
+// A resource whose controller the user's instance was not delegated
+// (systemd 252's user@.service has cpu, memory and pids) is refused at
+// create, naming the field, and nothing is left: no state, no unit, no
+// cgroup.
+func TestRootlessSystemdUndelegatedController(t *testing.T) {
+	bus, mcg := userManager(t)
+	avail, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", mcg, "cgroup.controllers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := " " + strings.TrimSpace(string(avail)) + " "
+	var field string
+	var res *specs.LinuxResources
+	switch {
+	case !strings.Contains(have, " cpuset "):
+		field, res = "linux.resources.cpu.cpus", &specs.LinuxResources{CPU: &specs.LinuxCPU{Cpus: "0"}}
+	case !strings.Contains(have, " hugetlb "):
+		field, res = "linux.resources.hugepageLimits", &specs.LinuxResources{HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 1 << 21}}}
+	default:
+		t.Skipf("the user manager has both cpuset and hugetlb (%s)", avail)
+	}
+	r := newRootlessEnv(t)
+	r.env = []string{"DBUS_SESSION_BUS_ADDRESS=" + bus}
+	id := fmt.Sprintf("rlsdu%d", os.Getpid())
+	dir := r.bundle([]string{"true"}, func(s *specs.Spec) {
+		s.Linux.Resources = res
+		s.Linux.Resources.Memory = &specs.LinuxMemory{Limit: ptrI64(64 << 20)}
+	})
+	r.t.Cleanup(func() { r.run("--systemd-cgroup", "delete", "--force", id) })
+	out := r.run("--systemd-cgroup", "run", "--bundle", dir, id)
+	if out.Code == 0 {
+		t.Fatalf("a resource of an undelegated controller was accepted: %s", out)
+	}
+	t.Logf("the user manager has %q; refused: %s", strings.TrimSpace(string(avail)), strings.TrimSpace(out.Stderr))
+	if isHusk() && (!strings.Contains(out.Stderr, field) || !strings.Contains(out.Stderr, "not delegated")) {
+		t.Errorf("the error does not name %s and say it is not delegated: %s", field, out.Stderr)
+	}
+	unit := fmt.Sprintf("%s-%s.scope", filepath.Base(runtimeBin), id)
+	if !userUnitGone(t, bus, unit) {
+		t.Errorf("%s left in the user manager", unit)
+	}
+	if _, err := os.Stat(filepath.Join("/sys/fs/cgroup", mcg, "user.slice", unit)); !os.IsNotExist(err) {
+		t.Errorf("cgroup of %s left: %v", unit, err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(r.xdg, filepath.Base(runtimeBin))); len(ents) != 0 {
+		t.Errorf("state left behind: %v", ents)
+	}
+}
+
+// Without a session bus to reach a user instance, rootless
+// --systemd-cgroup fails, saying so, and leaves nothing behind.
+func TestRootlessSystemdNoUserBus(t *testing.T) {
+	if !systemdCgroup {
+		t.Skip("needs HUSK_TEST_SYSTEMD=1 (a systemd host)")
+	}
+	r := newRootlessEnv(t)
+	r.env = []string{"DBUS_SESSION_BUS_ADDRESS=unix:path=" + filepath.Join(r.xdg, "no-bus")}
+	dir := r.bundle([]string{"true"}, nil)
+	r.t.Cleanup(func() { r.run("--systemd-cgroup", "delete", "--force", "rlsdnobus") })
+	out := r.run("--systemd-cgroup", "run", "--bundle", dir, "rlsdnobus")
+	if out.Code == 0 {
+		t.Fatalf("rootless --systemd-cgroup without a user bus succeeded: %s", out)
+	}
+	t.Logf("refused: %s", strings.TrimSpace(out.Stderr))
+	if isHusk() && !strings.Contains(out.Stderr, "session bus") {
+		t.Errorf("the error does not say the session bus is missing: %s", out.Stderr)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(r.xdg, filepath.Base(runtimeBin))); len(ents) != 0 {
+		t.Errorf("state left behind: %v", ents)
 	}
 }

@@ -9,10 +9,13 @@
 #   plain      busybox initramfs as the root, no init system; cgroup2 at
 #              /sys/fs/cgroup with every controller enabled in the root's
 #              cgroup.subtree_control.
-#   --systemd  a Debian image (mmdebstrap: minbase, systemd, dbus, procps) with
-#              systemd as PID 1; SCRIPT runs from a Delegate=yes service, in
-#              a leaf of its cgroup (the unit's own cgroup has no processes
-#              and every controller enabled for its children).
+#   --systemd  a Debian image (mmdebstrap: minbase, systemd, dbus,
+#              dbus-user-session, procps) with systemd as PID 1; SCRIPT runs
+#              from a Delegate=yes service, in a leaf of its cgroup (the
+#              unit's own cgroup has no processes and every controller
+#              enabled for its children). The user tester (uid 1000)
+#              lingers: its systemd instance (user@1000.service) starts at
+#              boot, with its session bus at /run/user/1000/bus.
 #
 # Shared libraries of DIR's dynamic executables are copied in (where the
 # guest lacks them). The guest has no network but loopback.
@@ -83,7 +86,9 @@ if [[ ! -s $cache/kernel/kver ]]; then
 	rm -rf "$cache/kernel" && mv "$tmp/k" "$cache/kernel" && rm -rf "$tmp"
 fi
 # The image's name says what it holds: a new package list builds a new one.
-sd_pkgs=systemd,systemd-sysv,dbus,procps
+# dbus-user-session: the session bus of a user's systemd instance
+# (/run/user/UID/bus), for rootless --systemd-cgroup.
+sd_pkgs=systemd,systemd-sysv,dbus,dbus-user-session,procps
 img=$cache/systemd-${sd_pkgs//,/-}.img
 if ((systemd)) && [[ ! -s $img ]]; then
 	say "building the systemd image"
