@@ -10,7 +10,8 @@ type known struct {
 // (Debian 12, Linux 6.18, cgroup v1 hybrid, no AppArmor/SELinux, bounding
 // set without CAP_SYS_RESOURCE). runc fails every program listed here too,
 // with at least as many failures. A program doing better than listed is
-// logged; one doing worse fails the test.
+// logged; one doing worse fails the test. pidfile and poststart are racy
+// in the suite itself and pass on some runs.
 var knownFailures = map[string]known{
 	// E: the host.
 	"linux_cgroups_blkio":            {1, "E: the kernel's blkio has no weight/leaf_weight (CFQ is gone); husk refuses the config, runc fails the read-back"},
@@ -28,6 +29,7 @@ var knownFailures = map[string]known{
 	"hooks":           {1, "S: its expected output lacks the word the hooks write ('called'); no runtime can pass"},
 	"misc_props":      {1, "S: its annotation case runs /runtimetest, which it never copies into that bundle"},
 	"pidfile":         {1, "S: it runs `true` and then kills it; it passes only when kill wins the race, though the spec says kill of a stopped container must fail"},
+	"poststart":       {1, "S, racy: it wants the workload's own write before the poststart hook's; the hook runs once the workload is exec'd, but the workload may write later (passes most runs)"},
 	"prestart":        {1, "S: it expects prestart hooks after `start`; the spec (since 1.0.2) has them run during `create`"},
 	"process_rlimits": {1, "S: runtimetest is a Go >= 1.19 program, which raises its own soft RLIMIT_NOFILE at start, so it never sees the configured value"},
 	"start":           {1, "S: its last case omits `process` and expects `start` to succeed; husk, like runc and crun, refuses that config at `create`"},
