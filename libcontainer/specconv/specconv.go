@@ -509,12 +509,15 @@ func convertMounts(c *configs.Config, spec *specs.Spec, bundle string) error {
 }
 
 // procUsernsPath matches a user namespace named through a process.
-var procUsernsPath = regexp.MustCompile(`^/proc/(\d+)/(task/\d+/)?ns/user$`)
+// Compiled on first use: every husk process runs this package's init.
+var procUsernsPath = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^/proc/(\d+)/(task/\d+/)?ns/user$`)
+})
 
 // procMappings reads FILE (uid_map or gid_map) of the process whose user
 // namespace path is given; nil when the path names no process.
 func procMappings(nsPath, file string) []configs.IDMap {
-	m := procUsernsPath.FindStringSubmatch(filepath.Clean(nsPath))
+	m := procUsernsPath().FindStringSubmatch(filepath.Clean(nsPath))
 	if m == nil {
 		return nil
 	}
