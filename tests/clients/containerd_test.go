@@ -745,8 +745,7 @@ func TestContainerd(t *testing.T) {
 // and stdio, and returns its exit code and what it wrote there.
 func (c *containerdEnv) ctrOnPty(t *testing.T, args ...string) (int, string) {
 	t.Helper()
-	master, slave := containerdOpenPty(t)
-	defer master.Close()
+	master, slave := openPty(t, 24, 80)
 	cmd := exec.Command("ctr", append([]string{"--address", c.sock, "--namespace", c.ns}, args...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
@@ -766,32 +765,6 @@ func (c *containerdEnv) ctrOnPty(t *testing.T, args ...string) (int, string) {
 		t.Fatalf("%v: the terminal's output did not end", cmd.Args)
 	}
 	return code, out.String()
-}
-
-// containerdOpenPty opens a pseudo-terminal pair (80x24).
-func containerdOpenPty(t *testing.T) (master, slave *os.File) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fd := int(m.Fd())
-	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
-		m.Close()
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
-	if err != nil {
-		m.Close()
-		t.Fatal(err)
-	}
-	s, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		m.Close()
-		t.Fatal(err)
-	}
-	unix.IoctlSetWinsize(int(s.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: 80})
-	return m, s
 }
 
 // containerdJSON is a decoded JSON object whose numbers are kept as text.

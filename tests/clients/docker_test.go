@@ -865,10 +865,7 @@ func dockerTestStats(t *testing.T, e *dockerEnv) {
 // the container has a terminal of the client's size, input reaches it and
 // the exit code comes back.
 func dockerTestTty(t *testing.T, e *dockerEnv) {
-	master, slave := dockerOpenPty(t)
-	if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 33, Col: 97}); err != nil {
-		t.Fatal(err)
-	}
+	master, slave := openPty(t, 33, 97)
 	// The client resizes the container's terminal after starting it: wait
 	// for the size rather than racing it.
 	script := `tty; i=0; until [ "$(stty size)" = "33 97" ] || [ $i -ge 600 ]; do sleep 0.05; i=$((i+1)); done; ` +
@@ -914,30 +911,6 @@ func dockerTestTty(t *testing.T, e *dockerEnv) {
 	case <-time.After(cmdTimeout):
 		t.Fatalf("docker run -it did not exit")
 	}
-}
-
-// dockerOpenPty makes a pty pair for the test to play the user's terminal.
-func dockerOpenPty(t *testing.T) (master, slave *os.File) {
-	t.Helper()
-	// Non-blocking, so that Go's poller serves it and deadlines work.
-	fd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := os.NewFile(uintptr(fd), "ptmx")
-	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close(); s.Close() })
-	return m, s
 }
 
 // dockerReadUntil reads from r until want appears (or waitTimeout passes).

@@ -400,33 +400,7 @@ func (o *ptyOutput) String() string {
 func (p *podmanEnv) runPty(prompt, input string, args ...string) ptyResult {
 	t := p.t
 	t.Helper()
-	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer master.Close()
-	var ptn int
-	ctl := func(fd uintptr) {
-		if err = unix.IoctlSetPointerInt(int(fd), unix.TIOCSPTLCK, 0); err == nil {
-			ptn, err = unix.IoctlGetInt(int(fd), unix.TIOCGPTN)
-		}
-	}
-	if sc, e := master.SyscallConn(); e != nil {
-		t.Fatal(e)
-	} else if e := sc.Control(ctl); e != nil {
-		t.Fatal(e)
-	}
-	if err != nil {
-		t.Fatalf("unlocking the pty: %v", err)
-	}
-	slave, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", ptn), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slave.Close()
-	if err := unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: 80}); err != nil {
-		t.Fatal(err)
-	}
+	master, slave := openPty(t, 24, 80)
 
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
@@ -469,7 +443,7 @@ func (p *podmanEnv) runPty(prompt, input string, args ...string) ptyResult {
 			t.Fatal(err)
 		}
 	}
-	err = c.Wait()
+	err := c.Wait()
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
