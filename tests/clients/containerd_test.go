@@ -75,21 +75,7 @@ func startContainerd(t *testing.T) *containerdEnv {
 			madeDirs = append([]string{d}, madeDirs...)
 		}
 	}
-	cfg := fmt.Sprintf(`version = 2
-root = %q
-state = %q
-# No CRI (CNI, its own state), no opt plugin (it would make /opt/containerd).
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.internal.v1.opt", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
-[grpc]
-  address = %q
-[ttrpc]
-  address = %q
-[debug]
-  address = ""
-  level = "debug"
-[metrics]
-  address = ""
-`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), c.sock, c.sock+".ttrpc")
+	cfg := containerdConfig(filepath.Join(dir, "root"), filepath.Join(dir, "state"), c.sock)
 	cfgPath := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -135,6 +121,26 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.internal.v1.opt"
 		t.Fatalf("%s not among the imported images", imageName)
 	}
 	return c
+}
+
+// containerdConfig is a private containerd's config.toml: its own root,
+// state and sockets, and no plugin that would reach outside them (no CRI
+// with its CNI state, no opt plugin making /opt/containerd).
+func containerdConfig(root, state, sock string) string {
+	return fmt.Sprintf(`version = 2
+root = %q
+state = %q
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.internal.v1.opt", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
+[grpc]
+  address = %q
+[ttrpc]
+  address = %q
+[debug]
+  address = ""
+  level = "debug"
+[metrics]
+  address = ""
+`, root, state, sock, sock+".ttrpc")
 }
 
 func containerdPluginOK(list, typ, id string) bool {

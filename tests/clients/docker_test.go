@@ -106,20 +106,7 @@ func dockerStart(t *testing.T) *dockerEnv {
 	// containerd: private root, state and sockets; nothing it does not
 	// need (no CRI, no /opt/containerd).
 	ctdConf := filepath.Join(e.dir, "ctd", "config.toml")
-	writeFile(t, ctdConf, fmt.Sprintf(`version = 2
-root = %q
-state = %q
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.internal.v1.opt", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.devmapper"]
-[grpc]
-  address = %q
-[ttrpc]
-  address = %q
-[debug]
-  address = ""
-  level = "debug"
-[metrics]
-  address = ""
-`, filepath.Join(e.dir, "ctd", "root"), filepath.Join(e.dir, "ctd", "state"), e.ctdSock, e.ctdSock+".ttrpc"))
+	writeFile(t, ctdConf, containerdConfig(filepath.Join(e.dir, "ctd", "root"), filepath.Join(e.dir, "ctd", "state"), e.ctdSock))
 	ctd := e.startDaemon(t, "containerd", dockerContainerd, "--config", ctdConf)
 	waitFor(t, "containerd's socket", func() bool {
 		if ctd.exited() {
