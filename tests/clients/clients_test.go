@@ -180,6 +180,17 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// readTrim is a file's content without surrounding space; the test fails
+// when it cannot be read.
+func readTrim(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
 // openPty makes a pseudo-terminal pair of rows x cols for a test to play
 // the user's terminal; both ends are closed at the end of the test (and
 // may be closed before). The master is non-blocking, so that Go's poller

@@ -410,15 +410,6 @@ func (c *containerdEnv) cgroupFile(ctrl, id, file string) string {
 	return filepath.Join("/sys/fs/cgroup", ctrl, c.ns, id, file)
 }
 
-func containerdRead(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(b))
-}
-
 // assertRuntimeUsed checks that the container was made by the runtime
 // under test: its state, read by that binary from the root the shim
 // passed, names the task's pid.
@@ -556,7 +547,7 @@ func TestContainerd(t *testing.T) {
 		c.waitStatus(t, id, "STOPPED")
 		// The rootfs stays mounted in the bundle until the task is deleted.
 		pidFile := filepath.Join(c.dir, "state", "io.containerd.runtime.v2.task", c.ns, id, "rootfs", "child")
-		child, err := strconv.Atoi(containerdRead(t, pidFile))
+		child, err := strconv.Atoi(readTrim(t, pidFile))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -576,9 +567,9 @@ func TestContainerd(t *testing.T) {
 		v2 := containerdExists("/sys/fs/cgroup/cgroup.controllers")
 		frozen := func() string {
 			if v2 {
-				return containerdRead(t, c.cgroupFile("", id, "cgroup.freeze"))
+				return readTrim(t, c.cgroupFile("", id, "cgroup.freeze"))
 			}
-			return containerdRead(t, c.cgroupFile("freezer", id, "freezer.state"))
+			return readTrim(t, c.cgroupFile("freezer", id, "freezer.state"))
 		}
 		c.ctrOK(t, "tasks", "pause", id)
 		if st, _ := c.taskStatus(id); st != "PAUSED" {
@@ -655,7 +646,7 @@ func TestContainerd(t *testing.T) {
 		c.assertRuntimeUsed(t, id, pid)
 		pidsFile := c.cgroupFile("pids", id, "pids.current")
 		waitFor(t, "3 processes in the container's cgroup", func() bool {
-			return containerdRead(t, pidsFile) == "3"
+			return readTrim(t, pidsFile) == "3"
 		})
 		r := c.ctrOK(t, "tasks", "metrics", "--format", "json", id)
 		m := containerdDecode(t, r.Stdout)
@@ -676,7 +667,7 @@ func TestContainerd(t *testing.T) {
 		if containerdExists("/sys/fs/cgroup/cgroup.controllers") {
 			limFile = c.cgroupFile("", id, "memory.max")
 		}
-		if got := containerdRead(t, limFile); got != strconv.Itoa(limit) {
+		if got := readTrim(t, limFile); got != strconv.Itoa(limit) {
 			t.Errorf("%s = %s, want %d", limFile, got, limit)
 		}
 		c.ctrOK(t, "tasks", "kill", "--all", "--signal", "SIGKILL", id)
@@ -723,7 +714,7 @@ func TestContainerd(t *testing.T) {
 		procsFile := c.cgroupFile("pids", id, "cgroup.procs")
 		var procs []string
 		waitFor(t, "3 processes in the container's cgroup", func() bool {
-			procs = strings.Fields(containerdRead(t, procsFile))
+			procs = strings.Fields(readTrim(t, procsFile))
 			return len(procs) == 3
 		})
 		r := c.ctrOK(t, "tasks", "ps", id)

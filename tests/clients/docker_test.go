@@ -366,15 +366,6 @@ func unescapeMount(s string) string {
 	return out.String()
 }
 
-func readTrim(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(b))
-}
-
 // ourProcs are the pids of processes whose command line names the private
 // dir (containerd's shims, given its socket) other than the daemons.
 func (e *dockerEnv) ourProcs() []int {
