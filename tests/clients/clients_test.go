@@ -33,6 +33,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -178,6 +179,28 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(pollEvery)
 	}
+}
+
+// mountsUnder lists the mount points at or under any of dirs, the latest
+// mounted first (so unmounting in order takes children and stacked mounts
+// before what they sit on).
+func mountsUnder(dirs ...string) []string {
+	ms, err := mountinfo.GetMounts(func(m *mountinfo.Info) (skip, stop bool) {
+		for _, d := range dirs {
+			if d != "" && (m.Mountpoint == d || strings.HasPrefix(m.Mountpoint, d+"/")) {
+				return false, false
+			}
+		}
+		return true, false
+	})
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for i := len(ms) - 1; i >= 0; i-- {
+		out = append(out, ms[i].Mountpoint)
+	}
+	return out
 }
 
 // readTrim is a file's content without surrounding space; the test fails

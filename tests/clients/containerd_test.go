@@ -192,7 +192,7 @@ func (c *containerdEnv) teardown(t *testing.T, daemon *exec.Cmd, exited chan err
 		os.Remove(d) // only when empty: other daemons may use it by now
 	}
 
-	for _, m := range containerdMountsUnder(c.dir) {
+	for _, m := range mountsUnder(c.dir) {
 		t.Errorf("mount left: %s", m)
 		unix.Unmount(m, unix.MNT_DETACH)
 	}
@@ -249,27 +249,6 @@ func containerdProcsWith(s string) []int {
 		}
 	}
 	return pids
-}
-
-// containerdMountsUnder lists the mount points at or under dir, deepest first.
-func containerdMountsUnder(dir string) []string {
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	var ms []string
-	for _, l := range strings.Split(string(data), "\n") {
-		f := strings.Fields(l)
-		if len(f) < 5 {
-			continue
-		}
-		mp := strings.ReplaceAll(f[4], `\040`, " ")
-		if mp == dir || strings.HasPrefix(mp, dir+"/") {
-			ms = append(ms, mp)
-		}
-	}
-	sort.Sort(sort.Reverse(sort.StringSlice(ms)))
-	return ms
 }
 
 // ctr runs ctr against this daemon, in its namespace.

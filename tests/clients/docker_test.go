@@ -9,7 +9,6 @@ package clients
 // --network none and the host's network is left alone.
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -307,13 +307,10 @@ func dockerCgroupFile(t *testing.T, pid int, controller, file string) string {
 	if rel == "" {
 		t.Fatalf("pid %d has no %s cgroup:\n%s", pid, controller, b)
 	}
-	for _, m := range dockerMounts(t) {
-		if m.fstype != "cgroup" {
-			continue
-		}
-		for _, o := range strings.Split(m.super, ",") {
+	for _, m := range dockerMounts(t, mountinfo.FSTypeFilter("cgroup")) {
+		for _, o := range strings.Split(m.VFSOptions, ",") {
 			if o == controller {
-				return filepath.Join(m.point, rel, file)
+				return filepath.Join(m.Mountpoint, rel, file)
 			}
 		}
 	}
@@ -321,49 +318,14 @@ func dockerCgroupFile(t *testing.T, pid int, controller, file string) string {
 	return ""
 }
 
-type dockerMount struct{ point, fstype, super string }
-
-func dockerMounts(t *testing.T) []dockerMount {
+// dockerMounts are the host's mounts the filter keeps.
+func dockerMounts(t *testing.T, f mountinfo.FilterFunc) []*mountinfo.Info {
 	t.Helper()
-	f, err := os.Open("/proc/self/mountinfo")
+	ms, err := mountinfo.GetMounts(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	var ms []dockerMount
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// id parent maj:min root point opts [optional...] - fstype source super
-		pre, post, found := strings.Cut(sc.Text(), " - ")
-		if !found {
-			continue
-		}
-		a, b := strings.Fields(pre), strings.Fields(post)
-		if len(a) < 5 || len(b) < 3 {
-			continue
-		}
-		ms = append(ms, dockerMount{point: unescapeMount(a[4]), fstype: b[0], super: b[2]})
-	}
 	return ms
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space...).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var out strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				out.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		out.WriteByte(s[i])
-	}
-	return out.String()
 }
 
 // ourProcs are the pids of processes whose command line names the private
@@ -397,11 +359,8 @@ func (e *dockerEnv) ourProcs() []int {
 // hierarchy, deepest first.
 func (e *dockerEnv) cgroupDirs(t *testing.T) []string {
 	var dirs []string
-	for _, m := range dockerMounts(t) {
-		if m.fstype != "cgroup" && m.fstype != "cgroup2" {
-			continue
-		}
-		top := filepath.Join(m.point, e.cgParent)
+	for _, m := range dockerMounts(t, mountinfo.FSTypeFilter("cgroup", "cgroup2")) {
+		top := filepath.Join(m.Mountpoint, e.cgParent)
 		filepath.WalkDir(top, func(p string, d os.DirEntry, err error) error {
 			if err == nil && d.IsDir() {
 				dirs = append(dirs, p)
@@ -480,13 +439,8 @@ func (e *dockerEnv) cleanup(t *testing.T) {
 	}
 	// Mounts under the private dir, deepest first (dockerd's shared bind
 	// mount of its data root, overlays, network namespaces).
-	var mounts []string
-	for _, m := range dockerMounts(t) {
-		if m.point == e.dir || strings.HasPrefix(m.point, e.dir+"/") {
-			mounts = append(mounts, m.point)
-		}
-	}
-	sort.Slice(mounts, func(i, j int) bool { return len(mounts[i]) > len(mounts[j]) })
+	mounts := mountsUnder(e.dir)
+	sort.SliceStable(mounts, func(i, j int) bool { return len(mounts[i]) > len(mounts[j]) })
 	for _, m := range mounts {
 		if err := unix.Unmount(m, unix.MNT_DETACH); err != nil && err != unix.EINVAL && err != unix.ENOENT {
 			t.Errorf("unmount %s: %v", m, err)

@@ -266,25 +266,6 @@ func (p *podmanEnv) ownProcs() []int {
 	return pids
 }
 
-// mountsUnder are the mount points under the test's dir, deepest (latest)
-// first.
-func (p *podmanEnv) mountsUnder() []string {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	var mps []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) > 4 && p.under(fields[4]) {
-			mps = append([]string{fields[4]}, mps...)
-		}
-	}
-	return mps
-}
-
 // cgroupDirs are the test's cgroup parent in every cgroup hierarchy
 // mounted at its root.
 func (p *podmanEnv) cgroupDirs() []string {
@@ -334,7 +315,7 @@ func (p *podmanEnv) cleanup() {
 		}
 	}
 	// The overlay driver bind-mounts its home on itself (and leaves it).
-	for _, mp := range p.mountsUnder() {
+	for _, mp := range mountsUnder(p.dir, p.rundir) {
 		if err := unix.Unmount(mp, 0); err != nil {
 			unix.Unmount(mp, unix.MNT_DETACH)
 		}
@@ -353,7 +334,7 @@ func (p *podmanEnv) cleanup() {
 			}
 		}
 	}
-	if mps := p.mountsUnder(); len(mps) > 0 {
+	if mps := mountsUnder(p.dir, p.rundir); len(mps) > 0 {
 		t.Errorf("cleanup: still mounted: %v", mps)
 	} else {
 		for _, d := range []string{p.dir, p.rundir} {
