@@ -45,6 +45,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/moby/sys/mountinfo"
 )
 
 // programTimeout bounds one validation program.
@@ -330,23 +332,15 @@ func cleanupAfter(t *testing.T, tdir string) {
 			exec.CommandContext(ctx, runtimeBin, "delete", "--force", id).Run()
 		}
 	}
-	var mounts []string
-	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if f := strings.Fields(l); len(f) > 4 && strings.HasPrefix(f[4], tdir+"/") {
-				mounts = append(mounts, f[4])
-			}
-		}
+	under := mountinfo.PrefixFilter(tdir)
+	mounts, _ := mountinfo.GetMounts(under)
+	// The latest first: children and stacked mounts before their parents.
+	for i := len(mounts) - 1; i >= 0; i-- {
+		exec.Command("umount", "-l", mounts[i].Mountpoint).Run()
 	}
-	sort.Sort(sort.Reverse(sort.StringSlice(mounts)))
-	for _, m := range mounts {
-		exec.Command("umount", "-l", m).Run()
-	}
-	if len(mounts) > 0 {
-		if b, _ := os.ReadFile("/proc/self/mountinfo"); bytes.Contains(b, []byte(" "+tdir+"/")) {
-			t.Logf("mounts remain under %s; not removing it", tdir)
-			return
-		}
+	if left, _ := mountinfo.GetMounts(under); len(left) > 0 {
+		t.Logf("mounts remain under %s; not removing it", tdir)
+		return
 	}
 	os.RemoveAll(tdir)
 }
