@@ -140,38 +140,22 @@ func updateRequest(ctx *cli.Context) (*specs.LinuxResources, string, error) {
 		r.BlockIO = &specs.LinuxBlockIO{Weight: &w}
 	}
 	cpu.Cpus, cpu.Mems = ctx.String("cpuset-cpus"), ctx.String("cpuset-mems")
-	for opt, dest := range map[string]**uint64{
+	parseUint := func(s string) (uint64, error) { return strconv.ParseUint(s, 10, 64) }
+	parseInt := func(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
+	if err := parseFlags(ctx, parseUint, map[string]**uint64{
 		"cpu-burst": &cpu.Burst, "cpu-period": &cpu.Period, "cpu-rt-period": &cpu.RealtimePeriod, "cpu-share": &cpu.Shares,
-	} {
-		if val := ctx.String(opt); val != "" {
-			v, err := strconv.ParseUint(val, 10, 64)
-			if err != nil {
-				return nil, "", fmt.Errorf("invalid value for %s: %w", opt, err)
-			}
-			*dest = &v
-		}
+	}); err != nil {
+		return nil, "", err
 	}
-	for opt, dest := range map[string]**int64{
+	if err := parseFlags(ctx, parseInt, map[string]**int64{
 		"cpu-quota": &cpu.Quota, "cpu-rt-runtime": &cpu.RealtimeRuntime, "cpu-idle": &cpu.Idle,
-	} {
-		if val := ctx.String(opt); val != "" {
-			v, err := strconv.ParseInt(val, 10, 64)
-			if err != nil {
-				return nil, "", fmt.Errorf("invalid value for %s: %w", opt, err)
-			}
-			*dest = &v
-		}
+	}); err != nil {
+		return nil, "", err
 	}
-	for opt, dest := range map[string]**int64{
+	if err := parseFlags(ctx, ramInBytes, map[string]**int64{
 		"memory": &mem.Limit, "memory-swap": &mem.Swap, "memory-reservation": &mem.Reservation,
-	} {
-		if val := ctx.String(opt); val != "" {
-			v, err := ramInBytes(val)
-			if err != nil {
-				return nil, "", fmt.Errorf("invalid value for %s: %w", opt, err)
-			}
-			*dest = &v
-		}
+	}); err != nil {
+		return nil, "", err
 	}
 	for _, opt := range []string{"kernel-memory", "kernel-memory-tcp"} {
 		if ctx.String(opt) != "" {
@@ -185,6 +169,20 @@ func updateRequest(ctx *cli.Context) (*specs.LinuxResources, string, error) {
 	return r, "update flags", nil
 }
 
+// parseFlags sets *dest to the parsed value of each flag given (not empty).
+func parseFlags[T any](ctx *cli.Context, parse func(string) (T, error), flags map[string]**T) error {
+	for opt, dest := range flags {
+		if val := ctx.String(opt); val != "" {
+			v, err := parse(val)
+			if err != nil {
+				return fmt.Errorf("invalid value for %s: %w", opt, err)
+			}
+			*dest = &v
+		}
+	}
+	return nil
+}
+
 // zeroIsUnchanged drops the zero values of an update request, which mean
 // "leave it as it is", as for runc (whose cgroup drivers write no zero):
 // clients send them for what they do not change. dockerd's update through
@@ -193,35 +191,33 @@ func updateRequest(ctx *cli.Context) (*specs.LinuxResources, string, error) {
 // ...},"blockIO":{"weight":0}} for `docker update --memory-reservation 32m`.
 // Burst and idle are left: 0 is a value there, as runc writes it.
 func zeroIsUnchanged(r *specs.LinuxResources) {
-	drop := func(p **int64) {
-		if *p != nil && **p == 0 {
-			*p = nil
-		}
-	}
-	dropU := func(p **uint64) {
-		if *p != nil && **p == 0 {
-			*p = nil
-		}
-	}
 	if m := r.Memory; m != nil {
-		drop(&m.Limit)
-		drop(&m.Reservation)
-		drop(&m.Swap)
-		drop(&m.Kernel)
-		drop(&m.KernelTCP)
+		dropZero(&m.Limit)
+		dropZero(&m.Reservation)
+		dropZero(&m.Swap)
+		dropZero(&m.Kernel)
+		dropZero(&m.KernelTCP)
 	}
 	if c := r.CPU; c != nil {
-		dropU(&c.Shares)
-		drop(&c.Quota)
-		dropU(&c.Period)
-		drop(&c.RealtimeRuntime)
-		dropU(&c.RealtimePeriod)
+		dropZero(&c.Shares)
+		dropZero(&c.Quota)
+		dropZero(&c.Period)
+		dropZero(&c.RealtimeRuntime)
+		dropZero(&c.RealtimePeriod)
 	}
-	if b := r.BlockIO; b != nil && b.Weight != nil && *b.Weight == 0 {
-		b.Weight = nil
+	if b := r.BlockIO; b != nil {
+		dropZero(&b.Weight)
 	}
 	if p := r.Pids; p != nil {
-		drop(&p.Limit)
+		dropZero(&p.Limit)
+	}
+}
+
+// dropZero makes a pointer to a zero value nil.
+func dropZero[T comparable](p **T) {
+	var zero T
+	if *p != nil && **p == zero {
+		*p = nil
 	}
 }
 
