@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/cyphar/filepath-securejoin/pathrs-lite"
-	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
 	"github.com/husk-runtime/husk/libcontainer/capabilities"
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/husk-runtime/husk/libcontainer/console"
@@ -201,7 +200,7 @@ func execMain(sock *os.File, ic *initConfig) error {
 	if proc.OOMScoreAdj != nil {
 		// /proc is the container's here: write through a procfs handle
 		// of our own, not a path the container could have redirected.
-		if err := writeProcSelf("oom_score_adj", strconv.Itoa(*proc.OOMScoreAdj)); err != nil {
+		if err := system.WriteProc(false, "oom_score_adj", strconv.Itoa(*proc.OOMScoreAdj)); err != nil {
 			return procErr("write", "/proc/self/oom_score_adj", err)
 		}
 	}
@@ -270,27 +269,6 @@ func bindConsole(slave *os.File) error {
 		return &initproto.InitError{Stage: "console", Op: "mount pty on", Path: "/dev/console", Errno: errnoOf(err)}
 	}
 	return nil
-}
-
-// writeProcSelf writes /proc/self/NAME through a private procfs handle.
-func writeProcSelf(name, value string) error {
-	proc, err := procfs.OpenProcRoot()
-	if err != nil {
-		return err
-	}
-	defer proc.Close()
-	h, err := proc.OpenSelf(name)
-	if err != nil {
-		return err
-	}
-	defer h.Close()
-	f, err := pathrs.Reopen(h, unix.O_WRONLY|unix.O_CLOEXEC)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = f.WriteString(value)
-	return err
 }
 
 // waitForStart blocks until `start` opens the exec fifo, runs the

@@ -9,8 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/cyphar/filepath-securejoin/pathrs-lite"
-	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
+	"github.com/husk-runtime/husk/libcontainer/system"
 	"golang.org/x/sys/unix"
 )
 
@@ -58,24 +57,7 @@ func SetExecLabel(label string) error {
 // writeAttr writes /proc/thread-self/attr/NAME through a procfs handle
 // that no mount in the container can have covered (CVE-2019-16884).
 func writeAttr(name, value string) error {
-	proc, err := procfs.OpenProcRoot()
-	if err != nil {
-		return err
-	}
-	defer proc.Close()
-	h, closer, err := proc.OpenThreadSelf("attr/" + name)
-	if err != nil {
-		return err
-	}
-	defer closer()
-	defer h.Close()
-	f, err := pathrs.Reopen(h, unix.O_WRONLY|unix.O_CLOEXEC)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = f.WriteString(value)
-	return err
+	return system.WriteProc(true, "attr/"+name, value)
 }
 
 // MountData adds an SELinux context to a mount's data, as runc does: only

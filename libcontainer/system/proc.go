@@ -1,5 +1,6 @@
 // Package system has small Linux helpers shared by the parent and the init:
-// process identity from /proc, pidfds, fd hygiene.
+// process identity from /proc, writes to /proc through a verified handle,
+// pidfds, fd hygiene.
 package system
 
 import (
