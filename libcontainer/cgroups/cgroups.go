@@ -98,6 +98,34 @@ func WriteFile(dir, file, value string) error {
 	return nil
 }
 
+// DeviceLine is one "MAJ:MIN field..." line of a per-device cgroup file
+// (v1's blkio.* counters, v2's io.stat).
+type DeviceLine struct {
+	Major, Minor uint64
+	Fields       []string // at least one
+}
+
+// DeviceLines parses a per-device file's lines; others (v1's "Total N")
+// are skipped.
+func DeviceLines(data string) []DeviceLine {
+	var out []DeviceLine
+	for _, line := range strings.Split(data, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		maj, min, ok := strings.Cut(f[0], ":")
+		if !ok {
+			continue
+		}
+		l := DeviceLine{Fields: f[1:]}
+		l.Major, _ = strconv.ParseUint(maj, 10, 64)
+		l.Minor, _ = strconv.ParseUint(min, 10, 64)
+		out = append(out, l)
+	}
+	return out
+}
+
 // ReadFile reads one cgroup control file, trimmed.
 func ReadFile(dir, file string) (string, error) {
 	b, err := os.ReadFile(filepath.Join(dir, file))

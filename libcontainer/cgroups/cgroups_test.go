@@ -84,3 +84,18 @@ func TestPageSizeName(t *testing.T) {
 		}
 	}
 }
+
+func TestDeviceLines(t *testing.T) {
+	v1 := "8:0 Read 4096\n8:0 Write 0\n8:16 Total 4096\nTotal 8192"
+	v2 := "259:0 rbytes=1 wbytes=2 rios=3\n"
+	got := append(DeviceLines(v1), DeviceLines(v2)...)
+	want := []DeviceLine{
+		{8, 0, []string{"Read", "4096"}},
+		{8, 0, []string{"Write", "0"}},
+		{8, 16, []string{"Total", "4096"}},
+		{259, 0, []string{"rbytes=1", "wbytes=2", "rios=3"}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("DeviceLines: %v, want %v", got, want)
+	}
+}

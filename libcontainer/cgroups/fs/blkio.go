@@ -3,7 +3,6 @@ package fs
 import (
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
 	"github.com/husk-runtime/husk/libcontainer/configs"
@@ -81,21 +80,11 @@ func blkioEntries(dir, file string) []cgroups.BlkioEntry {
 		return nil
 	}
 	var out []cgroups.BlkioEntry
-	for _, line := range strings.Split(s, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		maj, min, ok := strings.Cut(f[0], ":")
-		if !ok {
-			continue
-		}
-		var e cgroups.BlkioEntry
-		e.Major, _ = strconv.ParseUint(maj, 10, 64)
-		e.Minor, _ = strconv.ParseUint(min, 10, 64)
-		v := f[1]
-		if len(f) == 3 {
-			e.Op, v = f[1], f[2]
+	for _, l := range cgroups.DeviceLines(s) {
+		e := cgroups.BlkioEntry{Major: l.Major, Minor: l.Minor}
+		v := l.Fields[0]
+		if len(l.Fields) == 2 {
+			e.Op, v = l.Fields[0], l.Fields[1]
 		}
 		e.Value, _ = strconv.ParseUint(v, 10, 64)
 		out = append(out, e)

@@ -92,24 +92,14 @@ func (m *Manager) ioStats(s *cgroups.Stats) {
 		return
 	}
 	b := &s.Blkio
-	for _, line := range strings.Split(data, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		maj, min, ok := strings.Cut(f[0], ":")
-		if !ok {
-			continue
-		}
-		majN, _ := strconv.ParseUint(maj, 10, 64)
-		minN, _ := strconv.ParseUint(min, 10, 64)
-		for _, kv := range f[1:] {
+	for _, l := range cgroups.DeviceLines(data) {
+		for _, kv := range l.Fields {
 			k, v, _ := strings.Cut(kv, "=")
 			n, err := strconv.ParseUint(v, 10, 64)
 			if err != nil {
 				continue
 			}
-			e := cgroups.BlkioEntry{Major: majN, Minor: minN, Value: n}
+			e := cgroups.BlkioEntry{Major: l.Major, Minor: l.Minor, Value: n}
 			switch k {
 			case "rbytes":
 				e.Op = "Read"
