@@ -13,9 +13,13 @@ LDFLAGS := -s -w -X main.gitCommit=$(COMMIT) -X main.version=$(VERSION) -extldfl
 export GOEXPERIMENT := jsonv2
 # urfave_cli_no_docs leaves out the man/markdown generators (and their init).
 TAGS := urfave_cli_no_docs osusergo netgo
+# The reference runtime (runc 1.5.3, built by contrib/deps.sh): tests run
+# against it too, and the benchmark compares with it.
+RUNC_REF ?= /usr/local/libexec/husk-test/runc
+export RUNC_REF
 GOFLAGS_BUILD := -trimpath -buildmode=exe -tags "$(TAGS)" -ldflags "$(LDFLAGS)"
 
-.PHONY: all husk deps demo install test unit integration clients conformance conformance-compare vm-test bench clean
+.PHONY: all husk deps demo install test unit integration integration-runc clients conformance conformance-compare vm-test bench clean
 
 all: husk
 
@@ -38,7 +42,12 @@ unit:
 	$(GO) test -count=1 ./libcontainer/...
 
 integration: husk
-	HUSK_BINARY=$(CURDIR)/husk $(GO) test -count=1 -timeout 20m ./tests/integration/
+	HUSK_BINARY=$(CURDIR)/husk HUSK_REFERENCE_RUNC=$(RUNC_REF) $(GO) test -count=1 -timeout 20m ./tests/integration/
+
+# The same integration tests against the reference runc 1.5.3: every
+# behaviour they check is runc's (where runc differs, the test says why).
+integration-runc:
+	HUSK_BINARY=$(RUNC_REF) HUSK_REFERENCE_RUNC=$(RUNC_REF) $(GO) test -count=1 -timeout 20m ./tests/integration/
 
 # containerd, podman and docker (Debian's packages) driving husk end to end
 # (tests/clients); CLIENT_TESTS selects tests (-run).
@@ -54,7 +63,7 @@ conformance: husk
 # The suite's counts for husk, runc and crun side by side (crun 1.x needs
 # the hybrid host's cgroup2 controller list hidden).
 conformance-compare: husk
-	for r in $(CURDIR)/husk /usr/sbin/runc /usr/bin/crun; do \
+	for r in $(CURDIR)/husk $(RUNC_REF) /usr/bin/crun; do \
 		cd $(CURDIR)/tests/conformance && CONFORMANCE_RUNTIME=$$r CONFORMANCE_REPORT=1 \
 		CONFORMANCE_MASK_CGROUP2=$$(case $$r in *crun) echo 1;; esac) \
 		$(GO) test -count=1 -timeout 60m | grep '^conformance:'; \
@@ -85,10 +94,10 @@ vm-test: husk
 # Everything CI runs: needs root on Linux. SKIP_VM=1 leaves out vm-test.
 test: DEPS = --clients
 test: deps
-	$(MAKE) unit integration conformance clients $(if $(SKIP_VM),,vm-test)
+	$(MAKE) unit integration integration-runc conformance clients $(if $(SKIP_VM),,vm-test)
 
 bench: husk
-	bash tests/bench/bench.sh $(BENCH_FLAGS) husk=./husk /usr/sbin/runc /usr/bin/crun
+	bash tests/bench/bench.sh $(BENCH_FLAGS) husk=./husk runc=$(RUNC_REF) /usr/bin/crun
 
 clean:
 	rm -rf husk $(VM_DIR)

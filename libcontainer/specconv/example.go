@@ -29,7 +29,6 @@ func Example() *specs.Spec {
 				Bounding:  caps,
 				Permitted: caps,
 				Effective: caps,
-				Ambient:   caps,
 			},
 			Rlimits: []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 1024, Soft: 1024}},
 		},

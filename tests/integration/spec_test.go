@@ -48,14 +48,12 @@ func withoutVersion(m map[string]any) map[string]any {
 }
 
 // runcReference runs the reference runc's `spec` with the same flags and
-// returns its config, or skips when the reference is not installed.
+// returns its config.
 func runcReference(t *testing.T, cred *syscall.Credential, args ...string) map[string]any {
 	t.Helper()
-	if _, err := os.Stat(referenceRunc); err != nil {
-		t.Skipf("reference runc %s not installed", referenceRunc)
-	}
+	ref := needReference(t)
 	dir := userDir(t, cred)
-	if r := specIn(t, dir, cred, referenceRunc, args...); r.Code != 0 {
+	if r := specIn(t, dir, cred, ref, args...); r.Code != 0 {
 		t.Fatalf("reference runc spec failed: %s", r)
 	}
 	m, _ := readConfig(t, dir)
