@@ -19,7 +19,7 @@ RUNC_REF ?= /usr/local/libexec/husk-test/runc
 export RUNC_REF
 GOFLAGS_BUILD := -trimpath -buildmode=exe -tags "$(TAGS)" -ldflags "$(LDFLAGS)"
 
-.PHONY: all husk deps demo install test unit integration integration-runc clients conformance conformance-compare vm-test bench clean
+.PHONY: all husk deps demo install test unit integration integration-runc stress stress-compare clients conformance conformance-compare vm-test bench clean
 
 all: husk
 
@@ -95,6 +95,23 @@ vm-test: husk
 test: DEPS = --clients
 test: deps
 	$(MAKE) unit integration integration-runc conformance clients $(if $(SKIP_VM),,vm-test)
+
+# Kill husk at random instants, race commands on one id, run lifecycles in
+# parallel and soak it (tests/stress): nothing may be left behind. CI runs
+# small counts; STRESS_KILLS=1000 STRESS_SOAK=1000 is the full run.
+STRESS_ENV ?= STRESS_KILLS=110 STRESS_RACES=5 STRESS_WORKERS=8 STRESS_CYCLES=3 STRESS_SOAK=60
+stress: husk
+	$(STRESS_ENV) STRESS_RUNTIME=$(CURDIR)/husk $(GO) test -count=1 -timeout 60m -v -run '$(STRESS_TESTS)' ./tests/stress/ | grep -E '^(stress:|---|FAIL|ok|panic)|_test.go'
+
+# The same suite for husk, runc 1.5.3 and crun (crun 1.x needs the hybrid
+# host's cgroup2 controller list hidden: done in a private mount namespace).
+stress-compare: husk
+	for r in $(CURDIR)/husk $(RUNC_REF) /usr/bin/crun; do \
+		unshare -m --propagation private sh -c 'f=/sys/fs/cgroup/unified/cgroup.controllers; \
+			case $$0 in *crun) [ -s $$f ] && mount --bind /dev/null $$f;; esac; \
+			$(STRESS_ENV) STRESS_RUNTIME=$$0 $(GO) test -count=1 -timeout 0 -v -run "$(STRESS_TESTS)" ./tests/stress/' $$r \
+			| grep -E '^(stress:|---|FAIL|ok|panic)'; \
+	done
 
 bench: husk
 	bash tests/bench/bench.sh $(BENCH_FLAGS) husk=./husk runc=$(RUNC_REF) /usr/bin/crun
