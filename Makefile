@@ -19,7 +19,7 @@ RUNC_REF ?= /usr/local/libexec/husk-test/runc
 export RUNC_REF
 GOFLAGS_BUILD := -trimpath -buildmode=exe -tags "$(TAGS)" -ldflags "$(LDFLAGS)"
 
-.PHONY: all husk deps demo install test unit integration integration-runc stress stress-compare clients conformance conformance-compare vm-test bench clean
+.PHONY: all husk deps demo install test unit integration integration-runc stress stress-compare fuzz clients conformance conformance-compare vm-test bench clean
 
 all: husk
 
@@ -111,6 +111,18 @@ stress-compare: husk
 			case $$0 in *crun) [ -s $$f ] && mount --bind /dev/null $$f;; esac; \
 			$(STRESS_ENV) STRESS_RUNTIME=$$0 $(GO) test -count=1 -timeout 0 -v -run "$(STRESS_TESTS)" ./tests/stress/' $$r \
 			| grep -E '^(stress:|---|FAIL|ok|panic)'; \
+	done
+
+# Go native fuzzing of every decoder of outside input: config.json, the
+# bootstrap message (also through the C decoder), the init protocol's
+# frames and errors, state.json. FUZZTIME per target; the corpus found is
+# committed under each package's testdata/fuzz.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := ./libcontainer/specconv:FuzzLoadConvert ./libcontainer/nsenter:FuzzParse \
+	./libcontainer/initproto:FuzzRead ./libcontainer/initproto:FuzzDecodeError ./libcontainer:FuzzLoadState
+fuzz:
+	for t in $(FUZZ_TARGETS); do \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) $${t%%:*} || exit 1; \
 	done
 
 bench: husk

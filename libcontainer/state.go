@@ -86,6 +86,14 @@ func Load(root, id string) (*Container, error) {
 	if err := json.Unmarshal(b, &c.State); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, stateFile), err)
 	}
+	// What another tool, a full disk or a crash could have left there is
+	// refused here, not dereferenced later.
+	switch {
+	case c.State.ID != id:
+		return nil, fmt.Errorf("%s: id %q, want %q", filepath.Join(dir, stateFile), c.State.ID, id)
+	case c.State.Config == nil:
+		return nil, fmt.Errorf("%s: no config", filepath.Join(dir, stateFile))
+	}
 	return c, nil
 }
 
