@@ -132,18 +132,3 @@ func (s *Setup) copyUp(under *os.File, dest string) error {
 	}
 	return copyTree(under, dst)
 }
-
-// chmodMountRoot sets the mode of the root of the mount just made at dest.
-func (s *Setup) chmodMountRoot(dest string, mode uint32) error {
-	top, err := s.open(dest)
-	if err != nil {
-		return err
-	}
-	defer top.Close()
-	fd, err := unix.Openat(int(top.Fd()), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	return unix.Fchmod(fd, mode)
-}
