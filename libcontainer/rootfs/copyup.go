@@ -122,13 +122,7 @@ func (s *Setup) copyUp(under *os.File, dest string) error {
 	}
 	dst := os.NewFile(uintptr(dfd), dest)
 	defer dst.Close()
-	var st unix.Stat_t
-	if err := unix.Fstat(int(under.Fd()), &st); err != nil {
-		return err
-	}
-	// The tmpfs root takes the directory's owner (its mode: mount).
-	if err := unix.Fchown(dfd, int(st.Uid), int(st.Gid)); err != nil {
-		return err
-	}
+	// The tmpfs root keeps its owner, the container's root, as with runc
+	// 1.5 (its mode is the directory's: a mode= option of the mount).
 	return copyTree(under, dst)
 }

@@ -170,7 +170,7 @@ func TestMountTmpfsMode(t *testing.T) {
 // owners and symlinks, and writes do not reach the image.
 func TestMountTmpcopyup(t *testing.T) {
 	e := newEnv(t)
-	b := e.newBundle(withPrivateRootfs(), withShell(`cat /data/file; stat -c '%a %u' /data/file /data/dir; readlink /data/link; echo new > /data/file; grep ' /data ' /proc/self/mounts | cut -d' ' -f3`),
+	b := e.newBundle(withPrivateRootfs(), withShell(`cat /data/file; stat -c '%a %u' /data/file /data/dir /data; readlink /data/link; echo new > /data/file; grep ' /data ' /proc/self/mounts | cut -d' ' -f3`),
 		withSpec(func(s *specs.Spec) {
 			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/data", Type: "tmpfs", Source: "tmpfs", Options: []string{"tmpcopyup"}})
 		}))
@@ -181,11 +181,14 @@ func TestMountTmpcopyup(t *testing.T) {
 	os.Chmod(filepath.Join(data, "dir"), 0o750)
 	os.Chmod(filepath.Join(data, "file"), 0o646) // world-writable: container root lacks CAP_DAC_OVERRIDE
 	os.Symlink("file", filepath.Join(data, "link"))
+	// The tmpfs takes the directory's mode, not its owner (as runc 1.5).
+	os.Chown(data, 1000, 1000)
+	os.Chmod(data, 0o755)
 	r := e.runFG(b, "copyup")
 	if r.Code != 0 {
 		t.Fatal(r)
 	}
-	want := "original\n646 1000\n750 0\nfile\ntmpfs\n"
+	want := "original\n646 1000\n750 0\n755 0\nfile\ntmpfs\n"
 	if r.Stdout != want {
 		t.Errorf("tmpcopyup: got %q, want %q", r.Stdout, want)
 	}
