@@ -27,7 +27,6 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
 	"github.com/husk-runtime/husk/libcontainer/specconv"
 	"github.com/husk-runtime/husk/libcontainer/system"
-	"github.com/husk-runtime/husk/libcontainer/userns"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -78,11 +77,10 @@ type initConfig struct {
 	// Exec is set for `husk exec`: the process joins a running container;
 	// there is no rootfs to set up and no fifo to wait on.
 	Exec bool `json:"exec,omitempty"`
-	// MountFds maps the index of a bind mount in Config.Mounts to the fd
-	// of its source: a detached copy of the source tree the parent made
-	// (open_tree), so the init never looks up host paths, which it could
-	// not reach from inside a user namespace.
-	MountFds map[int]int `json:"mount_fds,omitempty"`
+	// MountSources: the parent answers MountRequest (it runs as root), so
+	// the init may ask it for a bind mount's source it cannot reach (from
+	// a user namespace) and must ask it for idmapped ones.
+	MountSources bool `json:"mount_sources,omitempty"`
 }
 
 // spawned is an init process being set up, and what to undo if that fails.
@@ -195,26 +193,7 @@ func Create(o CreateOptions) (_ *Container, retErr error) {
 // start runs `husk init`, takes it through the C stage and the Go init's
 // setup, and returns when the init reports Ready.
 func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
-	// Bind sources are cloned here for a user namespace's init (which may
-	// not reach them by path) when husk may: unprivileged, it cannot.
-	inUserns := o.Config.Has(configs.NEWUSER) && os.Geteuid() == 0
-	trees, err := openMountSources(o.Config.Mounts, inUserns)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		for _, fd := range trees {
-			unix.Close(fd)
-		}
-	}()
 	var extra []uintptr
-	mountFds := map[int]int{}
-	for i := range o.Config.Mounts {
-		if fd, ok := trees[i]; ok {
-			mountFds[i] = 3 + o.PreserveFds + len(extra)
-			extra = append(extra, uintptr(fd))
-		}
-	}
 	consoleFd := -1
 	if o.ConsoleSocket != nil {
 		consoleFd = 3 + o.PreserveFds + len(extra)
@@ -296,8 +275,8 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 	state := ociState(o.ID, Created, sp.pid, o.Bundle, o.Config)
 	ic := initConfig{
 		ID: o.ID, Config: o.Config, Process: o.Process, CgroupPaths: sp.cgroup.Paths(),
-		FifoFd: sockFd + 1, PreserveFds: o.PreserveFds, MountFds: mountFds, HookState: state,
-		ConsoleFd: consoleFd,
+		FifoFd: sockFd + 1, PreserveFds: o.PreserveFds, HookState: state,
+		ConsoleFd: consoleFd, MountSources: os.Geteuid() == 0,
 	}
 	sc.fill(&ic, sp.pid, state, o.Config)
 	err = sp.configure(&ic, func() error {
@@ -392,6 +371,10 @@ func (sp *spawned) configure(ic *initConfig, runtimeHooks func() error) error {
 			return nil
 		case initproto.Error:
 			return initproto.DecodeError(p)
+		case initproto.MountRequest:
+			if err := sp.sendMountSource(ic.Config, p); err != nil {
+				return err
+			}
 		case initproto.HookRequest:
 			if runtimeHooks == nil {
 				return fmt.Errorf("%w: init asked for hooks", initproto.ErrUnexpected)
@@ -471,44 +454,6 @@ func (sp *spawned) bootstrap(bs *nsenter.Bootstrap, cfg *configs.Config) error {
 	}
 }
 
-// openMountSources makes a detached copy (open_tree OPEN_TREE_CLONE) of the
-// source of every bind mount, keyed by the mount's index. The parent, as
-// the caller's user in the host's mount namespace, resolves the sources;
-// the init only attaches them.
-func openMountSources(mounts []*configs.Mount, userns bool) (trees map[int]int, err error) {
-	trees = map[int]int{}
-	defer func() {
-		if err != nil {
-			for _, fd := range trees {
-				unix.Close(fd)
-			}
-		}
-	}()
-	for i, m := range mounts {
-		// A user namespace's root may not reach the host paths; otherwise
-		// the init binds by path (keeping the sources' propagation),
-		// except idmapped mounts, which must be made here.
-		if !m.IsBind() || (!userns && m.IDMap == nil) {
-			continue
-		}
-		flags := unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC
-		if m.Flags&unix.MS_REC != 0 {
-			flags |= unix.AT_RECURSIVE
-		}
-		fd, err := unix.OpenTree(unix.AT_FDCWD, m.Source, uint(flags))
-		if err != nil {
-			return nil, fmt.Errorf("mount %q on %q: open source: %w", m.Source, m.Destination, err)
-		}
-		trees[i] = fd
-		if m.IDMap != nil {
-			if err := idmapTree(fd, m.IDMap); err != nil {
-				return nil, fmt.Errorf("mount %q on %q: %w", m.Source, m.Destination, err)
-			}
-		}
-	}
-	return trees, nil
-}
-
 // moveNetDevices moves linux.netDevices into the init's network namespace,
 // now that it exists and before anything runs in it.
 func moveNetDevices(pid int, devs map[string]string) error {
@@ -543,25 +488,6 @@ func cloneNewPid(cfg *configs.Config) bool {
 	}
 	t, ok := cfg.Namespace(configs.NEWTIME)
 	return !ok || t.Path != ""
-}
-
-// idmapTree makes the detached tree an idmapped mount (ridmap: with its
-// submounts too).
-func idmapTree(tree int, im *configs.MountIDMap) error {
-	ns, err := userns.New(im.UIDs, im.GIDs)
-	if err != nil {
-		return err
-	}
-	defer ns.Close()
-	flags := uint(unix.AT_EMPTY_PATH)
-	if im.Recursive {
-		flags |= unix.AT_RECURSIVE
-	}
-	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(ns.Fd())}
-	if err := unix.MountSetattr(tree, "", flags, &attr); err != nil {
-		return fmt.Errorf("idmap: %w", err)
-	}
-	return nil
 }
 
 // hostID maps a container id to the host: itself without mappings.

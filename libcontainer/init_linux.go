@@ -65,7 +65,7 @@ func initMain(sock *os.File) error {
 	// applicable to the container's init process".
 	proc.CPUAffinityInitial, proc.CPUAffinityFinal = nil, nil
 
-	rs := rootfs.New(cfg, ic.CgroupPaths, ic.MountFds, proc.Cwd)
+	rs := rootfs.New(cfg, ic.CgroupPaths, mountSources(sock, ic.MountSources), proc.Cwd)
 	rs.Console = proc.Terminal
 	defer rs.Close()
 	if err := rs.Prepare(); err != nil {

@@ -6,10 +6,11 @@
 // The parent makes an AF_UNIX SOCK_STREAM socketpair and hands one end to the
 // child as an inherited file descriptor whose number is argv[2] of
 // `husk init <fd>`. The init's fds are: 0-2 stdio, 3..3+N-1 the caller's
-// --preserve-fds, then one detached source tree per bind mount (listed in
-// the Config message), then this socket, then the exec fifo (O_PATH); the C
-// stage closes everything above those first thing. The Go init marks all but
-// stdio and the preserved fds close-on-exec, so the workload sees neither.
+// --preserve-fds, then the console socket and the seccomp listener if any
+// (numbered in the Config message), then this socket, then the exec fifo
+// (O_PATH); the C stage closes everything above those first thing. The Go
+// init marks all but stdio and the preserved fds close-on-exec, so the
+// workload sees neither.
 //
 // Every message is one frame:
 //
@@ -40,6 +41,18 @@
 //	                                                      process was moved into the
 //	                                                      (frozen) cgroup after Ready
 //
+// While it makes the mounts (between 5 and 8), the init may ask for the
+// source of a bind mount it cannot reach itself (an idmapped mount, or a
+// source hidden from a user namespace's root):
+//
+//	init -> parent MountRequest  u32 index         the index in Config.Mounts
+//	parent -> init MountSource   (none) + one fd   the source, opened in the init's
+//	                                               mount namespace: a detached
+//	                                               idmapped tree, else an O_PATH fd
+//
+// MountSource is the one frame that carries a file descriptor (SCM_RIGHTS,
+// with its first byte): WriteFd and ReadFd send and receive it.
+//
 // At any step C or init may send Error instead and exit; the parent turns it
 // into the command's one-line error. The parent closes its end after Ready
 // (or Joined); the init then waits on the exec fifo (create) or execs at
@@ -56,7 +69,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Type identifies a frame.
@@ -77,10 +93,17 @@ const (
 	Joined      Type = 10
 )
 
+// The mount source exchange (see the package doc).
+const (
+	MountRequest Type = 11
+	MountSource  Type = 12
+)
+
 var typeNames = map[Type]string{
 	Bootstrap: "bootstrap", UsernsReady: "userns-ready", MapsDone: "maps-done",
 	ChildPid: "child-pid", Config: "config", HookRequest: "hook-request",
 	HookDone: "hook-done", Ready: "ready", Error: "error", Joined: "joined",
+	MountRequest: "mount-request", MountSource: "mount-source",
 }
 
 func (t Type) String() string {
@@ -110,6 +133,107 @@ func Write(w io.Writer, t Type, payload []byte) error {
 	copy(buf[HeaderSize:], payload)
 	_, err := w.Write(buf)
 	return err
+}
+
+// WriteFd sends a frame of type t with fd attached (SCM_RIGHTS) to the
+// unix socket conn.
+func WriteFd(conn *os.File, t Type, payload []byte, fd int) error {
+	if len(payload) > MaxPayload {
+		return fmt.Errorf("%v message of %d bytes exceeds %d", t, len(payload), MaxPayload)
+	}
+	buf := make([]byte, HeaderSize+len(payload))
+	binary.LittleEndian.PutUint32(buf[0:4], uint32(len(payload)))
+	binary.LittleEndian.PutUint16(buf[4:6], uint16(t))
+	copy(buf[HeaderSize:], payload)
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	err = raw.Write(func(s uintptr) bool {
+		serr = unix.Sendmsg(int(s), buf, unix.UnixRights(fd), nil, 0)
+		return serr != unix.EAGAIN
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
+
+// ReadFd receives a frame written by WriteFd and the fd it carries
+// (close-on-exec). An Error frame becomes an *InitError, another type than
+// want ErrUnexpected; a frame of type want without an fd is an error too.
+func ReadFd(conn *os.File, want Type) (*os.File, error) {
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var hdr [HeaderSize]byte
+	oob := make([]byte, unix.CmsgSpace(4))
+	var n, oobn int
+	var rerr error
+	err = raw.Read(func(s uintptr) bool {
+		n, oobn, _, _, rerr = unix.Recvmsg(int(s), hdr[:], oob, unix.MSG_CMSG_CLOEXEC)
+		return rerr != unix.EAGAIN
+	})
+	if err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	var f *os.File
+	if oobn > 0 {
+		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+		if err == nil && len(msgs) == 1 {
+			if fds, err := unix.ParseUnixRights(&msgs[0]); err == nil {
+				for i, fd := range fds {
+					if i == 0 {
+						f = os.NewFile(uintptr(fd), "mount source")
+					} else {
+						unix.Close(fd)
+					}
+				}
+			}
+		}
+	}
+	if n == 0 {
+		closeFile(f)
+		return nil, io.ErrUnexpectedEOF
+	}
+	// The rest of the header and the payload come as plain bytes.
+	if _, err := io.ReadFull(conn, hdr[n:]); err != nil {
+		closeFile(f)
+		return nil, io.ErrUnexpectedEOF
+	}
+	size := binary.LittleEndian.Uint32(hdr[0:4])
+	t := Type(binary.LittleEndian.Uint16(hdr[4:6]))
+	if size > MaxPayload {
+		closeFile(f)
+		return nil, fmt.Errorf("%v message of %d bytes exceeds %d", t, size, MaxPayload)
+	}
+	payload := make([]byte, size)
+	if _, err := io.ReadFull(conn, payload); err != nil {
+		closeFile(f)
+		return nil, fmt.Errorf("reading %v message: %w", t, err)
+	}
+	switch {
+	case t == Error:
+		closeFile(f)
+		return nil, DecodeError(payload)
+	case t != want:
+		closeFile(f)
+		return nil, fmt.Errorf("%w: got %v, want %v", ErrUnexpected, t, want)
+	case f == nil:
+		return nil, fmt.Errorf("%v message without a file descriptor", t)
+	}
+	return f, nil
+}
+
+func closeFile(f *os.File) {
+	if f != nil {
+		f.Close()
+	}
 }
 
 // WriteJSON sends v encoded as JSON in a frame of type t.

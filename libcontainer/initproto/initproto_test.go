@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestFrames(t *testing.T) {
@@ -67,5 +70,51 @@ func TestSendErrorWrapsPlainErrors(t *testing.T) {
 	var ie *InitError
 	if !errors.As(err, &ie) || ie.Stage != "init" || ie.Detail != "boom" {
 		t.Errorf("%#v", err)
+	}
+}
+
+// A MountSource frame carries its fd over a socket; the stream goes on
+// after it.
+func TestFdFrames(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := os.NewFile(uintptr(fds[0]), "a"), os.NewFile(uintptr(fds[1]), "b")
+	defer a.Close()
+	defer b.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := WriteFd(a, MountSource, nil, int(w.Fd())); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	Write(a, Ready, nil)
+	Write(a, Config, []byte("x"))
+	got, err := ReadFd(b, MountSource)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fd received is the pipe's write end.
+	got.Write([]byte("through"))
+	got.Close()
+	buf := make([]byte, 16)
+	if n, _ := r.Read(buf); string(buf[:n]) != "through" {
+		t.Errorf("read %q through the received fd", buf[:n])
+	}
+	if _, err := Expect(b, Ready); err != nil {
+		t.Fatal(err)
+	}
+	// A frame of another type, without an fd, is an error.
+	if _, err := ReadFd(b, MountSource); !errors.Is(err, ErrUnexpected) {
+		t.Errorf("config frame read as a mount source: %v", err)
+	}
+	// An Error frame is the init's error.
+	SendError(a, "rootfs", unix.EPERM)
+	if _, err := ReadFd(b, MountSource); !errors.Is(err, unix.EPERM) {
+		t.Errorf("error frame: %v", err)
 	}
 }

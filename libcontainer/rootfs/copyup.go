@@ -122,28 +122,7 @@ func (s *Setup) copyUp(under *os.File, dest string) error {
 	}
 	dst := os.NewFile(uintptr(dfd), dest)
 	defer dst.Close()
-	var st unix.Stat_t
-	if err := unix.Fstat(int(under.Fd()), &st); err != nil {
-		return err
-	}
-	// The tmpfs root takes the directory's owner (its mode: mount).
-	if err := unix.Fchown(dfd, int(st.Uid), int(st.Gid)); err != nil {
-		return err
-	}
+	// The tmpfs root keeps its owner, the container's root, as with runc
+	// 1.5 (its mode is the directory's: a mode= option of the mount).
 	return copyTree(under, dst)
-}
-
-// chmodMountRoot sets the mode of the root of the mount just made at dest.
-func (s *Setup) chmodMountRoot(dest string, mode uint32) error {
-	top, err := s.open(dest)
-	if err != nil {
-		return err
-	}
-	defer top.Close()
-	fd, err := unix.Openat(int(top.Fd()), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	return unix.Fchmod(fd, mode)
 }

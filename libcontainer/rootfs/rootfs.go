@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 
+	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/husk-runtime/husk/libcontainer/initproto"
@@ -36,16 +37,21 @@ type Setup struct {
 	dirs        map[string]*os.File
 	null        *os.File // the container's verified /dev/null
 	cwd         string
-	mountFds    map[int]int
+	// source asks the parent for the source of bind mount number i (see
+	// initproto's MountRequest); nil when the parent does not answer.
+	source func(i int) (*os.File, error)
+	// readonly are the roots of the read-only tmpfs (and /dev) mounts,
+	// made read-only once everything below them is in place.
+	readonly []*os.File
 	// Console asks for a /dev/console mount point.
 	Console bool
 }
 
 // New prepares a Setup. cwd is the workload's working directory, made if
-// missing (as runc does) before the root turns read-only.
-// mountFds are the detached source trees of bind mounts, by mount index.
-func New(cfg *configs.Config, cgroupPaths map[string]string, mountFds map[int]int, cwd string) *Setup {
-	return &Setup{cfg: cfg, cgroupPaths: cgroupPaths, mountFds: mountFds, cwd: cwd}
+// missing (as runc does) before the root turns read-only. source, if not
+// nil, gets a bind mount's source from the parent.
+func New(cfg *configs.Config, cgroupPaths map[string]string, source func(i int) (*os.File, error), cwd string) *Setup {
+	return &Setup{cfg: cfg, cgroupPaths: cgroupPaths, source: source, cwd: cwd}
 }
 
 // ensureDir makes directory p inside the rootfs if it does not exist.
@@ -66,6 +72,10 @@ func fail(op, path string, err error) error {
 	var errno unix.Errno
 	if errors.As(err, &errno) {
 		e.Errno = errno
+		// A wrapped errno keeps what was said around it.
+		if msg := err.Error(); msg != errno.Error() {
+			e.Detail = strings.TrimSuffix(msg, ": "+errno.Error())
+		}
 	} else if err != nil {
 		e.Detail = err.Error()
 	}
@@ -77,24 +87,22 @@ func procfd(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd
 // Prepare does everything up to, not including, pivot_root.
 func (s *Setup) Prepare() error {
 	c := s.cfg
-	// Until pivot_root, the mount tree is slave (or private) so nothing we
-	// mount reaches the host: pivot_root refuses a shared root, and an
-	// unbindable one could not be bound. A shared or unbindable
-	// rootfsPropagation is applied to the new root after the pivot.
-	// Without a mount namespace of its own (as runc allows) the mounts are
-	// made in the caller's, whose "/" is left as it is; the parent removes
-	// them when the container is deleted.
-	setup := c.RootPropagation
-	if setup&(unix.MS_SHARED|unix.MS_UNBINDABLE) != 0 {
-		setup = unix.MS_SLAVE | unix.MS_REC
-	}
 	if c.Has(configs.NEWNS) {
-		if err := unix.Mount("", "/", "", setup, ""); err != nil {
-			return fail("set propagation of", "/", err)
+		if err := s.prepareRoot(); err != nil {
+			return err
 		}
-	}
-	if err := unix.Mount(c.Rootfs, c.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return fail("bind mount rootfs", c.Rootfs, err)
+	} else {
+		// Without a mount namespace of its own (as runc allows) the
+		// mounts are made in the caller's, whose mounts are left as they
+		// are; the rootfs bind is a slave, so that nothing mounted in it
+		// propagates. The parent removes them when the container is
+		// deleted.
+		if err := unix.Mount(c.Rootfs, c.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fail("bind mount rootfs", c.Rootfs, err)
+		}
+		if err := unix.Mount("", c.Rootfs, "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+			return fail("set propagation of", c.Rootfs, err)
+		}
 	}
 	root, err := os.OpenFile(c.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -109,11 +117,7 @@ func (s *Setup) Prepare() error {
 		if m.Destination == "/dev" && m.IsBind() {
 			setupDev = false
 		}
-		tree, ok := s.mountFds[i]
-		if !ok {
-			tree = -1
-		}
-		if err := s.mount(m, tree); err != nil {
+		if err := s.mount(i, m); err != nil {
 			return err
 		}
 	}
@@ -148,13 +152,18 @@ func (s *Setup) Prepare() error {
 			return err
 		}
 	}
-	for _, p := range c.MaskedPaths {
-		if err := s.maskPath(p); err != nil {
-			return err
-		}
+	if err := s.maskPaths(); err != nil {
+		return err
 	}
 	if err := s.ensureDir(s.cwd); err != nil {
 		return err
+	}
+	// As runc: read-only tmpfs mounts (and /dev) turn read-only only now,
+	// with /dev/pts, the devices, and the mounts below them in place.
+	for _, top := range s.readonly {
+		if err := setAttr(top, unix.MOUNT_ATTR_RDONLY, 0, false); err != nil {
+			return fail("make read-only", top.Name(), err)
+		}
 	}
 	if c.Readonly {
 		if err := setAttr(s.root, unix.MOUNT_ATTR_RDONLY, 0, false); err != nil {
@@ -164,14 +173,54 @@ func (s *Setup) Prepare() error {
 	return nil
 }
 
+// prepareRoot sets the propagation of the new mount namespace and binds
+// the rootfs on itself, as runc does: "/" takes rootfsPropagation (rslave
+// when unset), so that a shared one keeps the host's shared mounts peers
+// of the container's binds of them (Kubernetes' Bidirectional mounts);
+// the mount the rootfs is on is made private (slave for a slave
+// rootfsPropagation), as pivot_root needs, so that what is mounted in the
+// rootfs goes nowhere else.
+func (s *Setup) prepareRoot() error {
+	c := s.cfg
+	prop := c.RootPropagation
+	if prop == unix.MS_UNBINDABLE|unix.MS_REC {
+		// An unbindable tree could not be bound from (cgroup v1's
+		// hierarchies, a host directory): runc 1.5 fails there. The root
+		// is made unbindable after pivot_root (finalPropagation).
+		prop = unix.MS_SLAVE | unix.MS_REC
+	}
+	if err := unix.Mount("", "/", "", uintptr(prop), ""); err != nil {
+		return fail("set propagation of", "/", err)
+	}
+	parent := uintptr(unix.MS_PRIVATE)
+	if c.RootPropagation&unix.MS_SLAVE != 0 {
+		parent = unix.MS_SLAVE
+	}
+	// EINVAL: not a mount point; the mount is further up.
+	for p := c.Rootfs; ; p = filepath.Dir(p) {
+		err := unix.Mount("", p, "", parent, "")
+		if err == nil {
+			break
+		}
+		if err != unix.EINVAL || p == "/" {
+			return fail("set propagation of the mount of", c.Rootfs, err)
+		}
+	}
+	if err := unix.Mount(c.Rootfs, c.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fail("bind mount rootfs", c.Rootfs, err)
+	}
+	return nil
+}
+
 // Close releases the rootfs handles.
 func (s *Setup) Close() {
-	for _, f := range append([]*os.File{s.root, s.null}, mapValues(s.dirs)...) {
+	files := append([]*os.File{s.root, s.null}, mapValues(s.dirs)...)
+	for _, f := range append(files, s.readonly...) {
 		if f != nil {
 			f.Close()
 		}
 	}
-	s.root, s.null, s.dirs = nil, nil, nil
+	s.root, s.null, s.dirs, s.readonly = nil, nil, nil, nil
 }
 
 func mapValues(m map[string]*os.File) []*os.File {
@@ -217,13 +266,27 @@ func (s *Setup) mkdirAll(p string) (*os.File, error) {
 
 // mountpoint resolves dest inside the rootfs and creates it if missing: a
 // directory, or an empty file when a bind mount's source is not a
-// directory. Only the last component is created by hand, relative to its
-// securely resolved parent; deeper missing paths go through MkdirAllHandle.
+// directory. A dest through a dangling symlink is created where the link
+// leads, resolved inside the rootfs (as runc does). Only the last
+// component is created by hand, relative to its securely resolved parent;
+// deeper missing paths go through MkdirAllHandle.
 func (s *Setup) mountpoint(dest string, file bool) (*os.File, error) {
 	h, err := s.open(dest)
 	if !errors.Is(err, unix.ENOENT) {
 		return h, err
 	}
+	// SecureJoin only names the path (lexically, following the links
+	// as if chrooted); it is then made with the handle-based calls, which
+	// refuse a link swapped in meanwhile.
+	full, err := securejoin.SecureJoin(s.cfg.Rootfs, dest)
+	if err != nil {
+		return nil, err
+	}
+	rel, err := filepath.Rel(s.cfg.Rootfs, full)
+	if err != nil || rel == "." || strings.HasPrefix(rel, "../") {
+		return nil, fmt.Errorf("%s resolves to %s, not below the rootfs", dest, full)
+	}
+	dest = "/" + rel
 	parent, err := s.open(filepath.Dir(dest))
 	if errors.Is(err, unix.ENOENT) {
 		parent, err = s.mkdirAll(filepath.Dir(dest))
@@ -280,20 +343,37 @@ func (s *Setup) dir(p string) (*os.File, error) {
 	return h, nil
 }
 
-// mount mounts m. A bind mount attaches tree, the detached copy of its
-// source the parent made, if there is one (user namespaces, idmapped
-// mounts), else binds the source by path, which keeps the source's
-// propagation (a host mount made later under an rslave bind shows up).
-func (s *Setup) mount(m *configs.Mount, tree int) error {
+// mount mounts m, number i of the config's mounts. A bind mount's source
+// is looked up here, at mount time and in the container's mount
+// namespace, so an earlier mount may have made it; it comes from the
+// parent instead (by MountRequest) when it is idmapped, or when the init
+// cannot reach it (a user namespace's root), as with runc.
+func (s *Setup) mount(i int, m *configs.Mount) error {
 	if m.Device == "cgroup" {
 		return s.mountCgroup(m)
 	}
+	what := fmt.Sprintf("%q on %q", m.Source, m.Destination)
+	if !m.IsBind() {
+		what = fmt.Sprintf("%q (%s) on %q", m.Source, m.Device, m.Destination)
+	}
+	if m.Device == "proc" || m.Device == "sysfs" {
+		if err := s.checkOrdinaryDir(m, what); err != nil {
+			return err
+		}
+	}
 	isFile := false
+	var src *os.File // the source from the parent
 	if m.IsBind() {
-		var st unix.Stat_t
 		var err error
-		if tree >= 0 {
-			err = unix.Fstat(tree, &st)
+		if src, err = s.bindSource(i, m); err != nil {
+			return err
+		}
+		if src != nil {
+			defer src.Close()
+		}
+		var st unix.Stat_t
+		if src != nil {
+			err = unix.Fstat(int(src.Fd()), &st)
 		} else {
 			err = unix.Stat(m.Source, &st)
 		}
@@ -302,17 +382,19 @@ func (s *Setup) mount(m *configs.Mount, tree int) error {
 		}
 		isFile = st.Mode&unix.S_IFMT != unix.S_IFDIR
 	}
-	// As runc: a tmpfs over a directory the rootfs has takes that
-	// directory's mode; one on a mount point made here keeps its own
-	// (mode= or tmpfs's default 1777).
-	var covered *unix.Stat_t
+	data := m.Data
 	if m.Device == "tmpfs" {
+		// As runc: a tmpfs over something the rootfs has takes its mode,
+		// as a mode= option that one given in the config overrides; on a
+		// mount point made here it keeps tmpfs's default (1777).
 		if h, err := s.open(m.Destination); err == nil {
 			var st unix.Stat_t
-			if unix.Fstat(int(h.Fd()), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
-				covered = &st
-			}
+			err := unix.Fstat(int(h.Fd()), &st)
 			h.Close()
+			if err != nil {
+				return fail("stat", m.Destination, err)
+			}
+			data = strings.TrimSuffix(fmt.Sprintf("mode=%04o,%s", st.Mode&0o7777, data), ",")
 		}
 	}
 	target, err := s.mountpoint(m.Destination, isFile)
@@ -322,15 +404,18 @@ func (s *Setup) mount(m *configs.Mount, tree int) error {
 	defer target.Close()
 
 	flags := uintptr(m.Flags)
-	what := fmt.Sprintf("%q on %q", m.Source, m.Destination)
+	// A read-only tmpfs or /dev is made read-only at the end of Prepare.
+	deferRO := flags&unix.MS_RDONLY != 0 && !m.IsBind() && (m.Device == "tmpfs" || m.Destination == "/dev")
 	if m.IsBind() {
 		// The flags other than MS_BIND|MS_REC need a remount, below.
 		var err error
-		if tree >= 0 {
-			err = unix.MoveMount(tree, "", int(target.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
-			// The source's handle has served: not kept open in the init.
-			unix.Close(tree)
-		} else {
+		switch {
+		case src != nil && m.IDMap != nil:
+			// A detached tree the parent made and idmapped.
+			err = unix.MoveMount(int(src.Fd()), "", int(target.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+		case src != nil:
+			err = unix.Mount(procfd(src), procfd(target), "", flags&(unix.MS_BIND|unix.MS_REC), "")
+		default:
 			err = unix.Mount(m.Source, procfd(target), "", flags&(unix.MS_BIND|unix.MS_REC), "")
 		}
 		if err != nil {
@@ -347,75 +432,129 @@ func (s *Setup) mount(m *configs.Mount, tree int) error {
 			under = os.NewFile(uintptr(fd), m.Destination)
 			defer under.Close()
 		}
-		if under != nil || covered != nil {
-			flags &^= unix.MS_RDONLY // made read-only after the copy and chmod
+		if deferRO {
+			flags &^= unix.MS_RDONLY
 		}
-		data := m.Data
 		if m.Device != "proc" && m.Device != "sysfs" {
 			data = lsm.MountData(data, s.cfg.MountLabel)
 		}
 		if err := unix.Mount(m.Source, procfd(target), m.Device, flags&^unix.MS_REMOUNT, data); err != nil {
-			return fail("mount", fmt.Sprintf("%q (%s) on %q", m.Source, m.Device, m.Destination), err)
+			return fail("mount", what, err)
 		}
 		if under != nil {
 			if err := s.copyUp(under, m.Destination); err != nil {
 				return fail("tmpcopyup", m.Destination, err)
 			}
 		}
-		if covered != nil {
-			if err := s.chmodMountRoot(m.Destination, covered.Mode&0o7777); err != nil {
-				return fail("chmod", m.Destination, err)
-			}
-		}
-		if under != nil || covered != nil {
-			if m.Flags&unix.MS_RDONLY != 0 {
-				top, err := s.open(m.Destination)
-				if err != nil {
-					return fail("reopen mount", m.Destination, err)
-				}
-				defer top.Close()
-				if err := setAttr(top, unix.MOUNT_ATTR_RDONLY, 0, false); err != nil {
-					return fail("make read-only", m.Destination, err)
-				}
-			}
-		}
 	}
-	return s.finishMount(m, what, flags)
+	return s.finishMount(m, what, deferRO)
 }
 
-// finishMount applies what mount(2) could not do at once: bind remount
-// flags, propagation and recursive attributes. It reopens the destination,
-// which now resolves to the new mount's root.
-func (s *Setup) finishMount(m *configs.Mount, what string, flags uintptr) error {
-	remount := m.IsBind() && flags&^(unix.MS_BIND|unix.MS_REC|unix.MS_REMOUNT) != 0
-	if !remount && len(m.PropagationFlags) == 0 && m.RecAttrSet == 0 && m.RecAttrClr == 0 {
+// bindSource gets bind mount i's source from the parent when it must: an
+// idmapped mount, or a source the init cannot stat (hidden from a user
+// namespace's root). nil means by path.
+func (s *Setup) bindSource(i int, m *configs.Mount) (*os.File, error) {
+	if m.IDMap == nil {
+		var st unix.Stat_t
+		if s.source == nil || unix.Stat(m.Source, &st) == nil {
+			return nil, nil
+		}
+	} else if s.source == nil {
+		return nil, fail("mount", fmt.Sprintf("%q on %q", m.Source, m.Destination), errors.New("idmapped mounts need husk to run as root"))
+	}
+	f, err := s.source(i)
+	if err != nil {
+		return nil, fail("get the source of", m.Source, err)
+	}
+	return f, nil
+}
+
+// checkOrdinaryDir refuses a proc or sysfs mount on anything but a
+// directory (or a missing path): a symlink there, as runc says, is a way
+// to get it mounted elsewhere (CVE-2019-19921, CVE-2023-27561).
+func (s *Setup) checkOrdinaryDir(m *configs.Mount, what string) error {
+	if m.Destination == "/" {
+		return nil
+	}
+	parent, err := s.open(filepath.Dir(m.Destination))
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if err != nil {
+		return fail("open", filepath.Dir(m.Destination), err)
+	}
+	defer parent.Close()
+	var st unix.Stat_t
+	err = unix.Fstatat(int(parent.Fd()), filepath.Base(m.Destination), &st, unix.AT_SYMLINK_NOFOLLOW)
+	if err == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return fail("mount", what, fmt.Errorf("filesystem %q must be mounted on ordinary directory", m.Device))
+	}
+	return nil
+}
+
+// finishMount applies what mount(2) could not do at once: propagation,
+// a bind's flags and recursive attributes. It reopens the destination,
+// which now resolves to the new mount's root; with deferRO it keeps that
+// handle to make the mount read-only at the end of Prepare.
+func (s *Setup) finishMount(m *configs.Mount, what string, deferRO bool) error {
+	// As runc 1.5 (unlike mount(8)): a bind with any flag option, set or
+	// cleared, gets exactly the flags given.
+	remount := m.IsBind() && (m.Flags&^(unix.MS_BIND|unix.MS_REC|unix.MS_REMOUNT) != 0 || m.ClearFlags != 0)
+	if !remount && !deferRO && len(m.PropagationFlags) == 0 && m.RecAttrSet == 0 && m.RecAttrClr == 0 {
 		return nil
 	}
 	top, err := s.open(m.Destination)
 	if err != nil {
 		return fail("reopen mount", m.Destination, err)
 	}
-	defer top.Close()
-	if remount {
-		// Keep the flags the kernel locks on this mount (e.g. nodev from
-		// the source), or remount fails in a user namespace.
-		var st unix.Statfs_t
-		if err := unix.Fstatfs(int(top.Fd()), &st); err == nil {
-			flags |= uintptr(st.Flags) & (unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC) &^ uintptr(m.ClearFlags)
-		}
-		if err := unix.Mount("", procfd(top), "", flags&^unix.MS_REC|unix.MS_BIND|unix.MS_REMOUNT, ""); err != nil {
-			return fail("remount", what, err)
-		}
+	if deferRO {
+		s.readonly = append(s.readonly, top)
+	} else {
+		defer top.Close()
 	}
 	for _, p := range m.PropagationFlags {
 		if err := unix.Mount("", procfd(top), "", uintptr(p), ""); err != nil {
 			return fail("set propagation of", m.Destination, err)
 		}
 	}
+	if remount {
+		if err := remountBind(top, m, what); err != nil {
+			return err
+		}
+	}
 	if m.RecAttrSet != 0 || m.RecAttrClr != 0 {
 		if err := setAttr(top, m.RecAttrSet, m.RecAttrClr, true); err != nil {
 			return fail("set recursive mount attributes of", m.Destination, err)
 		}
+	}
+	return nil
+}
+
+// remountBind gives the bind mount at top the flags of m. Where the kernel
+// refuses (a user namespace's mount namespace, whose mounts inherited from
+// the host have their flags locked), the mount's own lockable flags are
+// kept, unless the config explicitly clears one or asks for another atime:
+// a read-only host mount stays read-only. As runc 1.5.
+func remountBind(top *os.File, m *configs.Mount, what string) error {
+	want := m.Flags &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT)
+	remount := func(flags int) error {
+		return unix.Mount("", procfd(top), "", uintptr(flags|unix.MS_BIND|unix.MS_REMOUNT), "")
+	}
+	err := remount(want)
+	if err == nil {
+		return nil
+	}
+	var st unix.Statfs_t
+	if unix.Fstatfs(int(top.Fd()), &st) != nil {
+		return fail("remount", what, err)
+	}
+	have := statfsFlags(st)
+	flags, problem := lockedFlagsRetry(want, m.ClearFlags, have)
+	if problem != "" {
+		return fail("remount", what, fmt.Errorf("%s: %w", problem, err))
+	}
+	if err := remount(flags); err != nil {
+		return fail("remount", what, fmt.Errorf("with the locked flags %s kept: %w", flagNames(have&lockableFlags), err))
 	}
 	return nil
 }
@@ -626,33 +765,75 @@ func (s *Setup) devNull() (*os.File, error) {
 	return f, nil
 }
 
-// maskPath hides p: a directory under an empty read-only tmpfs, anything
-// else under a bind of /dev/null. A path that does not exist is skipped.
-func (s *Setup) maskPath(p string) error {
-	target, err := s.open(p)
-	if errors.Is(err, unix.ENOENT) {
-		return nil
+// maskPaths hides the masked paths: a directory under a read-only tmpfs
+// (one for all of them, bound on each after the first, as runc 1.5 does),
+// anything else under a bind of /dev/null. A path that does not exist is
+// skipped, one given twice is masked once.
+func (s *Setup) maskPaths() error {
+	var shared *os.File // the first masked directory's tmpfs
+	defer func() {
+		if shared != nil {
+			shared.Close()
+		}
+	}()
+	bindFailed := false
+	seen := map[string]bool{}
+	for _, p := range s.cfg.MaskedPaths {
+		p = filepath.Clean(p)
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		target, err := s.open(p)
+		if errors.Is(err, unix.ENOENT) {
+			continue
+		}
+		if err != nil {
+			return fail("open masked path", p, err)
+		}
+		err = s.maskPath(p, target, &shared, &bindFailed)
+		target.Close()
+		if err != nil {
+			return err
+		}
 	}
-	if err != nil {
-		return fail("open masked path", p, err)
-	}
-	defer target.Close()
+	return nil
+}
+
+func (s *Setup) maskPath(p string, target *os.File, shared **os.File, bindFailed *bool) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(int(target.Fd()), &st); err != nil {
 		return fail("stat masked path", p, err)
 	}
-	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		if err := unix.Mount("tmpfs", procfd(target), "tmpfs", unix.MS_RDONLY, ""); err != nil {
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		null, err := s.devNull()
+		if err != nil {
+			return fail("mask", p, err)
+		}
+		if err := unix.Mount(procfd(null), procfd(target), "", unix.MS_BIND, ""); err != nil {
 			return fail("mask", p, err)
 		}
 		return nil
 	}
-	null, err := s.devNull()
+	if *shared != nil && !*bindFailed {
+		// A bind keeps the tmpfs's read-only flag.
+		if err := unix.Mount(procfd(*shared), procfd(target), "", unix.MS_BIND, ""); err == nil {
+			return nil
+		}
+		*bindFailed = true
+	}
+	// The smallest tmpfs; a kernel that wants two inodes gets them.
+	err := unix.Mount("tmpfs", procfd(target), "tmpfs", unix.MS_RDONLY, lsm.MountData("nr_blocks=1,nr_inodes=1", s.cfg.MountLabel))
+	if err != nil {
+		err = unix.Mount("tmpfs", procfd(target), "tmpfs", unix.MS_RDONLY, lsm.MountData("nr_blocks=1,nr_inodes=2", s.cfg.MountLabel))
+	}
 	if err != nil {
 		return fail("mask", p, err)
 	}
-	if err := unix.Mount(procfd(null), procfd(target), "", unix.MS_BIND, ""); err != nil {
-		return fail("mask", p, err)
+	if *shared == nil && !*bindFailed {
+		if *shared, err = s.open(p); err != nil {
+			return fail("reopen mask of", p, err)
+		}
 	}
 	return nil
 }
@@ -719,6 +900,9 @@ func (s *Setup) Pivot() error {
 		return nil
 	}
 	if s.cfg.NoPivotRoot {
+		if err := s.detachHostMounts(); err != nil {
+			return err
+		}
 		if err := unix.Fchdir(int(s.root.Fd())); err != nil {
 			return fail("chdir", rootfs, err)
 		}

@@ -156,7 +156,6 @@ func Convert(spec *specs.Spec, opts Options) (*configs.Config, *configs.Process,
 	}
 	c.MaskedPaths = lx.MaskedPaths
 	c.ReadonlyPaths = lx.ReadonlyPaths
-	c.RootPropagation = rootPropagation[lx.RootfsPropagation]
 	c.Sysctl = lx.Sysctl
 	if err := convertLinuxExtras(c, lx); err != nil {
 		return nil, nil, err
@@ -450,16 +449,15 @@ func checkNsFile(path string, t configs.NamespaceType) error {
 	return nil
 }
 
-// rootPropagation maps linux.rootfsPropagation to what is applied to the
-// whole tree. The spec names shared, slave, private and unbindable; runc
-// and crun also take the r-prefixed names, which podman writes (rslave when
-// a bind mount has rslave propagation).
+// rootPropagation maps linux.rootfsPropagation to its MS_* flags, as runc
+// does: the plain names act on the root mount alone, the r-prefixed ones
+// (which podman writes) on the whole tree. Unset means rslave.
 var rootPropagation = map[string]uintptr{
 	"":            unix.MS_SLAVE | unix.MS_REC,
-	"shared":      unix.MS_SHARED | unix.MS_REC,
-	"slave":       unix.MS_SLAVE | unix.MS_REC,
-	"private":     unix.MS_PRIVATE | unix.MS_REC,
-	"unbindable":  unix.MS_UNBINDABLE | unix.MS_REC,
+	"shared":      unix.MS_SHARED,
+	"slave":       unix.MS_SLAVE,
+	"private":     unix.MS_PRIVATE,
+	"unbindable":  unix.MS_UNBINDABLE,
 	"rshared":     unix.MS_SHARED | unix.MS_REC,
 	"rslave":      unix.MS_SLAVE | unix.MS_REC,
 	"rprivate":    unix.MS_PRIVATE | unix.MS_REC,
@@ -467,9 +465,16 @@ var rootPropagation = map[string]uintptr{
 }
 
 func convertMounts(c *configs.Config, spec *specs.Spec, bundle string) error {
-	if _, ok := rootPropagation[spec.Linux.RootfsPropagation]; !ok {
+	prop, ok := rootPropagation[spec.Linux.RootfsPropagation]
+	if !ok {
 		return fieldErr("linux.rootfsPropagation", "%q is not one of [r]shared, [r]slave, [r]private, [r]unbindable", spec.Linux.RootfsPropagation)
 	}
+	if c.NoPivotRoot && prop&unix.MS_PRIVATE != 0 {
+		// As runc: a private root would keep the host's mounts below it
+		// from being detached safely.
+		return fieldErr("linux.rootfsPropagation", "%q is not safe without pivot_root (--no-pivot)", spec.Linux.RootfsPropagation)
+	}
+	c.RootPropagation = prop
 	for i, sm := range spec.Mounts {
 		field := fmt.Sprintf("mounts[%d]", i)
 		m, err := convertMount(sm, bundle)
@@ -492,6 +497,11 @@ func convertMounts(c *configs.Config, spec *specs.Spec, bundle string) error {
 				}
 				m.IDMap.UIDs, m.IDMap.GIDs = c.UIDMappings, c.GIDMappings
 			}
+		}
+		// As runc: a destination given as a host path inside the rootfs
+		// is that path in the container.
+		if rel, err := filepath.Rel(c.Rootfs, m.Destination); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			m.Destination = filepath.Clean("/" + rel)
 		}
 		c.Mounts = append(c.Mounts, m)
 	}
@@ -626,11 +636,21 @@ func convertMount(sm specs.Mount, bundle string) (*configs.Mount, error) {
 		if !filepath.IsAbs(m.Source) {
 			m.Source = filepath.Join(bundle, m.Source)
 		}
-		if _, err := os.Stat(m.Source); err != nil {
-			return nil, &FieldError{Field: ".source", Msg: unwrapPathErr(err).Error()}
+		// The source is not looked at here: an earlier mount of the list
+		// may make it (runc resolves it at mount time too).
+		if m.Data != "" {
+			// The kernel ignores them on a bind: refused, as runc does.
+			return nil, &FieldError{Field: ".options", Msg: fmt.Sprintf("bind mounts cannot have filesystem-specific options (%q)", m.Data)}
 		}
-	} else if m.Device == "" {
-		return nil, &FieldError{Field: ".type", Msg: "must be set for a mount that is not a bind"}
+	} else {
+		if m.Device == "" {
+			return nil, &FieldError{Field: ".type", Msg: "must be set for a mount that is not a bind"}
+		}
+		if m.RecAttrSet != 0 || m.RecAttrClr != 0 {
+			// As runc, which applies them to bind mounts only.
+			slog.Warn("recursive mount options (rro, rnosuid, ...) apply to bind mounts only: ignored", "destination", m.Destination, "type", m.Device)
+			m.RecAttrSet, m.RecAttrClr = 0, 0
+		}
 	}
 	return m, nil
 }

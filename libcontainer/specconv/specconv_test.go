@@ -102,8 +102,8 @@ func TestConvertErrorsNameTheField(t *testing.T) {
 		{"ns path not a namespace", "linux.namespaces[1].path", func(s *specs.Spec) { s.Linux.Namespaces[1].Path = "/proc/self/status" }},
 		{"mount without destination", "mounts[0].destination", func(s *specs.Spec) { s.Mounts[0].Destination = "" }},
 		{"mount without type", "mounts[0].type", func(s *specs.Spec) { s.Mounts[0].Type = "" }},
-		{"bind of missing source", "mounts[7].source", func(s *specs.Spec) {
-			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/x", Type: "bind", Source: "/nonexistent", Options: []string{"rbind"}})
+		{"bind with filesystem options", "mounts[7].options", func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/x", Type: "bind", Source: "/", Options: []string{"rbind", "mode=755"}})
 		}},
 		{"unsupported mount option", "mounts[0].options[0]", func(s *specs.Spec) { s.Mounts[0].Options = []string{"tmpcopyup"} }},
 		{"bad rootfsPropagation", "linux.rootfsPropagation", func(s *specs.Spec) { s.Linux.RootfsPropagation = "sideways" }},
@@ -208,7 +208,7 @@ func TestUnknownCapabilityIsOnlyAWarning(t *testing.T) {
 func TestMountOptions(t *testing.T) {
 	m, err := convertMount(specs.Mount{
 		Destination: "data", Type: "bind", Source: ".",
-		Options: []string{"rbind", "ro", "nosuid", "rw", "rprivate", "rnoexec", "size=1"},
+		Options: []string{"rbind", "ro", "nosuid", "rw", "rprivate", "rnoexec"},
 	}, "/")
 	if err != nil {
 		t.Fatal(err)
@@ -222,8 +222,66 @@ func TestMountOptions(t *testing.T) {
 	if len(m.PropagationFlags) != 1 || m.PropagationFlags[0] != unix.MS_PRIVATE|unix.MS_REC {
 		t.Errorf("propagation %v", m.PropagationFlags)
 	}
-	if m.RecAttrSet != unix.MOUNT_ATTR_NOEXEC || m.Data != "size=1" || m.Device != "bind" {
-		t.Errorf("attrs %#x data %q device %q", m.RecAttrSet, m.Data, m.Device)
+	if m.RecAttrSet != unix.MOUNT_ATTR_NOEXEC || m.Device != "bind" {
+		t.Errorf("attrs %#x device %q", m.RecAttrSet, m.Device)
+	}
+	// As runc: the recursive options are for binds; a tmpfs ignores them.
+	m, err = convertMount(specs.Mount{Destination: "/t", Type: "tmpfs", Source: "tmpfs", Options: []string{"rro", "size=1", "ro"}}, "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.RecAttrSet != 0 || m.RecAttrClr != 0 || m.Data != "size=1" || m.Flags != unix.MS_RDONLY {
+		t.Errorf("tmpfs with rro: attrs %#x/%#x data %q flags %#x", m.RecAttrSet, m.RecAttrClr, m.Data, m.Flags)
+	}
+}
+
+// A bind source is not looked at when the config is read (an earlier
+// mount may make it); a destination given as a host path in the rootfs is
+// that path in the container.
+func TestBindSourceAndRootfsDestination(t *testing.T) {
+	dir, s := bundle(t)
+	rootfs := filepath.Join(dir, "rootfs")
+	s.Mounts = append(s.Mounts,
+		specs.Mount{Destination: rootfs + "/mnt/x", Type: "bind", Source: rootfs + "/mnt/not-yet", Options: []string{"rbind"}},
+		specs.Mount{Destination: rootfs, Type: "tmpfs", Source: "tmpfs"},
+		specs.Mount{Destination: rootfs + "-other/y", Type: "tmpfs", Source: "tmpfs"})
+	c, _, err := convert(t, dir, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{c.Mounts[7].Destination, c.Mounts[7].Source, c.Mounts[8].Destination, c.Mounts[9].Destination}
+	want := []string{"/mnt/x", rootfs + "/mnt/not-yet", "/", rootfs + "-other/y"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// As runc: a [r]private root is refused with --no-pivot; others are not.
+func TestNoPivotPrivateRoot(t *testing.T) {
+	for prop, ok := range map[string]bool{"private": false, "rprivate": false, "": true, "rshared": true, "slave": true} {
+		dir, s := bundle(t)
+		s.Linux.RootfsPropagation = prop
+		_, _, err := Convert(s, Options{ID: "c1", Bundle: dir, NoPivotRoot: true})
+		if ok != (err == nil) || (err != nil && !strings.HasPrefix(err.Error(), "config.json: linux.rootfsPropagation: ")) {
+			t.Errorf("%q with --no-pivot: %v", prop, err)
+		}
+	}
+}
+
+// linux.rootfsPropagation: the plain names act on the root mount, the r
+// ones on the tree, as runc's flags.
+func TestRootfsPropagationFlags(t *testing.T) {
+	for prop, want := range map[string]uintptr{
+		"": unix.MS_SLAVE | unix.MS_REC, "shared": unix.MS_SHARED, "rshared": unix.MS_SHARED | unix.MS_REC,
+		"slave": unix.MS_SLAVE, "private": unix.MS_PRIVATE, "unbindable": unix.MS_UNBINDABLE,
+		"runbindable": unix.MS_UNBINDABLE | unix.MS_REC,
+	} {
+		dir, s := bundle(t)
+		s.Linux.RootfsPropagation = prop
+		c, _, err := convert(t, dir, s)
+		if err != nil || c.RootPropagation != want {
+			t.Errorf("%q: %#x %v, want %#x", prop, c.RootPropagation, err, want)
+		}
 	}
 }
 

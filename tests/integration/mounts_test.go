@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,9 +86,6 @@ func TestMountPropagationOptions(t *testing.T) {
 // Recursive attributes (rro, rnosuid, ...) reach the submounts of a rbind:
 // the host's /sys has cgroup mounts below it.
 func TestMountRecursiveAttributes(t *testing.T) {
-	if !isHusk() {
-		t.Skip("runc 1.1 has no recursive mount attributes")
-	}
 	e := newEnv(t)
 	sub, _ := mountOpts(t, e, "/hostsys/fs/cgroup/pids",
 		specs.Mount{Destination: "/hostsys", Type: "bind", Source: "/sys", Options: []string{"rbind", "rro", "rnosuid"}})
@@ -111,39 +109,60 @@ func TestMountRelativeDestination(t *testing.T) {
 	}
 }
 
-// A tmpfs over a directory of the rootfs takes that directory's mode, one
-// on a mount point the runtime made keeps its own (mode=, or tmpfs's 1777),
-// tmpcopyup or not: runc's rule, which podman's --mount
-// type=tmpfs,tmpfs-mode=N relies on.
+// A tmpfs over a directory of the rootfs takes that directory's mode,
+// passed as a mode= option, which one given in the config overrides; one
+// on a mount point the runtime made keeps its own (mode=, or tmpfs's
+// 1777): runc 1.5's rule, tmpcopyup and ro or not. podman's --mount
+// type=tmpfs,tmpfs-mode=N relies on it. The directory itself is left as
+// it is.
 func TestMountTmpfsMode(t *testing.T) {
 	e := newEnv(t)
-	b := e.newBundle(withPrivateRootfs(), withShell(`stat -c '%n %a' /old /new /newdefault /newcopyup /oldcopyup /oldro`),
+	dirs := []struct {
+		dest string
+		opts []string
+		want string
+	}{
+		{"/old", []string{"mode=1777"}, "1777"},
+		{"/oldinherit", nil, "710"},
+		{"/new", []string{"mode=1750"}, "1750"},
+		{"/newdefault", nil, "1777"},
+		{"/newcopyup", []string{"mode=1700", "tmpcopyup"}, "1700"},
+		{"/oldcopyup", []string{"mode=1777", "tmpcopyup"}, "1777"},
+		{"/oldcopyupinherit", []string{"tmpcopyup"}, "710"},
+		{"/oldro", []string{"mode=1777", "ro"}, "1777"},
+		{"/oldroinherit", []string{"ro"}, "710"},
+	}
+	var script, want string
+	for _, d := range dirs {
+		script += fmt.Sprintf("stat -c '%%n %%a' %s; ", d.dest)
+		want += d.dest + " " + d.want + "\n"
+	}
+	// The inherited mode is the mount's mode= option.
+	script += `grep -o ' /oldinherit tmpfs [^ ]*' /proc/self/mounts`
+	want += " /oldinherit tmpfs rw,relatime,mode=710\n"
+	b := e.newBundle(withPrivateRootfs(), withShell(script),
 		withSpec(func(s *specs.Spec) {
-			for _, m := range []struct {
-				dest string
-				opts []string
-			}{
-				{"/old", []string{"mode=1777"}},
-				{"/new", []string{"mode=1750"}},
-				{"/newdefault", nil},
-				{"/newcopyup", []string{"mode=1700", "tmpcopyup"}},
-				{"/oldcopyup", []string{"mode=1777", "tmpcopyup"}},
-				{"/oldro", []string{"mode=1777", "ro"}},
-			} {
-				s.Mounts = append(s.Mounts, specs.Mount{Destination: m.dest, Type: "tmpfs", Source: "tmpfs", Options: m.opts})
+			for _, d := range dirs {
+				s.Mounts = append(s.Mounts, specs.Mount{Destination: d.dest, Type: "tmpfs", Source: "tmpfs", Options: d.opts})
 			}
 		}))
-	for _, d := range []string{"old", "oldcopyup", "oldro"} {
-		os.Mkdir(filepath.Join(b.Rootfs, d), 0o710)
-		os.Chmod(filepath.Join(b.Rootfs, d), 0o710)
+	for _, d := range dirs {
+		if strings.HasPrefix(d.dest, "/old") {
+			os.Mkdir(filepath.Join(b.Rootfs, d.dest), 0o710)
+			os.Chmod(filepath.Join(b.Rootfs, d.dest), 0o710)
+		}
 	}
 	r := e.runFG(b, "tmpfsmode")
 	if r.Code != 0 {
 		t.Fatal(r)
 	}
-	want := "/old 710\n/new 1750\n/newdefault 1777\n/newcopyup 1700\n/oldcopyup 710\n/oldro 710\n"
 	if r.Stdout != want {
 		t.Errorf("tmpfs modes: got %q, want %q", r.Stdout, want)
+	}
+	for _, d := range dirs {
+		if st, err := os.Stat(filepath.Join(b.Rootfs, d.dest)); err == nil && strings.HasPrefix(d.dest, "/old") && st.Mode().Perm() != 0o710 {
+			t.Errorf("the rootfs's %s was changed to %o", d.dest, st.Mode().Perm())
+		}
 	}
 }
 
@@ -151,7 +170,7 @@ func TestMountTmpfsMode(t *testing.T) {
 // owners and symlinks, and writes do not reach the image.
 func TestMountTmpcopyup(t *testing.T) {
 	e := newEnv(t)
-	b := e.newBundle(withPrivateRootfs(), withShell(`cat /data/file; stat -c '%a %u' /data/file /data/dir; readlink /data/link; echo new > /data/file; grep ' /data ' /proc/self/mounts | cut -d' ' -f3`),
+	b := e.newBundle(withPrivateRootfs(), withShell(`cat /data/file; stat -c '%a %u' /data/file /data/dir /data; readlink /data/link; echo new > /data/file; grep ' /data ' /proc/self/mounts | cut -d' ' -f3`),
 		withSpec(func(s *specs.Spec) {
 			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/data", Type: "tmpfs", Source: "tmpfs", Options: []string{"tmpcopyup"}})
 		}))
@@ -162,11 +181,14 @@ func TestMountTmpcopyup(t *testing.T) {
 	os.Chmod(filepath.Join(data, "dir"), 0o750)
 	os.Chmod(filepath.Join(data, "file"), 0o646) // world-writable: container root lacks CAP_DAC_OVERRIDE
 	os.Symlink("file", filepath.Join(data, "link"))
+	// The tmpfs takes the directory's mode, not its owner (as runc 1.5).
+	os.Chown(data, 1000, 1000)
+	os.Chmod(data, 0o755)
 	r := e.runFG(b, "copyup")
 	if r.Code != 0 {
 		t.Fatal(r)
 	}
-	want := "original\n646 1000\n750 0\nfile\ntmpfs\n"
+	want := "original\n646 1000\n750 0\n755 0\nfile\ntmpfs\n"
 	if r.Stdout != want {
 		t.Errorf("tmpcopyup: got %q, want %q", r.Stdout, want)
 	}
@@ -198,9 +220,6 @@ func TestMountOverSymlinkStaysInRootfs(t *testing.T) {
 // idmap with the mount's own mappings: an id on disk (containerID) shows
 // as the mapping's hostID, as runc and crun apply mount mappings.
 func TestMountIdmapOwnMappings(t *testing.T) {
-	if !isHusk() {
-		t.Skip("Debian's runc 1.1.5 has no idmapped mounts")
-	}
 	e := newEnv(t)
 	src := t.TempDir()
 	f := filepath.Join(src, "owned-by-root")
@@ -220,9 +239,6 @@ func TestMountIdmapOwnMappings(t *testing.T) {
 // idmap without mappings takes the container's user namespace's: the
 // host's root-owned files are the container root's.
 func TestMountIdmapContainerMappings(t *testing.T) {
-	if !isHusk() {
-		t.Skip("Debian's runc 1.1.5 has no idmapped mounts")
-	}
 	e := newEnv(t)
 	src := t.TempDir()
 	os.WriteFile(filepath.Join(src, "f"), []byte("x"), 0o644)
@@ -255,7 +271,7 @@ func TestMountIdmapContainerMappings(t *testing.T) {
 	}))
 	e.track("idmapbad")
 	r := e.fails("run", "--bundle", b.Dir, "idmapbad")
-	if !strings.Contains(r.Stderr, "mounts[7].options") {
+	if !strings.Contains(r.Stderr, "mappings") || (isHusk() && !strings.Contains(r.Stderr, "mounts[7].options")) {
 		t.Errorf("stderr %q", r.Stderr)
 	}
 	e.assertNoTrace(b, "idmapbad")
@@ -286,5 +302,298 @@ func TestMountRslaveSeesLaterHostMounts(t *testing.T) {
 	r := e.run("exec", "rslave", "cat", "/prop/sub/late")
 	if r.Code != 0 || r.Stdout != "x" {
 		t.Errorf("the host's later mount is not seen through the rslave bind: %s", r)
+	}
+}
+
+// hostMount mounts on the host for the test, and unmounts at its end.
+func hostMount(t *testing.T, source, target, fstype string, flags uintptr, data string) {
+	t.Helper()
+	if err := unix.Mount(source, target, fstype, flags, data); err != nil {
+		t.Fatalf("mount %s on %s: %v", source, target, err)
+	}
+	t.Cleanup(func() { unix.Unmount(target, unix.MNT_DETACH) })
+}
+
+// withUserns gives the container a user namespace whose root is host uid
+// and gid hostID, and lets it reach the bundle (the test's directories are
+// 0700).
+func withUserns(hostID uint32) bundleOpt {
+	return func(e *env, b *bundle) {
+		s := b.Spec
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: hostID, Size: 65536}}
+		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: hostID, Size: 65536}}
+		for d := b.Dir; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+			os.Chmod(d, 0o755)
+		}
+	}
+}
+
+// A bind source may be made by an earlier mount of the list: the runtime
+// looks it up when it mounts it, in the container's mount namespace, not
+// when it reads the config. Also when it is idmapped, and from a user
+// namespace whose root cannot reach the host directories (the runtime
+// opens them for it). The destinations are given as host paths inside the
+// rootfs, which means the container's paths. runc's "mount order" tests.
+func TestMountSourceMadeByEarlierMount(t *testing.T) {
+	for _, c := range []struct {
+		name          string
+		userns, idmap bool
+	}{{"plain", false, false}, {"userns", true, false}, {"idmap", false, true}, {"userns-idmap", true, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t)
+			mounts := func(_ *env, b *bundle) {
+				src := filepath.Join(b.Dir, "bind-src")
+				for _, sub := range []string{"a/x", "b/y", "c/z"} {
+					os.MkdirAll(filepath.Join(src, sub), 0o755)
+					os.WriteFile(filepath.Join(src, sub, "file"), []byte(sub+"\n"), 0o644)
+					os.Symlink(filepath.Dir(sub), filepath.Join(src, "sym-"+filepath.Dir(sub)))
+				}
+				// Out of reach of a user namespace's root.
+				os.Chmod(src, 0o750)
+				os.Mkdir(filepath.Join(b.Rootfs, "mnt"), 0o755)
+				os.Mkdir(filepath.Join(b.Rootfs, "final"), 0o755)
+				add := func(source, dest string, fromContainer bool) {
+					m := specs.Mount{Source: source, Destination: dest, Type: "bind", Options: []string{"bind", "rprivate"}}
+					if fromContainer {
+						m.Options[0] = "rbind"
+						if c.idmap {
+							m.Options = append(m.Options, "idmap")
+							m.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+							m.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+						}
+					}
+					b.Spec.Mounts = append(b.Spec.Mounts, m)
+				}
+				r := b.Rootfs
+				add(filepath.Join(src, "a"), "/mnt", false)
+				add(filepath.Join(src, "sym-b"), "/mnt/x", false)
+				add(filepath.Join(src, "c"), "/mnt/x/y", false)
+				add(filepath.Join(src, "sym-a"), "/mnt/x/y/z", false)
+				// Sources that exist only in the container's tree so far.
+				add(r+"/mnt/x", r+"/mnt/x/y/z/x", true)
+				add(r+"/mnt/x/y", r+"/mnt/x/y/z", true)
+				add(r+"/mnt", r+"/final", true)
+			}
+			opts := []bundleOpt{withPrivateRootfs(), withArgs("cat", "/final/x/y/z/z/x/y/z/x/file")}
+			if c.userns {
+				opts = append(opts, withUserns(100000))
+			}
+			b := e.newBundle(append(opts, mounts)...)
+			r := e.runFG(b, "order")
+			if r.Code != 0 || r.Stdout != "a/x\n" {
+				t.Errorf("the mount tree: %s", r)
+			}
+		})
+	}
+}
+
+// A mount destination through a dangling symlink (in a middle component
+// or the last) is made where the link leads, resolved inside the rootfs,
+// and mounted there; nothing is made on the host.
+func TestMountDestinationThroughDanglingSymlink(t *testing.T) {
+	e := newEnv(t)
+	srcDir, srcFile := t.TempDir(), filepath.Join(t.TempDir(), "file")
+	os.WriteFile(srcFile, []byte("x"), 0o644)
+	hostTop := fmt.Sprintf("/husk-itest-dangling-%d", os.Getpid())
+	b := e.newBundle(withPrivateRootfs(), withSpec(func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts,
+			specs.Mount{Source: srcFile, Destination: "/etc/hosts", Type: "bind", Options: []string{"bind"}},
+			specs.Mount{Source: srcFile, Destination: "/etc/hostfile", Type: "bind", Options: []string{"bind"}},
+			specs.Mount{Source: srcDir, Destination: "/etc/hostdir", Type: "bind", Options: []string{"bind"}})
+		s.Process.Args = []string{"sh", "-c", "stat -c '%n %d:%i' " + hostTop + "/foo/bar/baz/hosts " + hostTop + "/hf " + hostTop + "/hd; " +
+			"grep -c " + hostTop + " /proc/self/mounts"}
+	}))
+	// /etc/hosts -> /jump/baz/hosts, /jump -> HOSTTOP/foo/bar: missing.
+	os.Symlink(hostTop+"/foo/bar", filepath.Join(b.Rootfs, "jump"))
+	os.Symlink("/jump/baz/hosts", filepath.Join(b.Rootfs, "etc/hosts"))
+	os.Symlink(hostTop+"/hf", filepath.Join(b.Rootfs, "etc/hostfile"))
+	os.Symlink(hostTop+"/hd", filepath.Join(b.Rootfs, "etc/hostdir"))
+	r := e.runFG(b, "dangling")
+	if exists(hostTop) {
+		os.RemoveAll(hostTop)
+		t.Errorf("the runtime made %s on the host", hostTop)
+	}
+	if r.Code != 0 {
+		t.Fatal(r)
+	}
+	id := func(p string) string {
+		var st unix.Stat_t
+		unix.Stat(p, &st)
+		return fmt.Sprintf("%d:%d", st.Dev, st.Ino)
+	}
+	want := fmt.Sprintf("%s/foo/bar/baz/hosts %s\n%s/hf %s\n%s/hd %s\n3\n", hostTop, id(srcFile), hostTop, id(srcFile), hostTop, id(srcDir))
+	if r.Stdout != want {
+		t.Errorf("got %q, want %q", r.Stdout, want)
+	}
+	for _, p := range []string{"foo/bar/baz/hosts", "hf", "hd"} {
+		if !exists(filepath.Join(b.Rootfs, hostTop, p)) {
+			t.Errorf("mount point %s not made in the rootfs", p)
+		}
+	}
+}
+
+// A read-only /dev tmpfs (and any read-only tmpfs) turns read-only once
+// what goes in it is there: /dev/pts, the devices, the mounts below it.
+func TestMountReadonlyDevAndTmpfs(t *testing.T) {
+	e := newEnv(t)
+	out := e.output(`grep -E ' /dev | /dev/pts | /dev/shm | /mnt/ro | /mnt/ro/sub ' /proc/self/mountinfo | awk '{print $5, $6}'; stat -c '%t:%T' /dev/null; touch /dev/x /mnt/ro/x 2>&1 | sed 's/.*: //'`,
+		withSpec(func(s *specs.Spec) {
+			for i, m := range s.Mounts {
+				if m.Destination == "/dev" {
+					s.Mounts[i].Options = append(m.Options, "ro")
+				}
+			}
+			s.Mounts = append(s.Mounts,
+				specs.Mount{Destination: "/mnt/ro", Type: "tmpfs", Source: "tmpfs", Options: []string{"ro"}},
+				specs.Mount{Destination: "/mnt/ro/sub", Type: "tmpfs", Source: "tmpfs", Options: []string{"ro", "nosuid"}})
+		}))
+	got := lines(out)
+	want := []string{"/dev ro,nosuid", "/dev/pts rw,nosuid,noexec,relatime", "/dev/shm rw,nosuid,nodev,noexec,relatime",
+		"/mnt/ro ro,relatime", "/mnt/ro/sub ro,nosuid,relatime", "1:3", "Read-only file system", "Read-only file system"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// /proc or /sys that is not a directory in the image (a symlink, which
+// would have it mounted elsewhere, or a file) is refused before anything
+// is mounted there, with runc's words.
+func TestMountProcSysNotDirectoryRefused(t *testing.T) {
+	e := newEnv(t)
+	for i, c := range []struct{ path, kind, fs string }{
+		{"proc", "symlink", "proc"}, {"sys", "symlink", "sysfs"}, {"proc", "file", "proc"},
+	} {
+		b := e.newBundle(withPrivateRootfs(), withArgs("true"))
+		p := filepath.Join(b.Rootfs, c.path)
+		os.RemoveAll(p)
+		if c.kind == "symlink" {
+			os.Mkdir(filepath.Join(b.Rootfs, "bad-"+c.path), 0o755)
+			os.Symlink("/bad-"+c.path, p)
+		} else {
+			os.WriteFile(p, nil, 0o644)
+		}
+		id := fmt.Sprintf("notdir%d", i)
+		e.track(id)
+		r := e.fails("run", "--bundle", b.Dir, id)
+		// The message is quoted again in the log line: its quotes escaped.
+		if msg := fmt.Sprintf(`filesystem \"%s\" must be mounted on ordinary directory`, c.fs); !strings.Contains(r.Stderr, msg) {
+			t.Errorf("/%s a %s: stderr %q, want %q", c.path, c.kind, r.Stderr, msg)
+		}
+		e.assertNoTrace(b, id)
+	}
+}
+
+// In a user namespace, the flags the kernel locks on a host mount stay on
+// its bind: a read-only host mount stays read-only under a bind that only
+// asks for nosuid, its noatime stays; asking to clear a locked flag
+// ("rw", "suid") or for another atime fails with EPERM, as runc 1.5.
+func TestMountBindLockedFlagsInUserns(t *testing.T) {
+	e := newEnv(t)
+	src := t.TempDir()
+	hostMount(t, "tmpfs", src, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC|unix.MS_NOATIME, "")
+	bundle := func(opts ...string) *bundle {
+		return e.newBundle(withPrivateRootfs(), withUserns(100000),
+			withShell(`awk '$5 == "/locked" {print $6}' /proc/self/mountinfo`),
+			func(_ *env, b *bundle) { os.Mkdir(filepath.Join(b.Rootfs, "locked"), 0o755) },
+			withSpec(func(s *specs.Spec) {
+				s.Mounts = append(s.Mounts, specs.Mount{Destination: "/locked", Type: "bind", Source: src, Options: opts})
+			}))
+	}
+	for _, opts := range [][]string{{"bind", "nosuid"}, {"bind", "noatime", "nodev"}, {"rbind", "ro"}} {
+		r := e.runFG(bundle(opts...), "kept")
+		if r.Code != 0 || strings.TrimSpace(r.Stdout) != "ro,nosuid,nodev,noexec,noatime" {
+			t.Errorf("%v: %s, want ro,nosuid,nodev,noexec,noatime", opts, r)
+		}
+	}
+	for i, c := range []struct {
+		opts []string
+		msg  string
+	}{
+		{[]string{"bind", "rw"}, "cannot clear locked flags MS_RDONLY"},
+		{[]string{"bind", "suid", "ro"}, "cannot clear locked flags MS_NOSUID"},
+		{[]string{"bind", "relatime"}, "cannot change locked atime flags MS_NOATIME"},
+	} {
+		b := bundle(c.opts...)
+		id := fmt.Sprintf("locked%d", i)
+		e.track(id)
+		r := e.fails("run", "--bundle", b.Dir, id)
+		if !strings.Contains(r.Stderr, c.msg) || !strings.Contains(r.Stderr, "operation not permitted") {
+			t.Errorf("%v: stderr %q, want %q and EPERM", c.opts, r.Stderr, c.msg)
+		}
+		e.assertNoTrace(b, id)
+	}
+}
+
+// runc 1.5's bind flags: a bind with any flag option, set or cleared,
+// gets exactly the flags given (the source's nosuid, nodev, noexec go;
+// its atime stays unless one is given), unlike mount(8); one without keeps
+// the source's. A bind refuses filesystem options, and the recursive
+// options (rro, ...) act on bind mounts only.
+func TestMountBindFlagsExact(t *testing.T) {
+	e := newEnv(t)
+	src := t.TempDir()
+	hostMount(t, "tmpfs", src, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC|unix.MS_NOATIME, "")
+	for _, c := range []struct {
+		opts []string
+		want string
+	}{
+		{[]string{"bind"}, "rw,nosuid,nodev,noexec,noatime"},
+		{[]string{"rbind", "rprivate"}, "rw,nosuid,nodev,noexec,noatime"},
+		{[]string{"bind", "ro"}, "ro,noatime"},
+		{[]string{"bind", "rw"}, "rw,noatime"},
+		{[]string{"rbind", "nosuid"}, "rw,nosuid,noatime"},
+		{[]string{"bind", "relatime", "nodev"}, "rw,nodev,relatime"},
+		{[]string{"bind", "rro"}, "ro,nosuid,nodev,noexec,noatime"},
+	} {
+		got, _ := mountOpts(t, e, "/b", specs.Mount{Destination: "/b", Type: "bind", Source: src, Options: c.opts})
+		if got != c.want {
+			t.Errorf("bind with %v: %s, want %s", c.opts, got, c.want)
+		}
+	}
+	got, _ := mountOpts(t, e, "/t", specs.Mount{Destination: "/t", Type: "tmpfs", Source: "tmpfs", Options: []string{"rro", "rnosuid"}})
+	if !has(got, "rw") || has(got, "nosuid") {
+		t.Errorf("a tmpfs with rro,rnosuid: %s, want them ignored (rw, no nosuid) as runc", got)
+	}
+	b := e.newBundle(withArgs("true"), withSpec(func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/b", Type: "bind", Source: src, Options: []string{"bind", "mode=755"}})
+	}))
+	e.track("binddata")
+	r := e.fails("run", "--bundle", b.Dir, "binddata")
+	if !strings.Contains(r.Stderr, "filesystem-specific options") {
+		t.Errorf("a bind with mode=755: stderr %q", r.Stderr)
+	}
+	e.assertNoTrace(b, "binddata")
+}
+
+// A path given twice in maskedPaths (however written) is masked once, and
+// the masked directories share one small read-only tmpfs, as runc 1.5.
+func TestMaskedPathsOnceAndShared(t *testing.T) {
+	e := newEnv(t)
+	out := e.output(`awk '$5 ~ "^/(proc/(acpi|scsi|timer_list)|sys/firmware)$" {print $5, $3, $6}' /proc/self/mountinfo; grep -E ' /proc/acpi ' /proc/self/mounts | cut -d' ' -f4`,
+		withSpec(func(s *specs.Spec) {
+			s.Linux.MaskedPaths = []string{"/proc/acpi", "/proc/timer_list", "/proc//acpi", "/sys/firmware",
+				"/proc/acpi/", "/proc/timer_list", "/proc/scsi", "/proc/no-such-file"}
+		}))
+	got := lines(out)
+	count, devs := map[string]int{}, map[string]string{}
+	for _, l := range got[:len(got)-1] {
+		f := strings.Fields(l)
+		count[f[0]]++
+		devs[f[0]] = f[1]
+		if f[0] != "/proc/timer_list" && f[2] != "ro,relatime" {
+			t.Errorf("%s is mounted %s, want ro", f[0], f[2])
+		}
+	}
+	for _, p := range []string{"/proc/acpi", "/proc/timer_list", "/sys/firmware"} {
+		if count[p] != 1 {
+			t.Errorf("%s masked %d times, want once: %q", p, count[p], got)
+		}
+	}
+	if devs["/proc/acpi"] != devs["/sys/firmware"] || (count["/proc/scsi"] == 1 && devs["/proc/scsi"] != devs["/proc/acpi"]) {
+		t.Errorf("the masked directories are not one tmpfs: %q", got)
+	}
+	if opts := got[len(got)-1]; !has(opts, "ro") || !has(opts, "size=4k") || !has(opts, "nr_inodes=1") {
+		t.Errorf("the mask tmpfs has %s, want ro,size=4k,nr_inodes=1", opts)
 	}
 }
