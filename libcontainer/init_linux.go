@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/husk-runtime/husk/libcontainer/capabilities"
@@ -134,15 +136,15 @@ func initMain(sock *os.File) error {
 	return nil
 }
 
-// readyToExec finishes the process (credentials, capabilities, cwd, fds),
-// tells the parent it is ready and lets go of the socket. It returns the
-// executable to run.
+// readyToExec finishes the process (credentials, capabilities, cwd, fds,
+// seccomp filter), tells the parent it is ready and lets go of the socket.
+// It returns the executable to run.
 func readyToExec(sock *os.File, ic *initConfig) (string, error) {
 	// Without no_new_privs, loading a seccomp filter needs CAP_SYS_ADMIN:
 	// load it before the switch to the workload's user drops it.
 	early := func() error {
 		if ic.Seccomp != nil && !ic.Process.NoNewPrivileges {
-			return loadSeccomp(ic)
+			return loadSeccomp(sock, ic)
 		}
 		return nil
 	}
@@ -153,6 +155,15 @@ func readyToExec(sock *os.File, ic *initConfig) (string, error) {
 	for fd := 3; fd < 3+ic.PreserveFds; fd++ {
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
 			return "", procErr("pass preserved fd", strconv.Itoa(fd), err)
+		}
+	}
+	// With no_new_privs the filter is loaded as late as the parent still
+	// listens (a notify listener goes through it), as runc does: what the
+	// init does after (the exec fifo, startContainer hooks, the exec) is
+	// filtered.
+	if ic.Seccomp != nil && ic.Process.NoNewPrivileges {
+		if err := loadSeccomp(sock, ic); err != nil {
+			return "", err
 		}
 	}
 	if err := initproto.Write(sock, initproto.Ready, nil); err != nil {
@@ -168,16 +179,9 @@ func readyToExec(sock *os.File, ic *initConfig) (string, error) {
 }
 
 // execWorkload execs the process; past Ready, a failure can only be told
-// on stderr. With no_new_privs the seccomp filter is loaded here, as the
-// very last thing, so that nothing the runtime still does is filtered.
+// on stderr.
 func execWorkload(path string, ic *initConfig) {
 	p := ic.Process
-	if ic.Seccomp != nil && p.NoNewPrivileges {
-		if err := loadSeccomp(ic); err != nil {
-			fmt.Fprintf(os.Stderr, "husk: %v\n", err)
-			os.Exit(127)
-		}
-	}
 	err := unix.Exec(path, p.Args, p.Env)
 	fmt.Fprintf(os.Stderr, "husk: exec %s: %v\n", path, err)
 	os.Exit(127)
@@ -419,20 +423,40 @@ func finalizeProcess(p *configs.Process, cfg *configs.Config, beforeSetUser func
 	return lookPath(p.Args[0], p.Env)
 }
 
-// loadSeccomp installs the container's seccomp filter on this thread and
-// hands a notify listener, if any, to the seccomp agent.
-func loadSeccomp(ic *initConfig) error {
-	fd, err := seccomp.Load(ic.Seccomp)
+// loadSeccomp installs the container's seccomp filter on this thread. A
+// notify listener goes to the seccomp agent through the parent: the init
+// writes the listener's fd number to the parent in one raw write(2), the
+// only syscall between the load and the parent having it (NOTIFY on write
+// is refused), and the parent takes a copy with pidfd_getfd. A notified
+// call after that waits for the agent, which has the listener by then or
+// will soon.
+func loadSeccomp(sock *os.File, ic *initConfig) error {
+	sockFd := int(sock.Fd())
+	frame, err := initproto.Frame(initproto.SeccompFd, initproto.U32(0))
+	if err != nil {
+		return err
+	}
+	listener, err := seccomp.Load(ic.Seccomp)
 	if err != nil {
 		return procErr("load seccomp filter", "", err)
 	}
-	if fd >= 0 {
-		conn := os.NewFile(uintptr(ic.SeccompListenerFd), "seccomp-listener")
-		if err := seccomp.SendNotifyFd(conn, fd, ic.SeccompState); err != nil {
-			return procErr("seccomp listener", ic.Config.Seccomp.ListenerPath, err)
-		}
+	if listener < 0 {
+		return nil
 	}
-	return nil
+	binary.LittleEndian.PutUint32(frame[initproto.HeaderSize:], uint32(listener))
+	for len(frame) > 0 {
+		n, _, errno := unix.RawSyscall(unix.SYS_WRITE, uintptr(sockFd), uintptr(unsafe.Pointer(&frame[0])), uintptr(len(frame)))
+		if errno == unix.EINTR {
+			continue
+		}
+		if errno != 0 {
+			return procErr("send seccomp listener to parent", "", errno)
+		}
+		frame = frame[n:]
+	}
+	_, err = initproto.Expect(sock, initproto.SeccompDone)
+	unix.Close(listener)
+	return err
 }
 
 func setThreadAttrs(p *configs.Process, cfg *configs.Config) error {
