@@ -289,7 +289,8 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 	if err := moveNetDevices(sp.pid, o.Config.NetDevices); err != nil {
 		return err
 	}
-	state := ociState(o.ID, Created, sp.pid, o.Bundle, o.Config)
+	// As runc: the hooks and the seccomp agent see the container "creating".
+	state := ociState(o.ID, Creating, sp.pid, o.Bundle, o.Config)
 	ic := initConfig{
 		ID: o.ID, Config: o.Config, Process: o.Process, CgroupPaths: sp.cgroup.Paths(),
 		FifoFd: sockFd + 1, PreserveFds: o.PreserveFds, MountFds: mountFds, HookState: state,
@@ -297,11 +298,12 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 	}
 	sc.fill(&ic, sp.pid, state, o.Config)
 	err = sp.configure(&ic, func() error {
-		// prestart and createRuntime, in the runtime's namespaces.
-		if err := hooks.Run(hooks.Prestart, o.Config.Hooks[hooks.Prestart], state); err != nil {
+		// prestart and createRuntime, in the runtime's namespaces and,
+		// as runc's, in the bundle.
+		if err := hooks.Run(hooks.Prestart, o.Config.Hooks[hooks.Prestart], state, o.Bundle); err != nil {
 			return err
 		}
-		return hooks.Run(hooks.CreateRuntime, o.Config.Hooks[hooks.CreateRuntime], state)
+		return hooks.Run(hooks.CreateRuntime, o.Config.Hooks[hooks.CreateRuntime], state, o.Bundle)
 	})
 	if err != nil || pids == nil {
 		return err

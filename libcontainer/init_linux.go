@@ -23,6 +23,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/rootfs"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
 	"github.com/husk-runtime/husk/libcontainer/system"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -84,8 +85,15 @@ func initMain(sock *os.File) error {
 			return err
 		}
 	}
-	if err := hooks.Run(hooks.CreateContainer, cfg.Hooks[hooks.CreateContainer], ic.HookState); err != nil {
-		return &initproto.InitError{Stage: "hooks", Detail: err.Error()}
+	if cc := cfg.Hooks[hooks.CreateContainer]; len(cc) > 0 {
+		// As runc, they run in the rootfs (before pivot_root, its path in
+		// our mount namespace is the host's).
+		if err := unix.Chdir(cfg.Rootfs); err != nil {
+			return procErr("chdir", cfg.Rootfs, err)
+		}
+		if err := hooks.Run(hooks.CreateContainer, cc, stateHere(ic.HookState, specs.StateCreating), ""); err != nil {
+			return &initproto.InitError{Stage: "hooks", Detail: err.Error()}
+		}
 	}
 	if err := rs.WriteSysctls(); err != nil {
 		return err
@@ -125,12 +133,18 @@ func initMain(sock *os.File) error {
 	if err != nil {
 		return err
 	}
+	// startContainer hooks run as the workload will (its credentials, its
+	// seccomp filter) and, without an environment of their own, with its
+	// environment, as runc's.
 	startHooks := func() error {
-		return hooks.Run(hooks.StartContainer, cfg.Hooks[hooks.StartContainer], ic.HookState)
+		hs := hooks.WithDefaultEnv(cfg.Hooks[hooks.StartContainer], proc.Env)
+		return hooks.Run(hooks.StartContainer, hs, stateHere(ic.HookState, specs.StateCreated), "")
 	}
 	if err := waitForStart(ic.FifoFd, startHooks); err != nil {
-		fmt.Fprintf(os.Stderr, "husk init: %v\n", err)
-		os.Exit(1)
+		// The parent is gone: only stderr is left to tell, and the exit
+		// status (255, as runc's init).
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(255)
 	}
 	execWorkload(path, &ic)
 	return nil
@@ -277,7 +291,8 @@ func bindConsole(slave *os.File) error {
 
 // waitForStart blocks until `start` opens the exec fifo, runs the
 // startContainer hooks, and tells `start` the outcome: "0", or "1" and
-// the hook's error. If that `start` went away first, wait for the next.
+// the hook's error (`start` succeeds either way, as runc's; the init then
+// exits). If that `start` went away first, wait for the next.
 //
 // The fifo's O_PATH fd is reopened for writing through a procfs of our own
 // (pathrs.Reopen), not the container's /proc, which a process exec'd into
@@ -312,6 +327,21 @@ func waitForStart(fifoFd int, startHooks func() error) error {
 			return fmt.Errorf("write exec fifo: %w", err)
 		}
 	}
+}
+
+// stateHere is the OCI state for a hook the init runs in the container:
+// with status, and, as runc's, the pid as the container sees it.
+func stateHere(state []byte, status specs.ContainerState) []byte {
+	var st specs.State
+	if err := json.Unmarshal(state, &st); err != nil {
+		return state
+	}
+	st.Status, st.Pid = status, os.Getpid()
+	b, err := json.Marshal(st)
+	if err != nil {
+		return state
+	}
+	return b
 }
 
 func errnoOf(err error) unix.Errno {
