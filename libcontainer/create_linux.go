@@ -65,6 +65,10 @@ type initConfig struct {
 	// the listener to the parent (initproto.SeccompFd), which sends it on
 	// to linux.seccomp.listenerPath.
 	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
+	// DumpableHandOver: the parent is unprivileged and can take the
+	// listener (pidfd_getfd, a ptrace access) only while the init is
+	// dumpable.
+	DumpableHandOver bool `json:"dumpable_hand_over,omitempty"`
 	// JoinAfterReady: the parent moves the process into its (frozen)
 	// cgroup after Ready and says Joined (exec --ignore-paused).
 	JoinAfterReady bool `json:"join_after_ready,omitempty"`
@@ -756,6 +760,7 @@ func (sc *seccompSetup) fill(ic *initConfig, pid int, state []byte, cfg *configs
 	if sc.prog == nil || !sc.prog.Notify {
 		return
 	}
+	ic.DumpableHandOver = os.Geteuid() != 0
 	var st specs.State
 	json.Unmarshal(state, &st)
 	sc.state, _ = json.Marshal(specs.ContainerProcessState{

@@ -466,6 +466,12 @@ func loadSeccomp(sock *os.File, ic *initConfig) error {
 	if err != nil {
 		return err
 	}
+	if ic.DumpableHandOver {
+		// Just for the hand-over, as for the uid/gid maps (nsenter).
+		if err := unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0); err != nil {
+			return procErr("prctl", "PR_SET_DUMPABLE", err)
+		}
+	}
 	listener, err := seccomp.Load(ic.Seccomp)
 	if err != nil {
 		return procErr("load seccomp filter", "", err)
@@ -486,7 +492,15 @@ func loadSeccomp(sock *os.File, ic *initConfig) error {
 	}
 	_, err = initproto.Expect(sock, initproto.SeccompDone)
 	unix.Close(listener)
-	return err
+	if err != nil {
+		return err
+	}
+	if ic.DumpableHandOver {
+		if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+			return procErr("prctl", "PR_SET_DUMPABLE", err)
+		}
+	}
+	return nil
 }
 
 func setThreadAttrs(p *configs.Process, cfg *configs.Config) error {

@@ -623,3 +623,40 @@ func TestSeccompWaitKillableRecv(t *testing.T) {
 	a.release(t)
 	e.waitStatus("waitkill", "stopped")
 }
+
+// An unprivileged runtime hands the listener over too (it may take it from
+// its init only while that is dumpable), for the init with and without
+// no_new_privs, and (unlike runc 1.5.3) for exec.
+func TestRootlessSeccompNotify(t *testing.T) {
+	r := newRootlessEnv(t)
+	a := startSeccompAgent(t, "mkdir", "mkdirat")
+	// The user must reach the agent's socket.
+	if err := os.Chmod(filepath.Dir(a.sock), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(a.sock, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	for _, nnp := range []bool{true, false} {
+		id := fmt.Sprintf("rlnotify%v", nnp)
+		dir := r.bundle([]string{"sh", "-c", "mkdir /tmp/z 2>&1; echo after"}, func(s *specs.Spec) {
+			s.Process.NoNewPrivileges = nnp
+			s.Linux.Seccomp = notifyProfile(a, "fcntl", "close", "read")
+		})
+		r.track(id)
+		res := r.run("run", "--bundle", dir, id)
+		if res.Code != 0 || !strings.Contains(res.Stdout, "Inappropriate ioctl") || !strings.Contains(res.Stdout, "after") {
+			t.Errorf("noNewPrivileges=%v: %s, want mkdir to fail with the agent's ENOTTY", nnp, res)
+		}
+	}
+	if isRunc() {
+		t.Skip("runc 1.5.3's exec process stays non-dumpable (it joins namespaces): an unprivileged runc cannot take its listener (pidfd_getfd: EPERM)")
+	}
+	dir := r.bundle([]string{"sleep", "100"}, func(s *specs.Spec) { s.Linux.Seccomp = notifyProfile(a) })
+	r.track("rlnotifyexec")
+	r.ok("run", "--detach", "--bundle", dir, "rlnotifyexec")
+	res := r.run("exec", "rlnotifyexec", "sh", "-c", "mkdir /tmp/y 2>&1; echo after")
+	if res.Code != 0 || !strings.Contains(res.Stdout, "Inappropriate ioctl") {
+		t.Errorf("exec: %s, want mkdir to fail with the agent's ENOTTY", res)
+	}
+}
