@@ -116,7 +116,7 @@ func run(h configs.Hook, state []byte, dir string) error {
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		return fmt.Errorf("%s, stdout: %s, stderr: %s", ee.ProcessState, stdout.String(), stderr.String())
+		return fmt.Errorf("%w, stdout: %s, stderr: %s", err, stdout.String(), stderr.String())
 	}
 	return err
 }

@@ -356,26 +356,29 @@ func TestHookEnvAndCwd(t *testing.T) {
 }
 
 // startContainer hooks run as the process will: its user, and under its
-// seccomp filter (loaded before them).
+// seccomp filter (loaded before them, with or without no_new_privs).
 func TestStartContainerHookRunsAsTheProcess(t *testing.T) {
 	e := newEnv(t)
-	b := e.newBundle(withOut(), withArgs("true"), withSpec(func(s *specs.Spec) {
-		s.Process.User = specs.User{UID: testUID, GID: testGID}
-		s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/sh",
-			Args: []string{"sh", "-c", "{ id -u; mkdir /out/d 2>&1; } > /out/hook.out; true"}}}}
-	}), withSeccomp(&specs.LinuxSeccomp{
-		DefaultAction: specs.ActAllow,
-		Syscalls: []specs.LinuxSyscall{
-			{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActErrno, ErrnoRet: errnoPtr(unix.ENOTTY)},
-		},
-	}))
-	if r := e.runFG(b, "hookseccomp"); r.Code != 0 {
-		t.Fatalf("run: %s", r)
-	}
-	out, _ := os.ReadFile(b.outFile("hook.out"))
-	l := lines(string(out))
-	if len(l) != 2 || l[0] != strconv.Itoa(testUID) || !strings.Contains(l[1], "Inappropriate ioctl") {
-		t.Errorf("hook printed %q, want uid %d and mkdir failing with the filter's ENOTTY", l, testUID)
+	for _, nnp := range []bool{true, false} {
+		b := e.newBundle(withOut(), withArgs("true"), withSpec(func(s *specs.Spec) {
+			s.Process.NoNewPrivileges = nnp
+			s.Process.User = specs.User{UID: testUID, GID: testGID}
+			s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/sh",
+				Args: []string{"sh", "-c", "{ id -u; mkdir /out/d 2>&1; } > /out/hook.out; true"}}}}
+		}), withSeccomp(&specs.LinuxSeccomp{
+			DefaultAction: specs.ActAllow,
+			Syscalls: []specs.LinuxSyscall{
+				{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActErrno, ErrnoRet: errnoPtr(unix.ENOTTY)},
+			},
+		}))
+		if r := e.runFG(b, fmt.Sprintf("hookseccomp%v", nnp)); r.Code != 0 {
+			t.Fatalf("noNewPrivileges=%v: run: %s", nnp, r)
+		}
+		out, _ := os.ReadFile(b.outFile("hook.out"))
+		l := lines(string(out))
+		if len(l) != 2 || l[0] != strconv.Itoa(testUID) || !strings.Contains(l[1], "Inappropriate ioctl") {
+			t.Errorf("noNewPrivileges=%v: hook printed %q, want uid %d and mkdir failing with the filter's ENOTTY", nnp, l, testUID)
+		}
 	}
 }
 
