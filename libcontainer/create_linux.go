@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,12 +60,14 @@ type initConfig struct {
 	// it until `start`.
 	FifoFd      int `json:"fifo_fd"`
 	PreserveFds int `json:"preserve_fds,omitempty"`
-	// Seccomp is the compiled filter; with notify rules, the listener fd
-	// goes over SeccompListenerFd (connected to linux.seccomp.listenerPath
-	// by the parent) with SeccompState, the container process state.
-	Seccomp           *seccomp.Program `json:"seccomp,omitempty"`
-	SeccompListenerFd int              `json:"seccomp_listener_fd"`
-	SeccompState      []byte           `json:"seccomp_state,omitempty"`
+	// Seccomp is the compiled filter; with notify rules, the init hands
+	// the listener to the parent (initproto.SeccompFd), which sends it on
+	// to linux.seccomp.listenerPath.
+	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
+	// DumpableHandOver: the parent is unprivileged and can take the
+	// listener (pidfd_getfd, a ptrace access) only while the init is
+	// dumpable.
+	DumpableHandOver bool `json:"dumpable_hand_over,omitempty"`
 	// JoinAfterReady: the parent moves the process into its (frozen)
 	// cgroup after Ready and says Joined (exec --ignore-paused).
 	JoinAfterReady bool `json:"join_after_ready,omitempty"`
@@ -94,6 +95,9 @@ type spawned struct {
 	// placeLater: the init is forked outside the cgroup, which Create did
 	// not make, and put in by Apply (cgroups.PlacedByApply).
 	placeLater bool
+	// seccomp is the filter the init loads; its notify listener is sent
+	// on to the agent when the init hands it over.
+	seccomp *seccompSetup
 }
 
 // Create creates a container: its state directory, cgroup and init process,
@@ -203,11 +207,7 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 	if err != nil {
 		return err
 	}
-	defer sc.close()
-	if sc.listener != nil {
-		sc.listenerFd = 3 + o.PreserveFds + len(extra)
-		extra = append(extra, sc.listener.Fd())
-	}
+	sp.seccomp = sc
 	// The cgroup is made first: the new process is born in it. A driver
 	// that makes it around a process (systemd) makes nothing here: the
 	// init is placed by Apply right after the fork, while its C stage
@@ -272,7 +272,8 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 	if err := moveNetDevices(sp.pid, o.Config.NetDevices); err != nil {
 		return err
 	}
-	state := ociState(o.ID, Created, sp.pid, o.Bundle, o.Config)
+	// As runc: the hooks and the seccomp agent see the container "creating".
+	state := ociState(o.ID, Creating, sp.pid, o.Bundle, o.Config)
 	ic := initConfig{
 		ID: o.ID, Config: o.Config, Process: o.Process, CgroupPaths: sp.cgroup.Paths(),
 		FifoFd: sockFd + 1, PreserveFds: o.PreserveFds, HookState: state,
@@ -280,11 +281,12 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 	}
 	sc.fill(&ic, sp.pid, state, o.Config)
 	err = sp.configure(&ic, func() error {
-		// prestart and createRuntime, in the runtime's namespaces.
-		if err := hooks.Run(hooks.Prestart, o.Config.Hooks[hooks.Prestart], state); err != nil {
+		// prestart and createRuntime, in the runtime's namespaces and,
+		// as runc's, in the bundle.
+		if err := hooks.Run(hooks.Prestart, o.Config.Hooks[hooks.Prestart], state, o.Bundle); err != nil {
 			return err
 		}
-		return hooks.Run(hooks.CreateRuntime, o.Config.Hooks[hooks.CreateRuntime], state)
+		return hooks.Run(hooks.CreateRuntime, o.Config.Hooks[hooks.CreateRuntime], state, o.Bundle)
 	})
 	if err != nil || pids == nil {
 		return err
@@ -373,6 +375,10 @@ func (sp *spawned) configure(ic *initConfig, runtimeHooks func() error) error {
 			return initproto.DecodeError(p)
 		case initproto.MountRequest:
 			if err := sp.sendMountSource(ic.Config, p); err != nil {
+				return err
+			}
+		case initproto.SeccompFd:
+			if err := sp.passListener(p); err != nil {
 				return err
 			}
 		case initproto.HookRequest:
@@ -651,16 +657,16 @@ func killCgroup(cg cgroups.Manager) {
 	}
 }
 
-// seccompSetup is a compiled filter and, for notify rules, the connection
-// to the seccomp agent that the init sends the listener over.
+// seccompSetup is a compiled filter and, for notify rules, what the
+// seccomp agent is sent with the listener.
 type seccompSetup struct {
-	prog       *seccomp.Program
-	listener   *os.File
-	listenerFd int
+	prog         *seccomp.Program
+	listenerPath string
+	state        []byte // the container process state, for the agent
 }
 
 func prepareSeccomp(cfg *configs.Config) (*seccompSetup, error) {
-	sc := &seccompSetup{listenerFd: -1}
+	sc := &seccompSetup{}
 	if cfg.Seccomp == nil {
 		return sc, nil
 	}
@@ -668,40 +674,56 @@ func prepareSeccomp(cfg *configs.Config) (*seccompSetup, error) {
 	if err != nil {
 		return nil, fmt.Errorf("linux.seccomp: %w", err)
 	}
-	sc.prog = prog
-	if prog.Notify {
-		conn, err := net.Dial("unix", cfg.Seccomp.ListenerPath)
-		if err != nil {
-			return nil, fmt.Errorf("linux.seccomp.listenerPath: %w", err)
-		}
-		f, err := conn.(*net.UnixConn).File()
-		conn.Close()
-		if err != nil {
-			return nil, fmt.Errorf("linux.seccomp.listenerPath: %w", err)
-		}
-		sc.listener = f
-	}
+	sc.prog, sc.listenerPath = prog, cfg.Seccomp.ListenerPath
 	return sc, nil
 }
 
-// fill puts the filter in the init's config, with the container process
-// state the agent gets: the process's pid as husk sees it, the metadata and
-// the container's state.
+// fill puts the filter in the init's config and makes the container
+// process state the agent gets: the process's pid as husk sees it, the
+// metadata and the container's state.
 func (sc *seccompSetup) fill(ic *initConfig, pid int, state []byte, cfg *configs.Config) {
-	ic.Seccomp, ic.SeccompListenerFd = sc.prog, sc.listenerFd
-	if sc.listener == nil {
+	ic.Seccomp = sc.prog
+	if sc.prog == nil || !sc.prog.Notify {
 		return
 	}
+	ic.DumpableHandOver = os.Geteuid() != 0
 	var st specs.State
 	json.Unmarshal(state, &st)
-	ic.SeccompState, _ = json.Marshal(specs.ContainerProcessState{
+	sc.state, _ = json.Marshal(specs.ContainerProcessState{
 		Version: specs.Version, Fds: []string{specs.SeccompFdName}, Pid: pid,
 		Metadata: cfg.Seccomp.ListenerMetadata, State: st,
 	})
 }
 
-func (sc *seccompSetup) close() {
-	if sc != nil && sc.listener != nil {
-		sc.listener.Close()
+// passListener takes a copy of the init's seccomp listener (its fd number
+// is the SeccompFd payload) with pidfd_getfd, sends it to the seccomp
+// agent and lets the init go on. The init has loaded its filter: it must
+// not be asked to do anything the filter could notify before the agent
+// has the listener.
+func (sp *spawned) passListener(payload []byte) error {
+	fd, err := initproto.ParseU32(initproto.SeccompFd, payload)
+	if err != nil {
+		return err
 	}
+	sc := sp.seccomp
+	if sc == nil || sc.prog == nil || !sc.prog.Notify {
+		return fmt.Errorf("%w from init: %v without notify rules", initproto.ErrUnexpected, initproto.SeccompFd)
+	}
+	pidfd, err := system.PidfdOpen(sp.pid, sp.startTime)
+	if err != nil {
+		return fmt.Errorf("seccomp listener: %w", err)
+	}
+	defer unix.Close(pidfd)
+	listener, err := unix.PidfdGetfd(pidfd, int(fd), 0)
+	if err != nil {
+		return fmt.Errorf("seccomp listener: pidfd_getfd: %w", err)
+	}
+	defer unix.Close(listener)
+	if err := seccomp.SendToAgent(sc.listenerPath, sc.state, listener); err != nil {
+		return err
+	}
+	if err := initproto.Write(sp.sock, initproto.SeccompDone, nil); err != nil {
+		return fmt.Errorf("send seccomp-done to init: %w", err)
+	}
+	return nil
 }

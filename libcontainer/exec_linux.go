@@ -86,11 +86,7 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	defer sc.close()
-	if sc.listener != nil {
-		sc.listenerFd = 3 + o.PreserveFds + len(extra)
-		extra = append(extra, sc.listener.Fd())
-	}
+	sp.seccomp = sc
 	if j, ok := sp.cgroup.(cgroups.JoinedByApply); ok && j.JoinedByApply() {
 		sp.placeLater = true
 	}

@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/husk-runtime/husk/libcontainer/capabilities"
@@ -21,6 +23,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/rootfs"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
 	"github.com/husk-runtime/husk/libcontainer/system"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -82,8 +85,15 @@ func initMain(sock *os.File) error {
 			return err
 		}
 	}
-	if err := hooks.Run(hooks.CreateContainer, cfg.Hooks[hooks.CreateContainer], ic.HookState); err != nil {
-		return &initproto.InitError{Stage: "hooks", Detail: err.Error()}
+	if cc := cfg.Hooks[hooks.CreateContainer]; len(cc) > 0 {
+		// As runc, they run in the rootfs (before pivot_root, its path in
+		// our mount namespace is the host's).
+		if err := unix.Chdir(cfg.Rootfs); err != nil {
+			return procErr("chdir", cfg.Rootfs, err)
+		}
+		if err := hooks.Run(hooks.CreateContainer, cc, stateHere(ic.HookState, specs.StateCreating), ""); err != nil {
+			return &initproto.InitError{Stage: "hooks", Detail: err.Error()}
+		}
 	}
 	if err := rs.WriteSysctls(); err != nil {
 		return err
@@ -123,26 +133,32 @@ func initMain(sock *os.File) error {
 	if err != nil {
 		return err
 	}
+	// startContainer hooks run as the workload will (its credentials, its
+	// seccomp filter) and, without an environment of their own, with its
+	// environment, as runc's.
 	startHooks := func() error {
-		return hooks.Run(hooks.StartContainer, cfg.Hooks[hooks.StartContainer], ic.HookState)
+		hs := hooks.WithDefaultEnv(cfg.Hooks[hooks.StartContainer], proc.Env)
+		return hooks.Run(hooks.StartContainer, hs, stateHere(ic.HookState, specs.StateCreated), "")
 	}
 	if err := waitForStart(ic.FifoFd, startHooks); err != nil {
-		fmt.Fprintf(os.Stderr, "husk init: %v\n", err)
-		os.Exit(1)
+		// The parent is gone: only stderr is left to tell, and the exit
+		// status (255, as runc's init).
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(255)
 	}
 	execWorkload(path, &ic)
 	return nil
 }
 
-// readyToExec finishes the process (credentials, capabilities, cwd, fds),
-// tells the parent it is ready and lets go of the socket. It returns the
-// executable to run.
+// readyToExec finishes the process (credentials, capabilities, cwd, fds,
+// seccomp filter), tells the parent it is ready and lets go of the socket.
+// It returns the executable to run.
 func readyToExec(sock *os.File, ic *initConfig) (string, error) {
 	// Without no_new_privs, loading a seccomp filter needs CAP_SYS_ADMIN:
 	// load it before the switch to the workload's user drops it.
 	early := func() error {
 		if ic.Seccomp != nil && !ic.Process.NoNewPrivileges {
-			return loadSeccomp(ic)
+			return loadSeccomp(sock, ic)
 		}
 		return nil
 	}
@@ -153,6 +169,15 @@ func readyToExec(sock *os.File, ic *initConfig) (string, error) {
 	for fd := 3; fd < 3+ic.PreserveFds; fd++ {
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
 			return "", procErr("pass preserved fd", strconv.Itoa(fd), err)
+		}
+	}
+	// With no_new_privs the filter is loaded as late as the parent still
+	// listens (a notify listener goes through it), as runc does: what the
+	// init does after (the exec fifo, startContainer hooks, the exec) is
+	// filtered.
+	if ic.Seccomp != nil && ic.Process.NoNewPrivileges {
+		if err := loadSeccomp(sock, ic); err != nil {
+			return "", err
 		}
 	}
 	if err := initproto.Write(sock, initproto.Ready, nil); err != nil {
@@ -168,16 +193,9 @@ func readyToExec(sock *os.File, ic *initConfig) (string, error) {
 }
 
 // execWorkload execs the process; past Ready, a failure can only be told
-// on stderr. With no_new_privs the seccomp filter is loaded here, as the
-// very last thing, so that nothing the runtime still does is filtered.
+// on stderr.
 func execWorkload(path string, ic *initConfig) {
 	p := ic.Process
-	if ic.Seccomp != nil && p.NoNewPrivileges {
-		if err := loadSeccomp(ic); err != nil {
-			fmt.Fprintf(os.Stderr, "husk: %v\n", err)
-			os.Exit(127)
-		}
-	}
 	err := unix.Exec(path, p.Args, p.Env)
 	fmt.Fprintf(os.Stderr, "husk: exec %s: %v\n", path, err)
 	os.Exit(127)
@@ -273,7 +291,8 @@ func bindConsole(slave *os.File) error {
 
 // waitForStart blocks until `start` opens the exec fifo, runs the
 // startContainer hooks, and tells `start` the outcome: "0", or "1" and
-// the hook's error. If that `start` went away first, wait for the next.
+// the hook's error (`start` succeeds either way, as runc's; the init then
+// exits). If that `start` went away first, wait for the next.
 //
 // The fifo's O_PATH fd is reopened for writing through a procfs of our own
 // (pathrs.Reopen), not the container's /proc, which a process exec'd into
@@ -308,6 +327,21 @@ func waitForStart(fifoFd int, startHooks func() error) error {
 			return fmt.Errorf("write exec fifo: %w", err)
 		}
 	}
+}
+
+// stateHere is the OCI state for a hook the init runs in the container:
+// with status, and, as runc's, the pid as the container sees it.
+func stateHere(state []byte, status specs.ContainerState) []byte {
+	var st specs.State
+	if err := json.Unmarshal(state, &st); err != nil {
+		return state
+	}
+	st.Status, st.Pid = status, os.Getpid()
+	b, err := json.Marshal(st)
+	if err != nil {
+		return state
+	}
+	return b
 }
 
 func errnoOf(err error) unix.Errno {
@@ -419,17 +453,51 @@ func finalizeProcess(p *configs.Process, cfg *configs.Config, beforeSetUser func
 	return lookPath(p.Args[0], p.Env)
 }
 
-// loadSeccomp installs the container's seccomp filter on this thread and
-// hands a notify listener, if any, to the seccomp agent.
-func loadSeccomp(ic *initConfig) error {
-	fd, err := seccomp.Load(ic.Seccomp)
+// loadSeccomp installs the container's seccomp filter on this thread. A
+// notify listener goes to the seccomp agent through the parent: the init
+// writes the listener's fd number to the parent in one raw write(2), the
+// only syscall between the load and the parent having it (NOTIFY on write
+// is refused), and the parent takes a copy with pidfd_getfd. A notified
+// call after that waits for the agent, which has the listener by then or
+// will soon.
+func loadSeccomp(sock *os.File, ic *initConfig) error {
+	sockFd := int(sock.Fd())
+	frame, err := initproto.Frame(initproto.SeccompFd, initproto.U32(0))
+	if err != nil {
+		return err
+	}
+	if ic.DumpableHandOver {
+		// Just for the hand-over, as for the uid/gid maps (nsenter).
+		if err := unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0); err != nil {
+			return procErr("prctl", "PR_SET_DUMPABLE", err)
+		}
+	}
+	listener, err := seccomp.Load(ic.Seccomp)
 	if err != nil {
 		return procErr("load seccomp filter", "", err)
 	}
-	if fd >= 0 {
-		conn := os.NewFile(uintptr(ic.SeccompListenerFd), "seccomp-listener")
-		if err := seccomp.SendNotifyFd(conn, fd, ic.SeccompState); err != nil {
-			return procErr("seccomp listener", ic.Config.Seccomp.ListenerPath, err)
+	if listener < 0 {
+		return nil
+	}
+	binary.LittleEndian.PutUint32(frame[initproto.HeaderSize:], uint32(listener))
+	for len(frame) > 0 {
+		n, _, errno := unix.RawSyscall(unix.SYS_WRITE, uintptr(sockFd), uintptr(unsafe.Pointer(&frame[0])), uintptr(len(frame)))
+		if errno == unix.EINTR {
+			continue
+		}
+		if errno != 0 {
+			return procErr("send seccomp listener to parent", "", errno)
+		}
+		frame = frame[n:]
+	}
+	_, err = initproto.Expect(sock, initproto.SeccompDone)
+	unix.Close(listener)
+	if err != nil {
+		return err
+	}
+	if ic.DumpableHandOver {
+		if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+			return procErr("prctl", "PR_SET_DUMPABLE", err)
 		}
 	}
 	return nil

@@ -56,7 +56,13 @@ func (c *Container) Start() error {
 				break
 			}
 			if n >= 1 {
-				return fmt.Errorf("start %s: %s", c.State.ID, b[1:n])
+				// As runc's: the init tells the failure on its stderr
+				// and exits (255); `start` itself has done its part
+				// and succeeds. The container stops without its
+				// workload or the poststart hooks ever running.
+				slog.Debug("startContainer hook failed", "err", string(b[1:n]))
+				os.Remove(path)
+				return nil
 			}
 			if err == unix.EAGAIN {
 				continue
@@ -70,7 +76,8 @@ func (c *Container) Start() error {
 		return fmt.Errorf("remove exec fifo: %w", err)
 	}
 	// poststart hooks: since runtime-spec 1.3 a failure stops the container.
-	if err := hooks.Run(hooks.Poststart, c.State.Config.Hooks[hooks.Poststart], c.hookState(Running, c.State.InitPid)); err != nil {
+	// They run in the bundle, as runc's (which runs them in create).
+	if err := hooks.Run(hooks.Poststart, c.State.Config.Hooks[hooks.Poststart], c.hookState(Running, c.State.InitPid), c.State.Bundle); err != nil {
 		killAndWait(c.State.InitPid, c.State.InitStartTime)
 		return err
 	}
@@ -196,7 +203,8 @@ func (c *Container) Destroy(force bool) error {
 		return err
 	}
 	// poststop hooks: a failure is only a warning, and the rest still run.
-	for _, err := range hooks.RunAll(hooks.Poststop, c.State.Config.Hooks[hooks.Poststop], c.hookState(Stopped, 0)) {
+	// In the caller's directory, as runc's delete (the bundle may be gone).
+	for _, err := range hooks.RunAll(hooks.Poststop, c.State.Config.Hooks[hooks.Poststop], c.hookState(Stopped, 0), "") {
 		slog.Warn(err.Error())
 	}
 	return nil

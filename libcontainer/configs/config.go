@@ -155,9 +155,10 @@ type Hooks map[string][]Hook
 
 // Hook is one OCI hook.
 type Hook struct {
-	Path    string   `json:"path"`
-	Args    []string `json:"args,omitempty"`
-	Env     []string `json:"env,omitempty"`
+	Path string   `json:"path"`
+	Args []string `json:"args,omitempty"`
+	// Env: nil (unset) and empty differ; see hooks.run.
+	Env     []string `json:"env"`
 	Timeout *int     `json:"timeout,omitempty"`
 }
 

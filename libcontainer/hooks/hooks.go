@@ -1,5 +1,5 @@
 // Package hooks runs OCI lifecycle hooks: each with the container's state
-// JSON on stdin, its own args and environment only, and its timeout.
+// JSON on stdin, its own args, its environment (see run) and its timeout.
 package hooks
 
 import (
@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"strings"
 	"time"
 
 	"github.com/husk-runtime/husk/libcontainer/configs"
@@ -27,31 +26,28 @@ const (
 // Names lists the hook kinds husk runs (for `features`).
 var Names = []string{Prestart, CreateRuntime, CreateContainer, StartContainer, Poststart, Poststop}
 
-// Error is a hook that failed: which one, and what it said.
+// Error is a hook that failed: which one, and why.
 type Error struct {
 	Kind  string
 	Index int
-	Path  string
 	Err   error
-	Out   string // what it wrote to stdout and stderr, trimmed
 }
 
+// Error reads as runc's: "error running prestart hook #0: exit status 3,
+// stdout: ..., stderr: ...".
 func (e *Error) Error() string {
-	msg := fmt.Sprintf("%s hook #%d (%s): %v", e.Kind, e.Index, e.Path, e.Err)
-	if e.Out != "" {
-		msg += ": " + e.Out
-	}
-	return msg
+	return fmt.Sprintf("error running %s hook #%d: %v", e.Kind, e.Index, e.Err)
 }
 
 func (e *Error) Unwrap() error { return e.Err }
 
 // Run runs the hooks of one kind in order and stops at the first that
-// fails. state is the OCI state JSON given to each on stdin.
-func Run(kind string, hs []configs.Hook, state []byte) error {
+// fails. state is the OCI state JSON given to each on stdin; dir is their
+// working directory ("": the caller's).
+func Run(kind string, hs []configs.Hook, state []byte, dir string) error {
 	for i, h := range hs {
-		if err := run(h, state); err != nil {
-			return &Error{Kind: kind, Index: i, Path: h.Path, Err: err.err, Out: err.out}
+		if err := run(h, state, dir); err != nil {
+			return &Error{Kind: kind, Index: i, Err: err}
 		}
 	}
 	return nil
@@ -59,51 +55,68 @@ func Run(kind string, hs []configs.Hook, state []byte) error {
 
 // RunAll runs every hook even when some fail, and returns each failure
 // (poststop: a failing hook is a warning, and the rest still run).
-func RunAll(kind string, hs []configs.Hook, state []byte) []error {
+func RunAll(kind string, hs []configs.Hook, state []byte, dir string) []error {
 	var errs []error
 	for i, h := range hs {
-		if err := run(h, state); err != nil {
-			errs = append(errs, &Error{Kind: kind, Index: i, Path: h.Path, Err: err.err, Out: err.out})
+		if err := run(h, state, dir); err != nil {
+			errs = append(errs, &Error{Kind: kind, Index: i, Err: err})
 		}
 	}
 	return errs
 }
 
-type hookErr struct {
-	err error
-	out string
+// WithDefaultEnv gives the hooks that have no environment of their own
+// (none, or an empty one) env instead: what runc does for startContainer
+// hooks, which run with the container process's environment.
+func WithDefaultEnv(hs []configs.Hook, env []string) []configs.Hook {
+	out := make([]configs.Hook, len(hs))
+	for i, h := range hs {
+		if len(h.Env) == 0 {
+			h.Env = env
+		}
+		out[i] = h
+	}
+	return out
 }
 
-func run(h configs.Hook, state []byte) *hookErr {
+// run runs one hook. A hook whose env is unset (nil) inherits the
+// environment of the process running it, as with runc: the runtime's for
+// the hooks it runs itself, the init's (empty) for createContainer; an
+// empty env is an empty environment.
+func run(h configs.Hook, state []byte, dir string) error {
 	ctx := context.Background()
 	if h.Timeout != nil {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(*h.Timeout)*time.Second)
 		defer cancel()
 	}
-	var out bytes.Buffer
+	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, h.Path)
 	if len(h.Args) > 0 {
 		cmd.Args = h.Args
 	}
-	// Only the hook's own environment; an empty, not the inherited, one.
-	cmd.Env = append([]string{}, h.Env...)
+	cmd.Dir = dir
+	cmd.Env = h.Env
+	if h.Env != nil {
+		// exec.Cmd reads a nil Env as "inherit": an empty one stays empty.
+		cmd.Env = append([]string{}, h.Env...)
+	}
 	// A hook that does not read its stdin gets EPIPE on our side, which
 	// os/exec ignores.
 	cmd.Stdin = bytes.NewReader(state)
-	cmd.Stdout = &out
-	cmd.Stderr = &out
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
 	cmd.WaitDelay = time.Second
 	err := cmd.Run()
 	if err == nil {
 		return nil
 	}
 	if ctx.Err() == context.DeadlineExceeded {
-		err = fmt.Errorf("timed out after %ds", *h.Timeout)
+		return fmt.Errorf("hook ran past specified timeout of %.1fs", float64(*h.Timeout))
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		err = fmt.Errorf("%s", ee.ProcessState)
+		return fmt.Errorf("%w, stdout: %s, stderr: %s", err, stdout.String(), stderr.String())
 	}
-	return &hookErr{err: err, out: strings.TrimSpace(out.String())}
+	return err
 }

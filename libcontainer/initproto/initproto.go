@@ -36,8 +36,14 @@
 //	5     parent -> init Config        JSON InitConfig    always
 //	6     init -> parent HookRequest   JSON HookCall      at each hook point the config asks for
 //	7     parent -> init HookDone      (none)             after the hooks ran
-//	8     init -> parent Ready         (none)             set up; waiting for `start`
-//	9     parent -> init Joined        (none)             exec --ignore-paused only: the
+//	8     init -> parent SeccompFd     u32 fd             the filter has notify rules: it
+//	                                                      is loaded and this is the
+//	                                                      listener's fd in the init
+//	9     parent -> init SeccompDone   (none)             the parent has a copy of the
+//	                                                      listener (pidfd_getfd) and has
+//	                                                      sent it to the seccomp agent
+//	10    init -> parent Ready         (none)             set up; waiting for `start`
+//	11    parent -> init Joined        (none)             exec --ignore-paused only: the
 //	                                                      process was moved into the
 //	                                                      (frozen) cgroup after Ready
 //
@@ -91,12 +97,10 @@ const (
 	Ready       Type = 8
 	Error       Type = 9
 	Joined      Type = 10
-)
-
-// The mount source exchange (see the package doc).
-const (
 	MountRequest Type = 11
 	MountSource  Type = 12
+	SeccompFd    Type = 13
+	SeccompDone  Type = 14
 )
 
 var typeNames = map[Type]string{
@@ -104,6 +108,7 @@ var typeNames = map[Type]string{
 	ChildPid: "child-pid", Config: "config", HookRequest: "hook-request",
 	HookDone: "hook-done", Ready: "ready", Error: "error", Joined: "joined",
 	MountRequest: "mount-request", MountSource: "mount-source",
+	SeccompFd: "seccomp-fd", SeccompDone: "seccomp-done",
 }
 
 func (t Type) String() string {
@@ -124,15 +129,24 @@ var ErrUnexpected = errors.New("unexpected message")
 
 // Write sends one frame.
 func Write(w io.Writer, t Type, payload []byte) error {
+	buf, err := Frame(t, payload)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(buf)
+	return err
+}
+
+// Frame encodes one frame, for a caller that must write it itself.
+func Frame(t Type, payload []byte) ([]byte, error) {
 	if len(payload) > MaxPayload {
-		return fmt.Errorf("%v message of %d bytes exceeds %d", t, len(payload), MaxPayload)
+		return nil, fmt.Errorf("%v message of %d bytes exceeds %d", t, len(payload), MaxPayload)
 	}
 	buf := make([]byte, HeaderSize+len(payload))
 	binary.LittleEndian.PutUint32(buf[0:4], uint32(len(payload)))
 	binary.LittleEndian.PutUint16(buf[4:6], uint16(t))
 	copy(buf[HeaderSize:], payload)
-	_, err := w.Write(buf)
-	return err
+	return buf, nil
 }
 
 // WriteFd sends a frame of type t with fd attached (SCM_RIGHTS) to the

@@ -42,9 +42,10 @@ func action(name string, errno *uint) (libseccomp.ScmpAction, error) {
 
 // Compile builds the BPF program of a profile. Syscall names that neither
 // libseccomp nor the kernel know are skipped (profiles name syscalls of
-// many kernels), as runc does. Syscalls newer than both the profile and
-// libseccomp return ENOSYS instead of the default action, so that a libc
-// trying a new syscall falls back to the old one.
+// many kernels), as runc does. As with runc, syscalls newer than the
+// newest the profile names return ENOSYS instead of a restrictive default
+// action, so that a libc trying a syscall newer than the profile falls
+// back to the old one (it would take EPERM for a real refusal).
 func Compile(s *configs.Seccomp) (*Program, error) {
 	def, err := action(s.DefaultAction, s.DefaultErrno)
 	if err != nil {
@@ -105,10 +106,7 @@ func Compile(s *configs.Seccomp) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	if known := highestKnown(); known > maxNr {
-		maxNr = known
-	}
-	if def != libseccomp.ActAllow && !(def.GetReturnCode() == int16(unix.ENOSYS)) {
+	if !permissive[s.DefaultAction] && !(s.DefaultErrno != nil && *s.DefaultErrno == uint(unix.ENOSYS)) {
 		insns = withENOSYSStub(insns, maxNr)
 	}
 	p.Insns = insns
@@ -200,17 +198,10 @@ func nativeArch() libseccomp.ScmpArch {
 	return a
 }
 
-// highestKnown is the highest native syscall number libseccomp can name.
-func highestKnown() int {
-	arch := nativeArch()
-	high := -1
-	for nr := 0; nr < 1024; nr++ {
-		if _, err := libseccomp.ScmpSyscall(nr).GetNameByArch(arch); err == nil {
-			high = nr
-		}
-	}
-	return high
-}
+// permissive default actions get no ENOSYS stub (as with runc): a new
+// syscall they let through is the kernel's to answer; a tracer handles
+// ENOSYS itself.
+var permissive = map[string]bool{"SCMP_ACT_ALLOW": true, "SCMP_ACT_LOG": true, "SCMP_ACT_TRACE": true}
 
 // auditArch is the AUDIT_ARCH_* of the native architecture.
 var auditArch = map[string]uint32{

@@ -3,7 +3,7 @@ package seccomp
 import (
 	"errors"
 	"fmt"
-	"os"
+	"net"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -17,13 +17,8 @@ const (
 	flagWaitKillRecv = 1 << 5
 )
 
-// Load installs the program on the calling thread (and with TSYNC on all
-// of the process's). It needs no_new_privs or CAP_SYS_ADMIN. With Notify it
-// returns the listener fd.
-func Load(p *Program) (notifyFd int, err error) {
-	if len(p.Insns) == 0 {
-		return -1, errors.New("empty seccomp program")
-	}
+// loadFlags are the seccomp(2) flags a program is loaded with.
+func (p *Program) loadFlags() uintptr {
 	flags := p.Flags
 	if p.Notify {
 		flags |= flagNewListener
@@ -32,10 +27,29 @@ func Load(p *Program) (notifyFd int, err error) {
 			flags |= flagTsyncESRCH
 		}
 	} else {
-		flags &^= flagWaitKillRecv // only meaningful with a listener
+		// The kernel takes it only with a listener: without notify
+		// rules there is nothing for it to do.
+		flags &^= flagWaitKillRecv
+	}
+	return uintptr(flags)
+}
+
+// Load installs the program on the calling thread (and with TSYNC on all
+// of the process's). It needs no_new_privs or CAP_SYS_ADMIN. With Notify it
+// returns the listener fd, else -1.
+//
+// Until a listener has reached the seccomp agent, any syscall the filter
+// notifies waits for an agent that cannot answer yet: the caller must hand
+// the listener over at once with raw syscalls the profile cannot notify
+// (Compile refuses NOTIFY on write for this). Load makes no syscall but
+// seccomp(2) itself, and that with RawSyscall, which does not enter the Go
+// scheduler.
+func Load(p *Program) (listener int, err error) {
+	if len(p.Insns) == 0 {
+		return -1, errors.New("empty seccomp program")
 	}
 	prog := unix.SockFprog{Len: uint16(len(p.Insns)), Filter: &p.Insns[0]}
-	r, _, errno := unix.Syscall(unix.SYS_SECCOMP, setModeFilter, uintptr(flags), uintptr(unsafe.Pointer(&prog)))
+	r, _, errno := unix.RawSyscall(unix.SYS_SECCOMP, setModeFilter, p.loadFlags(), uintptr(unsafe.Pointer(&prog)))
 	if errno != 0 {
 		return -1, fmt.Errorf("seccomp(SET_MODE_FILTER): %w", errno)
 	}
@@ -45,25 +59,41 @@ func Load(p *Program) (notifyFd int, err error) {
 	return int(r), nil
 }
 
-// SendNotifyFd sends the listener fd and the container process state to
-// the seccomp agent over conn (linux.seccomp.listenerPath), in one
-// message, and closes both.
-func SendNotifyFd(conn *os.File, notifyFd int, state []byte) error {
+// SendToAgent connects to the seccomp agent at listenerPath and sends it
+// the container process state and the listener fd, in one message.
+func SendToAgent(listenerPath string, state []byte, listener int) error {
+	conn, err := net.Dial("unix", listenerPath)
+	if err != nil {
+		return fmt.Errorf("failed to connect with seccomp agent specified in the seccomp profile: %w", err)
+	}
 	defer conn.Close()
-	defer unix.Close(notifyFd)
-	if err := unix.Sendmsg(int(conn.Fd()), state, unix.UnixRights(notifyFd), nil, 0); err != nil {
-		return fmt.Errorf("send the seccomp notify fd to the listener: %w", err)
+	if _, _, err := conn.(*net.UnixConn).WriteMsgUnix(state, unix.UnixRights(listener), nil); err != nil {
+		return fmt.Errorf("cannot send seccomp fd to %s: %w", listenerPath, err)
 	}
 	return nil
 }
 
-// SupportedFlags lists the flags of Flags the running kernel accepts: a
-// filter load with a NULL program fails with EFAULT once the flags pass.
+// probeFlags are the flags a flag is probed with: WAIT_KILLABLE_RECV is
+// only accepted with a listener.
+var probeFlags = map[uint]uint{flagWaitKillRecv: flagNewListener}
+
+// FlagSupported says whether the running kernel accepts the named flag: a
+// filter load with a NULL program fails with EFAULT once the flags pass
+// (and with EINVAL for a flag the kernel does not know).
+func FlagSupported(name string) bool {
+	bit, ok := Flags[name]
+	if !ok {
+		return false
+	}
+	_, _, errno := unix.RawSyscall(unix.SYS_SECCOMP, setModeFilter, uintptr(bit|probeFlags[bit]), 0)
+	return errno == unix.EFAULT
+}
+
+// SupportedFlags lists the flags of Flags the running kernel accepts.
 func SupportedFlags() []string {
 	var out []string
 	for _, name := range Names(Flags) {
-		_, _, errno := unix.Syscall(unix.SYS_SECCOMP, setModeFilter, uintptr(Flags[name]), 0)
-		if errno == unix.EFAULT {
+		if FlagSupported(name) {
 			out = append(out, name)
 		}
 	}

@@ -10,9 +10,10 @@ import (
 )
 
 // notifyForbidden are syscalls the init makes between loading the filter
-// and handing the listener fd to the agent: notifying on them would wait
-// for an agent that cannot answer yet.
-var notifyForbidden = map[string]bool{"sendmsg": true}
+// and handing the listener fd over (it writes the fd's number to the
+// parent): notifying on them would wait for an agent that cannot answer
+// yet. runc refuses the same.
+var notifyForbidden = map[string]bool{"write": true}
 
 func convertSeccomp(s *specs.LinuxSeccomp) (*configs.Seccomp, error) {
 	if s == nil {
@@ -26,7 +27,7 @@ func convertSeccomp(s *specs.LinuxSeccomp) (*configs.Seccomp, error) {
 		return nil, err
 	}
 	if s.DefaultAction == specs.ActNotify {
-		return nil, fieldErr("linux.seccomp.defaultAction", "SCMP_ACT_NOTIFY cannot be the default action")
+		return nil, fieldErr("linux.seccomp.defaultAction", "SCMP_ACT_NOTIFY cannot be used as default action")
 	}
 	for i, a := range s.Architectures {
 		if _, ok := seccomp.Archs[string(a)]; !ok {
@@ -37,6 +38,9 @@ func convertSeccomp(s *specs.LinuxSeccomp) (*configs.Seccomp, error) {
 	for i, f := range s.Flags {
 		if _, ok := seccomp.Flags[string(f)]; !ok {
 			return nil, fieldErr(fmt.Sprintf("linux.seccomp.flags[%d]", i), "unknown flag %q", f)
+		}
+		if !seccomp.FlagSupported(string(f)) {
+			return nil, fieldErr(fmt.Sprintf("linux.seccomp.flags[%d]", i), "%s is not supported by this kernel", f)
 		}
 		out.Flags = append(out.Flags, string(f))
 	}
@@ -59,7 +63,7 @@ func convertSeccomp(s *specs.LinuxSeccomp) (*configs.Seccomp, error) {
 			notify = true
 			for _, n := range sc.Names {
 				if notifyForbidden[n] {
-					return nil, fieldErr(field+".names", "SCMP_ACT_NOTIFY on %q would deadlock the runtime handing over the listener", n)
+					return nil, fieldErr(field+".names", "SCMP_ACT_NOTIFY cannot be used for the %s syscall", n)
 				}
 			}
 		}

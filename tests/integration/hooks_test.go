@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // recordHook is a hook that saves its stdin as DIR/NAME.json, its network
@@ -79,12 +81,21 @@ func TestHooksOrderStateAndNamespaces(t *testing.T) {
 		if st.ID != "hooks" || st.Bundle != b.Dir || st.Annotations["hook.test"] != "yes" {
 			t.Errorf("%s got state %+v", name, st)
 		}
-		if name != "poststop" && st.Pid != pid && isHusk() {
-			t.Errorf("%s got pid %d, want the init's %d", name, st.Pid, pid)
+		// The hooks run in the container see the init's pid there (1), as
+		// runc's do; the others its pid on the host.
+		wantPid := map[string]int{"prestart": pid, "createRuntime": pid, "createContainer": 1,
+			"startContainer": 1, "poststart": pid, "poststop": 0}[name]
+		if st.Pid != wantPid {
+			t.Errorf("%s got pid %d, want %d", name, st.Pid, wantPid)
 		}
-		wantStatus := map[string]string{"prestart": "created", "createRuntime": "created", "createContainer": "created",
+		wantStatus := map[string]string{"prestart": "creating", "createRuntime": "creating", "createContainer": "creating",
 			"startContainer": "created", "poststart": "running", "poststop": "stopped"}[name]
-		if isHusk() && string(st.Status) != wantStatus {
+		if name == "poststart" && isRunc() {
+			// runc 1.5.3 runs poststart hooks at the end of create, before
+			// the process runs; the runtime-spec runs them after it started.
+			wantStatus = "created"
+		}
+		if string(st.Status) != wantStatus {
 			t.Errorf("%s got status %q, want %q", name, st.Status, wantStatus)
 		}
 		netns, _ := os.ReadFile(filepath.Join(d, name+".netns"))
@@ -119,13 +130,15 @@ func TestHookArgsAndEnv(t *testing.T) {
 }
 
 // A failing prestart, createRuntime or createContainer hook fails create
+// with runc's "error running KIND hook #N: ..." and what the hook printed,
 // and leaves nothing behind.
 func TestFailingCreateHooksFailCreate(t *testing.T) {
 	for _, kind := range []string{"prestart", "createRuntime", "createContainer"} {
 		t.Run(kind, func(t *testing.T) {
 			e := newEnv(t)
 			b := e.newBundle(withArgs("true"), withSpec(func(s *specs.Spec) {
-				h := []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "echo hook-said-no >&2; exit 3"}}}
+				ok := specs.Hook{Path: "/bin/true"}
+				h := []specs.Hook{ok, {Path: "/bin/sh", Args: []string{"sh", "-c", "echo hook-out; echo hook-said-no >&2; exit 3"}}}
 				s.Hooks = &specs.Hooks{}
 				switch kind {
 				case "prestart":
@@ -138,15 +151,16 @@ func TestFailingCreateHooksFailCreate(t *testing.T) {
 			}))
 			e.track("failhook")
 			r := e.fails("create", "--bundle", b.Dir, "failhook")
-			if isHusk() && (!strings.Contains(r.Stderr, kind) || !strings.Contains(r.Stderr, "hook-said-no")) {
-				t.Errorf("error does not name the hook and its output: %q", r.Stderr)
+			want := "error running " + kind + ` hook #1: exit status 3, stdout: hook-out\n, stderr: hook-said-no\n`
+			if !strings.Contains(r.Stderr, want) {
+				t.Errorf("stderr %q, want %q", r.Stderr, want)
 			}
 			e.assertNoTrace(b, "failhook")
 		})
 	}
 }
 
-// A hook that outlives its timeout fails.
+// A hook that outlives its timeout fails, with runc's words.
 func TestHookTimeout(t *testing.T) {
 	e := newEnv(t)
 	one := 1
@@ -155,56 +169,73 @@ func TestHookTimeout(t *testing.T) {
 	}))
 	e.track("timeout")
 	r := e.fails("create", "--bundle", b.Dir, "timeout")
-	if isHusk() && !strings.Contains(r.Stderr, "timed out") {
-		t.Errorf("stderr %q", r.Stderr)
+	if want := "error running createRuntime hook #0: hook ran past specified timeout of 1.0s"; !strings.Contains(r.Stderr, want) {
+		t.Errorf("stderr %q, want %q", r.Stderr, want)
 	}
 	e.assertNoTrace(b, "timeout")
 }
 
-// A failing startContainer hook fails start; the workload never runs.
-func TestFailingStartContainerHookFailsStart(t *testing.T) {
-	if !isHusk() {
-		t.Skip("runc reports startContainer failures only through the init's exit")
-	}
+// A failing startContainer hook stops the container before its workload
+// runs. As with runc, `start` has done its part and succeeds; the init
+// tells the failure on its stderr and exits 255, which `run` returns.
+func TestFailingStartContainerHook(t *testing.T) {
 	e := newEnv(t)
-	b := e.newBundle(withOut(), withShell("touch /out/ran"), withSpec(func(s *specs.Spec) {
-		s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/false"}}}
-	}))
+	hook := withSpec(func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "echo hook-said-no >&2; exit 3"}}}}
+	})
+	b := e.newBundle(withOut(), withShell("touch /out/ran"), hook)
 	e.create(b, "startfail")
-	r := e.fails("start", "startfail")
-	if !strings.Contains(r.Stderr, "startContainer") {
-		t.Errorf("stderr %q", r.Stderr)
-	}
+	e.ok("start", "startfail")
 	e.waitStatus("startfail", "stopped")
-	if _, err := os.Stat(b.outFile("ran")); err == nil {
+	if exists(b.outFile("ran")) {
 		t.Error("the workload ran although a startContainer hook failed")
 	}
+	e.ok("delete", "startfail")
+
+	b = e.newBundle(withOut(), withShell("touch /out/ran"), hook)
+	r := e.runFG(b, "startfailfg")
+	want := "error running startContainer hook #0: exit status 3, stdout: , stderr: hook-said-no\n"
+	if r.Code != 255 || !strings.Contains(r.Stderr, want) {
+		t.Errorf("run: %s, want exit 255 and %q", r, want)
+	}
+	if exists(b.outFile("ran")) {
+		t.Error("the workload ran although a startContainer hook failed")
+	}
+	e.assertNoTrace(b, "startfailfg")
 }
 
-// Since runtime-spec 1.3 a failing poststart hook is an error that stops
-// the container.
-func TestFailingPoststartHookStopsContainer(t *testing.T) {
-	if !isHusk() {
-		t.Skip("runc 1.1 runs poststart hooks differently")
-	}
+// A failing poststart hook fails `run` with runc's message, and `run`
+// leaves nothing behind.
+func TestFailingPoststartHook(t *testing.T) {
 	e := newEnv(t)
-	b := e.newBundle(withArgs("sleep", "100"), withSpec(func(s *specs.Spec) {
+	hook := withSpec(func(s *specs.Spec) {
 		s.Hooks = &specs.Hooks{Poststart: []specs.Hook{{Path: "/bin/false"}}}
-	}))
-	e.create(b, "postfail")
-	r := e.fails("start", "postfail")
-	if !strings.Contains(r.Stderr, "poststart") {
-		t.Errorf("stderr %q", r.Stderr)
+	})
+	b := e.newBundle(withArgs("sleep", "100"), hook)
+	e.track("postfail")
+	r := e.fails("run", "--detach", "--bundle", b.Dir, "postfail")
+	if want := "error running poststart hook #0: exit status 1"; !strings.Contains(r.Stderr, want) {
+		t.Errorf("stderr %q, want %q", r.Stderr, want)
 	}
-	e.waitStatus("postfail", "stopped")
+	e.assertNoTrace(b, "postfail")
+
+	if isRunc() {
+		t.Skip("runc 1.5.3 runs poststart hooks at the end of create (which fails), not in start as the runtime-spec says")
+	}
+	// Since runtime-spec 1.3 a failing poststart hook is an error that
+	// stops the container.
+	b = e.newBundle(withArgs("sleep", "100"), hook)
+	e.create(b, "postfail2")
+	r = e.fails("start", "postfail2")
+	if want := "error running poststart hook #0: exit status 1"; !strings.Contains(r.Stderr, want) {
+		t.Errorf("stderr %q, want %q", r.Stderr, want)
+	}
+	e.waitStatus("postfail2", "stopped")
 }
 
-// A failing poststop hook is a warning: the next hooks still run and
-// delete succeeds.
-func TestFailingPoststopHookIsAWarning(t *testing.T) {
-	if !isHusk() {
-		t.Skip("runc 1.1 treats a failing poststop hook as an error")
-	}
+// A failing poststop hook is reported as runc does; the container is gone
+// all the same.
+func TestFailingPoststopHook(t *testing.T) {
 	e := newEnv(t)
 	dir := t.TempDir()
 	b := e.newBundle(withArgs("true"), withSpec(func(s *specs.Spec) {
@@ -212,21 +243,149 @@ func TestFailingPoststopHookIsAWarning(t *testing.T) {
 	}))
 	e.runDetached(b, "stopfail")
 	e.waitStatus("stopfail", "stopped")
-	r := e.ok("delete", "stopfail")
-	if !strings.Contains(r.Stderr, "level=warning") || !strings.Contains(r.Stderr, "poststop") {
-		t.Errorf("no warning: %q", r.Stderr)
+	r := e.run("delete", "stopfail")
+	if want := "error running poststop hook #0: exit status 1"; !strings.Contains(r.Stderr, want) {
+		t.Errorf("delete: %s, want %q", r, want)
+	}
+	e.assertGone("stopfail")
+
+	if isRunc() {
+		t.Skip("runc 1.5.3 fails delete and skips the remaining poststop hooks; the runtime-spec makes a failing poststop hook a warning")
+	}
+	if r.Code != 0 || !strings.Contains(r.Stderr, "level=warning") {
+		t.Errorf("delete: %s, want success with a warning", r)
 	}
 	if !exists(filepath.Join(dir, "after.json")) {
 		t.Errorf("the poststop hook after the failing one did not run")
 	}
-	e.assertGone("stopfail")
 }
 
-// Hook paths must be absolute and timeouts positive.
-func TestBadHooksRefused(t *testing.T) {
-	if !isHusk() {
-		t.Skip("husk's validation")
+// Without an environment of its own a hook inherits that of the process
+// that runs it, as with runc: the runtime's for prestart, createRuntime,
+// poststart and poststop, the init's (empty) for createContainer, and the
+// container process's for startContainer. An empty env is empty. As runc's,
+// prestart, createRuntime and poststart hooks run in the bundle, poststop
+// (from delete) in the caller's cwd, createContainer in the rootfs and
+// startContainer in the process's cwd.
+func TestHookEnvAndCwd(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
 	}
+	probe := func(d, name string) specs.Hook {
+		return specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", fmt.Sprintf("env > %[1]s/%[2]s.env; pwd > %[1]s/%[2]s.cwd", d, name)}}
+	}
+	b := e.newBundle(withOut(), withArgs("true"), withSpec(func(s *specs.Spec) {
+		s.Process.Env = append(s.Process.Env, "PROCESS_VAR=1")
+		s.Process.Cwd = "/tmp"
+		s.Hooks = &specs.Hooks{
+			Prestart:        []specs.Hook{probe(dir, "prestart"), probe(dir, "prestart-empty")},
+			CreateRuntime:   []specs.Hook{probe(dir, "createRuntime")},
+			CreateContainer: []specs.Hook{probe(dir, "createContainer")},
+			StartContainer:  []specs.Hook{probe("/out", "startContainer")},
+			Poststart:       []specs.Hook{probe(dir, "poststart")},
+			Poststop:        []specs.Hook{probe(dir, "poststop")},
+		}
+	}))
+	// The second prestart hook gets "env": [] (the spec's Go type drops
+	// an empty env).
+	var raw map[string]any
+	data, _ := os.ReadFile(filepath.Join(b.Dir, "config.json"))
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	raw["hooks"].(map[string]any)["prestart"].([]any)[1].(map[string]any)["env"] = []string{}
+	data, _ = json.Marshal(raw)
+	if err := os.WriteFile(filepath.Join(b.Dir, "config.json"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const callerVar = "HUSK_HOOK_CALLER=1"
+	e.track("hookenv")
+	for _, args := range [][]string{{"create", "--bundle", b.Dir, "hookenv"}, {"start", "hookenv"}} {
+		if r := e.runOpts(invokeOpts{env: []string{callerVar}}, args...); r.Code != 0 {
+			t.Fatalf("%s", r)
+		}
+	}
+	e.waitStatus("hookenv", "stopped")
+	if r := e.runOpts(invokeOpts{env: []string{callerVar}}, "delete", "hookenv"); r.Code != 0 {
+		t.Fatalf("%s", r)
+	}
+	cwd, _ := os.Getwd()
+	// What a shell sets by itself.
+	own := map[string]bool{"PWD": true, "OLDPWD": true, "SHLVL": true, "_": true}
+	for _, c := range []struct {
+		name, dir, cwd string
+		want           []string // variables it must have
+		only           bool     // and nothing else
+	}{
+		{"prestart", dir, b.Dir, []string{callerVar}, false},
+		{"prestart-empty", dir, b.Dir, nil, true},
+		{"createRuntime", dir, b.Dir, []string{callerVar}, false},
+		{"createContainer", dir, b.Rootfs, nil, true},
+		{"startContainer", b.Out, "/tmp", []string{"PROCESS_VAR=1", "TERM=xterm", "HOME=/root", defaultSpec().Process.Env[0]}, false},
+		{"poststart", dir, b.Dir, []string{callerVar}, false},
+		{"poststop", dir, cwd, []string{callerVar}, false},
+	} {
+		env, err := os.ReadFile(filepath.Join(c.dir, c.name+".env"))
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		vars := lines(string(env))
+		for _, w := range c.want {
+			if !contains(vars, w) {
+				t.Errorf("%s: env %q lacks %s", c.name, vars, w)
+			}
+		}
+		for _, v := range vars {
+			k, _, _ := strings.Cut(v, "=")
+			if c.only && !own[k] {
+				t.Errorf("%s: env %q, want it empty", c.name, vars)
+				break
+			}
+			if c.name == "startContainer" && v == callerVar {
+				t.Errorf("%s: env %q has the runtime's", c.name, vars)
+			}
+		}
+		got, _ := os.ReadFile(filepath.Join(c.dir, c.name+".cwd"))
+		if strings.TrimSpace(string(got)) != c.cwd {
+			t.Errorf("%s: cwd %q, want %q", c.name, strings.TrimSpace(string(got)), c.cwd)
+		}
+	}
+}
+
+// startContainer hooks run as the process will: its user, and under its
+// seccomp filter (loaded before them, with or without no_new_privs).
+func TestStartContainerHookRunsAsTheProcess(t *testing.T) {
+	e := newEnv(t)
+	for _, nnp := range []bool{true, false} {
+		b := e.newBundle(withOut(), withArgs("true"), withSpec(func(s *specs.Spec) {
+			s.Process.NoNewPrivileges = nnp
+			s.Process.User = specs.User{UID: testUID, GID: testGID}
+			s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/sh",
+				Args: []string{"sh", "-c", "{ id -u; mkdir /out/d 2>&1; } > /out/hook.out; true"}}}}
+		}), withSeccomp(&specs.LinuxSeccomp{
+			DefaultAction: specs.ActAllow,
+			Syscalls: []specs.LinuxSyscall{
+				{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActErrno, ErrnoRet: errnoPtr(unix.ENOTTY)},
+			},
+		}))
+		if r := e.runFG(b, fmt.Sprintf("hookseccomp%v", nnp)); r.Code != 0 {
+			t.Fatalf("noNewPrivileges=%v: run: %s", nnp, r)
+		}
+		out, _ := os.ReadFile(b.outFile("hook.out"))
+		l := lines(string(out))
+		if len(l) != 2 || l[0] != strconv.Itoa(testUID) || !strings.Contains(l[1], "Inappropriate ioctl") {
+			t.Errorf("noNewPrivileges=%v: hook printed %q, want uid %d and mkdir failing with the filter's ENOTTY", nnp, l, testUID)
+		}
+	}
+}
+
+// Hook paths must be absolute and timeouts positive: husk refuses them up
+// front, naming the field; runc 1.5.3 fails create when it runs the hook
+// (its poststart hooks run in create).
+func TestBadHooksRefused(t *testing.T) {
 	e := newEnv(t)
 	zero := 0
 	for i, h := range []specs.Hook{{Path: "bin/true"}, {Path: "/bin/true", Timeout: &zero}} {
@@ -236,7 +395,7 @@ func TestBadHooksRefused(t *testing.T) {
 		id := fmt.Sprintf("badhook%d", i)
 		e.track(id)
 		r := e.fails("create", "--bundle", b.Dir, id)
-		if !strings.Contains(r.Stderr, "hooks.poststart[0]") {
+		if isHusk() && !strings.Contains(r.Stderr, "hooks.poststart[0]") {
 			t.Errorf("error does not name the field: %q", r.Stderr)
 		}
 		e.assertNoTrace(b, id)

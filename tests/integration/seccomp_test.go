@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -53,18 +56,20 @@ func TestSeccompRuleSameAsDefault(t *testing.T) {
 // A profile that refuses getcwd does not trip the runtime's own cwd check
 // (done before the filter is loaded), with or without no_new_privs.
 func TestSeccompBlocksGetcwd(t *testing.T) {
-	if isRunc() {
-		t.Skip("runc 1.1.5 checks the cwd after loading a filter without no_new_privs")
-	}
-	e := newEnv(t)
-	for _, nnp := range []bool{false, true} {
-		out := e.output("echo ran", withSeccomp(&specs.LinuxSeccomp{
-			DefaultAction: specs.ActAllow,
-			Syscalls:      []specs.LinuxSyscall{{Names: []string{"getcwd"}, Action: specs.ActErrno}},
-		}), withSpec(func(s *specs.Spec) { s.Process.NoNewPrivileges = nnp }))
-		if strings.TrimSpace(out) != "ran" {
-			t.Errorf("noNewPrivileges=%v: %q", nnp, out)
-		}
+	for _, nnp := range []bool{true, false} {
+		t.Run(fmt.Sprintf("noNewPrivileges=%v", nnp), func(t *testing.T) {
+			if !nnp && isRunc() {
+				t.Skip("runc 1.5.3 loads a filter without no_new_privs before its cwd check (getcwd), which then fails")
+			}
+			e := newEnv(t)
+			out := e.output("echo ran", withSeccomp(&specs.LinuxSeccomp{
+				DefaultAction: specs.ActAllow,
+				Syscalls:      []specs.LinuxSyscall{{Names: []string{"getcwd"}, Action: specs.ActErrno}},
+			}), withSpec(func(s *specs.Spec) { s.Process.NoNewPrivileges = nnp }))
+			if strings.TrimSpace(out) != "ran" {
+				t.Errorf("output %q", out)
+			}
+		})
 	}
 }
 
@@ -220,20 +225,41 @@ func TestSeccompAppliesToExec(t *testing.T) {
 	}
 }
 
-// Syscalls newer than libseccomp and the profile return ENOSYS rather than
-// the default action (a libc falls back on ENOSYS only); known ones get
-// the default action.
+// Under a restrictive default action, syscalls newer than the newest the
+// profile names return ENOSYS rather than the default action (a libc falls
+// back on ENOSYS only), as with runc: also those libseccomp knows. Older
+// ones the profile leaves out get the default action.
 func TestSeccompUnknownSyscallsENOSYS(t *testing.T) {
-	if !isHusk() {
-		t.Skip("Debian's runc 1.1.5 predates this")
-	}
 	e := newEnv(t)
-	// 460 is newer than libseccomp 2.5's table; 110 is getppid.
-	b := e.newBundle(withPrivateRootfs(), withHelper(t, "sysprobe"), withArgs("/sysprobe", "460", "110"),
-		withSeccomp(&specs.LinuxSeccomp{DefaultAction: specs.ActLog}))
+	nr := func(name string) int {
+		n, err := libseccomp.GetSyscallFromName(name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return int(n)
+	}
+	arch, err := libseccomp.GetNativeArch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Allow everything up to clone3 but getppid; nothing newer.
+	var allow []string
+	for n := 0; n <= nr("clone3"); n++ {
+		if name, err := libseccomp.ScmpSyscall(n).GetNameByArch(arch); err == nil && name != "getppid" {
+			allow = append(allow, name)
+		}
+	}
+	// 1000 is newer than any syscall; faccessat2 newer than clone3 but
+	// known to libseccomp 2.5.
+	probe := []string{"1000", strconv.Itoa(nr("faccessat2")), strconv.Itoa(nr("getppid")), strconv.Itoa(nr("getpid"))}
+	b := e.newBundle(withPrivateRootfs(), withHelper(t, "sysprobe"), withArgs(append([]string{"/sysprobe"}, probe...)...),
+		withSeccomp(&specs.LinuxSeccomp{
+			DefaultAction: specs.ActErrno,
+			Syscalls:      []specs.LinuxSyscall{{Names: allow, Action: specs.ActAllow}},
+		}))
 	r := e.runFG(b, "enosys")
-	if got := lines(r.Stdout); r.Code != 0 || len(got) != 2 || got[0] != "ENOSYS" || got[1] != "ok" {
-		t.Errorf("probe: %s", r)
+	if got := strings.Join(lines(r.Stdout), " "); r.Code != 0 || got != "ENOSYS ENOSYS EPERM ok" {
+		t.Errorf("probe %v: %s, want ENOSYS ENOSYS EPERM ok", probe, r)
 	}
 }
 
@@ -312,9 +338,6 @@ func TestSeccompNotify(t *testing.T) {
 // Flags the spec names are accepted; a bad profile is refused before
 // anything is created, naming the field.
 func TestSeccompFlagsAndBadProfile(t *testing.T) {
-	if !isHusk() {
-		t.Skip("Debian's runc 1.1.5 supports no seccomp flags")
-	}
 	e := newEnv(t)
 	out := e.output("echo ok", withSeccomp(&specs.LinuxSeccomp{
 		DefaultAction: specs.ActAllow,
@@ -349,7 +372,291 @@ func TestFeaturesSeccomp(t *testing.T) {
 	if !contains(sc.Operators, "SCMP_CMP_MASKED_EQ") || !contains(sc.Archs, "SCMP_ARCH_X86_64") {
 		t.Errorf("operators %v archs %v", sc.Operators, sc.Archs)
 	}
-	if isHusk() && !contains(sc.SupportedFlags, "SECCOMP_FILTER_FLAG_LOG") {
+	if !contains(sc.SupportedFlags, "SECCOMP_FILTER_FLAG_LOG") {
 		t.Errorf("supported flags %v", sc.SupportedFlags)
+	}
+}
+
+// seccompAgent is the seccompagent helper (testdata/seccompagent) serving a
+// listening socket of its own.
+type seccompAgent struct {
+	sock  string // linux.seccomp.listenerPath
+	log   string
+	stdin *os.File // a line lets a held call go
+}
+
+// startSeccompAgent runs the agent. rules name the syscalls it fails with
+// ENOTTY ("mkdir") or holds until release ("mkdir=hold"); any other
+// notified call continues. It is killed when the test ends.
+func startSeccompAgent(t *testing.T, rules ...string) *seccompAgent {
+	t.Helper()
+	bin := buildHelper(t, "seccompagent")
+	dir := t.TempDir()
+	a := &seccompAgent{sock: filepath.Join(dir, "agent.sock"), log: filepath.Join(dir, "agent.log")}
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: a.sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := l.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	args := []string{a.log}
+	for _, rule := range rules {
+		name, hold := strings.CutSuffix(rule, "=hold")
+		nr, err := libseccomp.GetSyscallFromName(name)
+		if err != nil {
+			continue // no such syscall on this architecture
+		}
+		if hold {
+			args = append(args, fmt.Sprintf("%d=hold", nr))
+		} else {
+			args = append(args, fmt.Sprintf("%d=%d", nr, unix.ENOTTY))
+		}
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.ExtraFiles = []*os.File{f}
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.stdin = stdin.(*os.File)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		l.Close()
+		if data, _ := os.ReadFile(a.log); strings.Contains(string(data), "error ") {
+			t.Errorf("seccomp agent: %s", data)
+		}
+	})
+	return a
+}
+
+// held waits until the agent holds a call and returns the caller's pid.
+func (a *seccompAgent) held(t *testing.T) int {
+	t.Helper()
+	pid := 0
+	waitFor(t, "the seccomp agent to hold a call", func() bool {
+		data, _ := os.ReadFile(a.log)
+		for _, l := range lines(string(data)) {
+			if f := strings.Fields(l); len(f) == 3 && f[0] == "held" {
+				pid, _ = strconv.Atoi(f[2])
+				return true
+			}
+		}
+		return false
+	})
+	return pid
+}
+
+// release lets a held call continue.
+func (a *seccompAgent) release(t *testing.T) {
+	t.Helper()
+	if _, err := a.stdin.WriteString("\n"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// handedOver says whether the agent got a listener for container id.
+func (a *seccompAgent) handedOver(id string) bool {
+	data, _ := os.ReadFile(a.log)
+	for _, l := range lines(string(data)) {
+		if f := strings.Fields(l); len(f) >= 3 && f[0] == "state" && f[1] == id {
+			return true
+		}
+	}
+	return false
+}
+
+// notifyProfile notifies the agent of names (and mkdir, which the agent
+// fails with ENOTTY).
+func notifyProfile(a *seccompAgent, names ...string) *specs.LinuxSeccomp {
+	return &specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow,
+		ListenerPath:  a.sock,
+		Syscalls: []specs.LinuxSyscall{
+			{Names: append([]string{"mkdir", "mkdirat"}, names...), Action: specs.ActNotify},
+		},
+	}
+}
+
+// The syscalls a runtime (and Go's) makes around loading the filter may be
+// notified: the listener must reach the agent before the runtime makes any
+// of them, or the container hangs. With and without no_new_privs (the
+// filter is loaded at different points), for the init and for exec.
+func TestSeccompNotifyRuntimeSyscalls(t *testing.T) {
+	e := newEnv(t)
+	a := startSeccompAgent(t, "mkdir", "mkdirat")
+	// Not write: refused (TestSeccompNotifyWriteRefused).
+	runtimeCalls := []string{
+		"fcntl", "close", "read", "openat", "openat2", "fstat", "newfstatat", "statx", "fstatfs",
+		"mmap", "munmap", "madvise", "futex", "epoll_ctl", "epoll_pwait", "epoll_wait",
+		"rt_sigprocmask", "rt_sigaction", "sigaltstack", "getpid", "gettid", "tgkill",
+		"sched_yield", "nanosleep", "clone", "clone3", "wait4", "waitid", "dup3", "prctl",
+		"getcwd", "chdir", "fchdir", "close_range", "readlinkat", "sendmsg", "recvmsg",
+		"capget", "capset", "setresuid", "setresgid", "setgroups", "execve",
+	}
+	for _, nnp := range []bool{true, false} {
+		id := fmt.Sprintf("notifyrt%v", nnp)
+		b := e.newBundle(withShell("mkdir /tmp/z 2>&1; echo after"), withSeccomp(notifyProfile(a, runtimeCalls...)),
+			withSpec(func(s *specs.Spec) { s.Process.NoNewPrivileges = nnp }))
+		r := e.runFG(b, id)
+		if r.Code != 0 || !strings.Contains(r.Stdout, "Inappropriate ioctl") || !strings.Contains(r.Stdout, "after") {
+			t.Errorf("noNewPrivileges=%v: %s, want mkdir to fail with the agent's ENOTTY", nnp, r)
+		}
+		if !a.handedOver(id) {
+			t.Errorf("noNewPrivileges=%v: the agent got no listener for %s", nnp, id)
+		}
+	}
+	runningContainer(e, "notifyexec", withSeccomp(notifyProfile(a, runtimeCalls...)))
+	r := e.run("exec", "notifyexec", "sh", "-c", "mkdir /tmp/y 2>&1; echo after")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "Inappropriate ioctl") || !strings.Contains(r.Stdout, "after") {
+		t.Errorf("exec: %s, want mkdir to fail with the agent's ENOTTY", r)
+	}
+}
+
+// An unreachable listenerPath fails with runc's "failed to connect with
+// seccomp agent", leaving nothing behind.
+func TestSeccompNotifyUnreachableAgent(t *testing.T) {
+	e := newEnv(t)
+	sock := filepath.Join(t.TempDir(), "nobody.sock")
+	b := e.newBundle(withArgs("true"), withSeccomp(&specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow,
+		ListenerPath:  sock,
+		Syscalls:      []specs.LinuxSyscall{{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActNotify}},
+	}))
+	e.track("noagent")
+	r := e.fails("run", "--bundle", b.Dir, "noagent")
+	want := "failed to connect with seccomp agent specified in the seccomp profile: dial unix " + sock + ": connect: no such file or directory"
+	if !strings.Contains(r.Stderr, want) {
+		t.Errorf("stderr %q, want %q", r.Stderr, want)
+	}
+	e.assertNoTrace(b, "noagent")
+}
+
+// NOTIFY on write is refused, as runc does (the runtime writes to its
+// parent between loading the filter and the agent having the listener),
+// and so is NOTIFY as the default action; nothing reaches the agent and
+// nothing is left behind.
+func TestSeccompNotifyWriteRefused(t *testing.T) {
+	e := newEnv(t)
+	a := startSeccompAgent(t)
+	for i, c := range []struct {
+		sc   *specs.LinuxSeccomp
+		want string
+	}{
+		{notifyProfile(a, "write"), "SCMP_ACT_NOTIFY cannot be used for the write syscall"},
+		{&specs.LinuxSeccomp{DefaultAction: specs.ActNotify, ListenerPath: a.sock}, "SCMP_ACT_NOTIFY cannot be used as default action"},
+	} {
+		id := fmt.Sprintf("notifyw%d", i)
+		b := e.newBundle(withArgs("true"), withSeccomp(c.sc))
+		e.track(id)
+		r := e.fails("run", "--bundle", b.Dir, id)
+		if !strings.Contains(r.Stderr, c.want) {
+			t.Errorf("stderr %q, want %q", r.Stderr, c.want)
+		}
+		if a.handedOver(id) {
+			t.Errorf("%s: the agent got a listener", id)
+		}
+		e.assertNoTrace(b, id)
+	}
+}
+
+// procState is the state letter of /proc/PID/stat ("S", "D", ...).
+func procState(pid int) string {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 >= len(s) {
+		return ""
+	}
+	return s[i+2 : i+3]
+}
+
+// SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: once the agent has received a
+// notification, a signal no longer interrupts the call (Go programs get
+// SIGURG all the time): the caller goes on waiting, killable only, which
+// /proc shows as "D". The call then completes as the agent says.
+func TestSeccompWaitKillableRecv(t *testing.T) {
+	const flag = "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"
+	const newListener, waitKillableRecv = 1 << 3, 1 << 5
+	// seccomp(SET_MODE_FILTER) with a NULL program: EFAULT once the
+	// kernel has accepted the flags.
+	if _, _, errno := unix.RawSyscall(unix.SYS_SECCOMP, 1, newListener|waitKillableRecv, 0); errno != unix.EFAULT {
+		t.Skipf("this kernel lacks %s (Linux >= 5.19): %v", flag, errno)
+	}
+	if isRunc() {
+		t.Skip("runc 1.5.3 sets seccomp flags through libseccomp, which knows this one from 2.6 on (this host's is 2.5.4): it refuses the flag")
+	}
+	e := newEnv(t)
+	if f := runtimeFeatures(t, e); !contains(f.Linux.Seccomp.SupportedFlags, flag) {
+		t.Errorf("features: supportedFlags %v lack %s, which this kernel has", f.Linux.Seccomp.SupportedFlags, flag)
+	}
+	a := startSeccompAgent(t, "mkdirat=hold")
+	nr, err := libseccomp.GetSyscallFromName("mkdirat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// sysprobe makes the raw syscall: a Go program, with a handler for
+	// every signal.
+	b := e.newBundle(withPrivateRootfs(), withHelper(t, "sysprobe"), withArgs("/sysprobe", strconv.Itoa(int(nr))), withSeccomp(&specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow,
+		ListenerPath:  a.sock,
+		Flags:         []specs.LinuxSeccompFlag{flag},
+		Syscalls:      []specs.LinuxSyscall{{Names: []string{"mkdirat"}, Action: specs.ActNotify}},
+	}))
+	e.runDetached(b, "waitkill")
+	tid := a.held(t)
+	// The thread in the call; the signal (caught) goes to it.
+	if err := unix.Tgkill(e.state("waitkill").PID, tid, unix.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the held caller to wait killable (D)", func() bool { return procState(tid) == "D" })
+	a.release(t)
+	e.waitStatus("waitkill", "stopped")
+}
+
+// An unprivileged runtime hands the listener over too (it may take it from
+// its init only while that is dumpable), for the init with and without
+// no_new_privs, and (unlike runc 1.5.3) for exec.
+func TestRootlessSeccompNotify(t *testing.T) {
+	r := newRootlessEnv(t)
+	a := startSeccompAgent(t, "mkdir", "mkdirat")
+	// The user must reach the agent's socket.
+	if err := os.Chmod(filepath.Dir(a.sock), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(a.sock, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	for _, nnp := range []bool{true, false} {
+		id := fmt.Sprintf("rlnotify%v", nnp)
+		dir := r.bundle([]string{"sh", "-c", "mkdir /tmp/z 2>&1; echo after"}, func(s *specs.Spec) {
+			s.Process.NoNewPrivileges = nnp
+			s.Linux.Seccomp = notifyProfile(a, "fcntl", "close", "read")
+		})
+		r.track(id)
+		res := r.run("run", "--bundle", dir, id)
+		if res.Code != 0 || !strings.Contains(res.Stdout, "Inappropriate ioctl") || !strings.Contains(res.Stdout, "after") {
+			t.Errorf("noNewPrivileges=%v: %s, want mkdir to fail with the agent's ENOTTY", nnp, res)
+		}
+	}
+	if isRunc() {
+		t.Skip("runc 1.5.3's exec process stays non-dumpable (it joins namespaces): an unprivileged runc cannot take its listener (pidfd_getfd: EPERM)")
+	}
+	dir := r.bundle([]string{"sleep", "100"}, func(s *specs.Spec) { s.Linux.Seccomp = notifyProfile(a) })
+	r.track("rlnotifyexec")
+	r.ok("run", "--detach", "--bundle", dir, "rlnotifyexec")
+	res := r.run("exec", "rlnotifyexec", "sh", "-c", "mkdir /tmp/y 2>&1; echo after")
+	if res.Code != 0 || !strings.Contains(res.Stdout, "Inappropriate ioctl") {
+		t.Errorf("exec: %s, want mkdir to fail with the agent's ENOTTY", res)
 	}
 }

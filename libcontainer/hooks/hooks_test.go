@@ -1,0 +1,69 @@
+package hooks
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/husk-runtime/husk/libcontainer/configs"
+)
+
+// A failing hook reads as runc's, with what it printed on each stream.
+func TestErrorText(t *testing.T) {
+	h := configs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", "echo out; echo err >&2; exit 3"}}
+	err := Run(Prestart, []configs.Hook{{Path: "/bin/true"}, h}, nil, "")
+	want := "error running prestart hook #1: exit status 3, stdout: out\n, stderr: err\n"
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %q", err, want)
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		t.Errorf("%v does not unwrap to the exit error", err)
+	}
+	one := 1
+	err = Run(CreateRuntime, []configs.Hook{{Path: "/bin/sleep", Args: []string{"sleep", "10"}, Timeout: &one}}, nil, "")
+	if want := "error running createRuntime hook #0: hook ran past specified timeout of 1.0s"; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %q", err, want)
+	}
+}
+
+// An unset env inherits ours, an empty one is empty; dir is the cwd.
+func TestEnvAndDir(t *testing.T) {
+	t.Setenv("HOOKS_TEST_VAR", "inherited")
+	dir := t.TempDir()
+	probe := func(name string, env []string) configs.Hook {
+		return configs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", "env > " + name + "; pwd >> " + name}, Env: env}
+	}
+	hs := []configs.Hook{probe("unset", nil), probe("empty", []string{}), probe("own", []string{"OWN=1"})}
+	if err := Run(Prestart, hs, nil, dir); err != nil {
+		t.Fatal(err)
+	}
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if s := read("unset"); !strings.Contains(s, "HOOKS_TEST_VAR=inherited") || !strings.HasSuffix(s, dir+"\n") {
+		t.Errorf("unset env: %q", s)
+	}
+	if s := read("empty"); strings.Contains(s, "HOOKS_TEST_VAR") {
+		t.Errorf("empty env: %q", s)
+	}
+	if s := read("own"); !strings.Contains(s, "OWN=1") || strings.Contains(s, "HOOKS_TEST_VAR") {
+		t.Errorf("own env: %q", s)
+	}
+	withDefault := WithDefaultEnv(hs, []string{"PROC=1"})
+	if !equal(withDefault[0].Env, []string{"PROC=1"}) || !equal(withDefault[1].Env, []string{"PROC=1"}) || !equal(withDefault[2].Env, []string{"OWN=1"}) {
+		t.Errorf("WithDefaultEnv: %+v", withDefault)
+	}
+	if hs[0].Env != nil {
+		t.Errorf("WithDefaultEnv changed its argument")
+	}
+}
+
+func equal(a, b []string) bool { return strings.Join(a, "\x00") == strings.Join(b, "\x00") }
