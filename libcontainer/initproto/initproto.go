@@ -87,16 +87,16 @@ type Type uint16
 // Frame types. The numbers are part of the wire format shared with
 // nsenter/proto.h: never renumber.
 const (
-	Bootstrap   Type = 1
-	UsernsReady Type = 2
-	MapsDone    Type = 3
-	ChildPid    Type = 4
-	Config      Type = 5
-	HookRequest Type = 6
-	HookDone    Type = 7
-	Ready       Type = 8
-	Error       Type = 9
-	Joined      Type = 10
+	Bootstrap    Type = 1
+	UsernsReady  Type = 2
+	MapsDone     Type = 3
+	ChildPid     Type = 4
+	Config       Type = 5
+	HookRequest  Type = 6
+	HookDone     Type = 7
+	Ready        Type = 8
+	Error        Type = 9
+	Joined       Type = 10
 	MountRequest Type = 11
 	MountSource  Type = 12
 	SeccompFd    Type = 13
