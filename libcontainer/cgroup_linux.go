@@ -85,7 +85,7 @@ func (c *Container) NotifyOOM() (<-chan struct{}, func(), error) {
 // and records them. Device rules are not re-applied, as with runc.
 func (c *Container) Update(r *configs.Resources) error {
 	if st := c.Status(); st == Stopped {
-		return fmt.Errorf("%w: container not running", ErrState)
+		return ErrNotRunning
 	}
 	cg := c.cgroup()
 	if l := r.MemoryLimit; r.CheckBeforeUpdate && l != nil && *l > 0 {

@@ -697,7 +697,8 @@ func (sp *spawned) abort() {
 }
 
 // killAndWait SIGKILLs the process pid (if it is still the one that started
-// at startTime) and waits until it has exited, reaping it if it is ours.
+// at startTime) and waits until it has exited (killTimeout at most),
+// reaping it if it is ours.
 func killAndWait(pid int, startTime uint64) {
 	fd, err := system.PidfdOpen(pid, startTime)
 	if err != nil {
@@ -707,7 +708,7 @@ func killAndWait(pid int, startTime uint64) {
 	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil {
 		return
 	}
-	system.WaitPidfd(fd)
+	system.WaitPidfdFor(fd, killTimeout)
 	var ws unix.WaitStatus
 	unix.Wait4(pid, &ws, unix.WNOHANG, nil)
 }
