@@ -31,6 +31,7 @@ func (c *Container) Start() error {
 	}
 	defer unix.Close(pidfd)
 	path := filepath.Join(c.dir, fifoFile)
+	slog.Debug("start: opening the exec fifo", "id", c.State.ID, "pid", c.State.InitPid)
 	fifo, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) {
@@ -67,6 +68,7 @@ func (c *Container) Start() error {
 			return fmt.Errorf("%w: container init exited before it could be started", ErrState)
 		}
 	}
+	slog.Debug("start: the init passed the exec fifo: the workload starts", "pid", c.State.InitPid)
 	if err := os.Remove(path); err != nil {
 		return fmt.Errorf("remove exec fifo: %w", err)
 	}
