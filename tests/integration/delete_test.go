@@ -16,7 +16,7 @@ func TestDeleteRunningFailsWithoutForce(t *testing.T) {
 	waitFile(t, b.outFile("ready"))
 	pid := e.state("ctr").PID
 	r := e.fails("delete", "ctr")
-	if isHusk() && !strings.Contains(r.Stderr, "ctr") {
+	if !strings.Contains(r.Stderr, "cannot delete container ctr that is not stopped: running") {
 		t.Errorf("error does not name the container: %q", r.Stderr)
 	}
 	if s := e.state("ctr"); s.Status != "running" || s.PID != pid {
