@@ -192,6 +192,9 @@ func (c *Container) killAll() error {
 		return c.signalInit(unix.SIGKILL)
 	}
 	cg := c.cgroup()
+	if pids, err := cg.Pids(); err == nil && len(pids) == 0 {
+		return nil
+	}
 	if cg.Kill() == nil {
 		return nil
 	}
@@ -231,6 +234,7 @@ func (c *Container) Destroy(force bool) error {
 		// Without a pid namespace of its own, processes outlive the init;
 		// with one, the kernel killed them all when the init died.
 		_ = c.killAll()
+		c.waitCgroupEmpty()
 	}
 	if err := c.cgroup().Destroy(); err != nil {
 		return err
@@ -244,6 +248,20 @@ func (c *Container) Destroy(force bool) error {
 		slog.Warn(err.Error())
 	}
 	return nil
+}
+
+// waitCgroupEmpty waits, killTimeout at most, for the processes killed in
+// the container's cgroup to be gone, so that it can be removed.
+func (c *Container) waitCgroupEmpty() {
+	cg := c.cgroup()
+	deadline := time.Now().Add(killTimeout)
+	for {
+		pids, err := cg.Pids()
+		if err != nil || len(pids) == 0 || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // kill SIGKILLs the container and waits, at most killTimeout, for its
