@@ -147,7 +147,6 @@ func TestDeleteForceGivesUpOnUnkillableInit(t *testing.T) {
 	if systemdCgroup {
 		t.Skip("needs the cgroupfs driver: the container's cgroup is put below one the test freezes")
 	}
-	freezer := freezerParentMount(t)
 	e := newEnv(t)
 	parent := fmt.Sprintf("/%s/frz%d", cgroupParent, cgroupSeq.Add(1))
 	b := e.newBundle(withOut(), withShell("touch /out/ready; "+waitForever), func(e *env, b *bundle) {
@@ -158,6 +157,7 @@ func TestDeleteForceGivesUpOnUnkillableInit(t *testing.T) {
 	e.runDetached(b, "stuck")
 	waitFile(t, b.outFile("ready"))
 	pid := e.state("stuck").PID
+	freezer := freezerParentMount(t, parent)
 	frozen := filepath.Join(freezer.point, parent)
 	t.Cleanup(func() {
 		freezeCgroup(t, freezer, frozen, false)
@@ -183,17 +183,17 @@ func TestDeleteForceGivesUpOnUnkillableInit(t *testing.T) {
 	e.assertGone("stuck")
 }
 
-// freezerParentMount is the hierarchy that freezes: v1's freezer, or the
-// unified one where it has cgroup.freeze (v2). The test skips without
-// either.
-func freezerParentMount(t *testing.T) cgroupMount {
+// freezerParentMount is the hierarchy in which cgroup dir cg (made)
+// freezes: v1's freezer, or a v2 one where it has cgroup.freeze. The test
+// skips without either.
+func freezerParentMount(t *testing.T, cg string) cgroupMount {
 	for _, m := range cgroupMountInfo() {
-		if m.fstype == "cgroup" && m.has([]string{"freezer"}) {
+		if m.fstype == "cgroup" && m.has([]string{"freezer"}) && exists(filepath.Join(m.point, cg)) {
 			return m
 		}
 	}
 	for _, m := range cgroupMountInfo() {
-		if m.fstype == "cgroup2" && exists(filepath.Join(m.point, cgroupParent, "cgroup.freeze")) {
+		if m.fstype == "cgroup2" && exists(filepath.Join(m.point, cg, "cgroup.freeze")) {
 			return m
 		}
 	}
