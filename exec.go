@@ -2,10 +2,14 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime/debug"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/husk-runtime/husk/libcontainer"
 	"github.com/husk-runtime/husk/libcontainer/capabilities"
@@ -97,16 +101,9 @@ func execProcess(ctx *cli.Context) (int, error) {
 			return 0, err
 		}
 	}
-	subs := map[string]string{}
-	for _, arg := range ctx.StringSlice("cgroup") {
-		ctrl, sub, ok := strings.Cut(arg, ":")
-		if !ok {
-			ctrl, sub = "", arg
-		}
-		if sub == "" {
-			return 0, fmt.Errorf("exec: --cgroup %q: no cgroup given", arg)
-		}
-		subs[ctrl] = sub
+	subs, err := subCgroupArgs(ctx.StringSlice("cgroup"))
+	if err != nil {
+		return 0, err
 	}
 	listen := listenFds()
 	p.Env = withListenFds(p.Env, listen)
@@ -120,14 +117,14 @@ func execProcess(ctx *cli.Context) (int, error) {
 	var proxy *console.Proxy
 	if ours != nil {
 		if proxy, err = startProxy(ours); err != nil {
-			unix.Kill(pid, unix.SIGKILL)
+			killExec(pid)
 			return 0, err
 		}
 		defer proxy.Close()
 	}
 	if path := ctx.String("pid-file"); path != "" {
 		if err := writePidFile(path, pid); err != nil {
-			unix.Kill(pid, unix.SIGKILL)
+			killExec(pid)
 			return 0, err
 		}
 	}
@@ -137,7 +134,7 @@ func execProcess(ctx *cli.Context) (int, error) {
 			err = sendPidfd(path, pid, st.StartTime)
 		}
 		if err != nil {
-			unix.Kill(pid, unix.SIGKILL)
+			killExec(pid)
 			return 0, err
 		}
 	}
@@ -200,7 +197,9 @@ func execSpec(ctx *cli.Context, c *libcontainer.Container) (*configs.Process, er
 	if names := ctx.StringSlice("cap"); len(names) > 0 {
 		mask, unknown := capabilities.Parse(names)
 		if len(unknown) > 0 {
-			return nil, fmt.Errorf("exec: --cap: unknown capability %q", unknown[0])
+			// As runc: warned about and left out, not an error.
+			sort.Strings(unknown)
+			slog.Warn(fmt.Sprint("ignoring unknown or unavailable capabilities: ", slices.Compact(unknown)))
 		}
 		caps := configs.Caps{}
 		if p.Capabilities != nil {
@@ -233,4 +232,55 @@ func parseUser(s string) (uid uint32, gid *uint32, err error) {
 	}
 	g32 := uint32(g)
 	return uint32(u), &g32, nil
+}
+
+// subCgroupArgs parses the --cgroup options: "sub" (every hierarchy; alone)
+// or "ctrl[,ctrl...]:sub", the controllers of one v1 hierarchy sharing a
+// sub-cgroup. The map is controller (or "") → sub-cgroup.
+func subCgroupArgs(args []string) (map[string]string, error) {
+	subs := map[string]string{}
+	for _, arg := range args {
+		ctrls, sub, ok := strings.Cut(arg, ":")
+		if !ok {
+			if len(args) != 1 {
+				return nil, fmt.Errorf("exec: --cgroup %q: a sub-cgroup without controllers must be the only --cgroup", arg)
+			}
+			ctrls, sub = "", arg
+		}
+		if sub == "" {
+			return nil, fmt.Errorf("exec: --cgroup %q: no cgroup given", arg)
+		}
+		for _, ctrl := range strings.Split(ctrls, ",") {
+			if ctrl == "" && ok {
+				return nil, fmt.Errorf("exec: --cgroup %q: empty controller name", arg)
+			}
+			if _, dup := subs[ctrl]; dup {
+				return nil, fmt.Errorf("exec: --cgroup %q: controller %s given twice", arg, ctrl)
+			}
+			subs[ctrl] = sub
+		}
+	}
+	return subs, nil
+}
+
+// killExec SIGKILLs the exec'd process after a failure once it has
+// started, and reaps it (it is husk's child): a failed exec leaves neither
+// a process nor a zombie. The wait is bounded as delete's.
+func killExec(pid int) {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil {
+		return
+	}
+	if gone, _ := system.WaitPidfdFor(fd, 10*time.Second); gone {
+		var ws unix.WaitStatus
+		for {
+			if _, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil); err != unix.EINTR {
+				return
+			}
+		}
+	}
 }

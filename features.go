@@ -32,7 +32,9 @@ var featuresCommand = &cli.Command{
 }
 
 // huskFeatures describes what husk does, built from the tables that
-// specconv converts configs with, so it cannot claim more.
+// specconv converts configs with, so it cannot claim more. As runc's,
+// apparmor and selinux "enabled" mean compiled in (husk applies both
+// where the host has them), not enabled on this host.
 func huskFeatures() *features.Features {
 	t, f := true, false
 	caps := make([]string, 0, len(capabilities.Names))
@@ -40,7 +42,10 @@ func huskFeatures() *features.Features {
 		caps = append(caps, name)
 	}
 	sort.Slice(caps, func(i, j int) bool { return capabilities.Names[caps[i]] < capabilities.Names[caps[j]] })
-	ann := map[string]string{"io.github.husk-runtime.husk.version": version}
+	ann := map[string]string{
+		"io.github.husk-runtime.husk.version":  version,
+		"io.github.seccomp.libseccomp.version": seccomp.LibraryVersion(),
+	}
 	if gitCommit != "" {
 		ann["io.github.husk-runtime.husk.commit"] = gitCommit
 	}
@@ -52,25 +57,29 @@ func huskFeatures() *features.Features {
 		Linux: &features.Linux{
 			Namespaces:   specconv.NamespaceTypes(),
 			Capabilities: caps,
-			Cgroup:       &features.Cgroup{V1: &t, V2: &t, Systemd: &t, SystemdUser: &f, Rdma: &t},
+			Cgroup:       &features.Cgroup{V1: &t, V2: &t, Systemd: &t, SystemdUser: &t, Rdma: &t},
 			Seccomp: &features.Seccomp{
 				Enabled:        &t,
 				Actions:        seccomp.Names(seccomp.Actions),
 				Operators:      seccomp.Names(seccomp.Operators),
-				Archs:          seccomp.Names(seccomp.Archs),
+				Archs:          seccomp.SupportedArchs(),
 				KnownFlags:     seccomp.Names(seccomp.Flags),
 				SupportedFlags: seccomp.SupportedFlags(),
 			},
-			Apparmor: &features.Apparmor{Enabled: &f},
-			Selinux:  &features.Selinux{Enabled: &f},
+			Apparmor: &features.Apparmor{Enabled: &t},
+			Selinux:  &features.Selinux{Enabled: &t},
 			IntelRdt: &features.IntelRdt{Enabled: &f},
 			MemoryPolicy: &features.MemoryPolicy{
 				Modes: specconv.Keys(specconv.MemoryPolicyModes),
 				Flags: specconv.Keys(specconv.MemoryPolicyFlags),
 			},
-			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &f}},
+			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &t}},
 			NetDevices:      &features.NetDevices{Enabled: &t},
 		},
-		Annotations: ann,
+		// The annotations that change what husk does (the systemd unit's
+		// properties; a prefix). org.criu.config joins them once husk
+		// checkpoints.
+		PotentiallyUnsafeConfigAnnotations: []string{"org.systemd.property."},
+		Annotations:                        ann,
 	}
 }

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
+	"github.com/husk-runtime/husk/libcontainer"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 )
@@ -23,7 +25,7 @@ signal to the init process of the "ubuntu01" container:
 
        # husk kill ubuntu01 KILL`,
 	Flags: []cli.Flag{
-		&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "send the specified signal to all processes inside the container"},
+		&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "(obsoleted, do not use)", Hidden: true},
 	},
 	Action: func(ctx *cli.Context) error {
 		if err := checkArgs(ctx, 1, minArgs); err != nil {
@@ -44,14 +46,22 @@ signal to the init process of the "ubuntu01" container:
 		if err != nil {
 			return err
 		}
-		return c.Signal(sig, ctx.Bool("all"))
+		err = c.Signal(sig)
+		if errors.Is(err, libcontainer.ErrNotRunning) && ctx.Bool("all") {
+			// As runc 1.5: --all is obsolete (SIGKILL reaches every
+			// process where it must on its own), and keeps only this:
+			// a container that has stopped is not an error.
+			err = nil
+		}
+		return err
 	},
 }
 
 // parseSignal accepts a number, or a name with or without "SIG".
 func parseSignal(raw string) (unix.Signal, error) {
 	if n, err := strconv.Atoi(raw); err == nil {
-		if n <= 0 || n > 64 {
+		// 0 checks that the init is there, as kill(2).
+		if n < 0 || n > 64 {
 			return 0, fmt.Errorf("invalid signal number %d", n)
 		}
 		return unix.Signal(n), nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -33,7 +34,12 @@ var listCommand = &cli.Command{
 		}
 		states, err := listStates(root)
 		if err != nil {
-			return err
+			// As runc: no default root yet means no containers, but a
+			// --root that is not there is an error.
+			if !errors.Is(err, os.ErrNotExist) || ctx.IsSet("root") {
+				return err
+			}
+			states = nil
 		}
 		if ctx.Bool("quiet") {
 			for _, s := range states {
@@ -57,6 +63,8 @@ var listCommand = &cli.Command{
 	},
 }
 
+// listStates loads every container under root. One whose state cannot be
+// read is reported on stderr and left out, as runc does.
 func listStates(root string) ([]libcontainer.OCIState, error) {
 	ids, err := libcontainer.List(root)
 	if err != nil {
@@ -66,7 +74,13 @@ func listStates(root string) ([]libcontainer.OCIState, error) {
 	for _, id := range ids {
 		c, err := libcontainer.Load(root, id)
 		if err != nil {
-			continue // deleted meanwhile
+			if errors.Is(err, libcontainer.ErrNotExist) {
+				if _, serr := os.Stat(filepath.Join(root, id)); errors.Is(serr, os.ErrNotExist) {
+					continue // deleted meanwhile
+				}
+			}
+			fmt.Fprintf(os.Stderr, "load container %s: %v\n", id, err)
+			continue
 		}
 		s := c.OCIState()
 		s.Owner = ownerOf(filepath.Join(root, id))

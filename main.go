@@ -58,7 +58,7 @@ func main() {
 		libcontainer.Init(os.Args[2])
 	}
 	app := newApp()
-	if err := app.Run(os.Args); err != nil {
+	if err := app.Run(reorderArgs(app, os.Args)); err != nil {
 		fatal(err)
 	}
 }
@@ -74,6 +74,9 @@ func newApp() *cli.App {
 		Usage:                  usage,
 		Version:                strings.Join(v, "\n"),
 		UseShortOptionHandling: true,
+		// As runc: a slice option's value is one item, commas and all
+		// (`exec -e NO_PROXY=a,b`, `exec --cgroup cpu,cpuacct:sub`).
+		DisableSliceFlagSeparator: true,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "debug", Usage: "enable debug logging"},
 			&cli.StringFlag{Name: "log", Usage: "set the log file to write husk logs to (default is '/dev/stderr')"},

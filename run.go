@@ -136,6 +136,7 @@ func reap(initPid int) (int, bool) {
 			return 0, false
 		}
 		if pid == initPid {
+			slog.Debug("process exited", "pid", pid, "status", exitCode(ws))
 			return exitCode(ws), true
 		}
 	}

@@ -95,6 +95,11 @@ other options are ignored.
 		}
 		upd, err := specconv.ConvertResources(r, "resources")
 		if err != nil {
+			var fe *specconv.FieldError
+			if errors.As(err, &fe) {
+				fe.File = src // not config.json's
+				return fe
+			}
 			return fmt.Errorf("%s: %w", src, err)
 		}
 		cur := c.State.Config.Cgroup.Resources

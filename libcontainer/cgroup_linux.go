@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 
@@ -82,10 +83,17 @@ func (c *Container) NotifyOOM() (<-chan struct{}, func(), error) {
 }
 
 // Update applies r, the container's resources with the changes merged in,
-// and records them. Device rules are not re-applied, as with runc.
+// and records them, all or nothing: r is checked before anything is
+// written, and if a write fails (a value the kernel refuses) or the state
+// cannot be saved, every file already written is set back, so that
+// state.json and the cgroup never disagree. Device rules are not
+// re-applied, as with runc.
 func (c *Container) Update(r *configs.Resources) error {
 	if st := c.Status(); st == Stopped {
-		return fmt.Errorf("%w: container not running", ErrState)
+		return ErrNotRunning
+	}
+	if err := cgroups.Validate(r); err != nil {
+		return err
 	}
 	cg := c.cgroup()
 	if l := r.MemoryLimit; r.CheckBeforeUpdate && l != nil && *l > 0 {
@@ -97,9 +105,30 @@ func (c *Container) Update(r *configs.Resources) error {
 	}
 	apply := *r
 	apply.Devices = nil
-	if err := cg.Set(&apply); err != nil {
+	old := c.State.Config.Cgroup.Resources
+	j := cgroups.Record()
+	err := cg.Set(&apply)
+	j.Close()
+	if err == nil {
+		c.State.Config.Cgroup.Resources = r
+		if err = c.save(); err != nil {
+			c.State.Config.Cgroup.Resources = old
+			err = fmt.Errorf("write state: %w", err)
+		}
+	}
+	if err != nil {
+		slog.Debug("update failed: setting the cgroup back", "err", err)
+		if uerr := j.Undo(); uerr != nil {
+			slog.Warn("setting the cgroup back after a failed update: "+uerr.Error()+": the cgroup and state.json may disagree", "container", c.State.ID)
+		}
+		if p, ok := cg.(interface {
+			SetProperties(*configs.Resources) error
+		}); ok && old != nil {
+			if perr := p.SetProperties(old); perr != nil {
+				slog.Warn("setting the unit's properties back after a failed update: " + perr.Error())
+			}
+		}
 		return err
 	}
-	c.State.Config.Cgroup.Resources = r
-	return c.save()
+	return nil
 }

@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,6 +83,8 @@ type initConfig struct {
 	// the init may ask it for a bind mount's source it cannot reach (from
 	// a user namespace) and must ask it for idmapped ones.
 	MountSources bool `json:"mount_sources,omitempty"`
+	// LogLevel "debug" has the init send a Log record per step.
+	LogLevel string `json:"log_level,omitempty"`
 }
 
 // spawned is an init process being set up, and what to undo if that fails.
@@ -190,6 +193,7 @@ func Create(o CreateOptions) (_ *Container, retErr error) {
 	if err := c.save(); err != nil {
 		return nil, fmt.Errorf("write state: %w", err)
 	}
+	slog.Debug("container created: the init waits for start", "id", o.ID, "pid", sp.pid)
 	sp.release()
 	return c, nil
 }
@@ -212,6 +216,7 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 	// that makes it around a process (systemd) makes nothing here: the
 	// init is placed by Apply right after the fork, while its C stage
 	// still waits for the bootstrap.
+	slog.Debug("making the container's cgroup")
 	if err := sp.cgroup.Create(); err != nil {
 		denied := errors.Is(err, os.ErrPermission) || errors.Is(err, unix.EROFS)
 		if !o.Rootless || !denied || o.Config.Cgroup.Resources.HasLimits() {
@@ -354,12 +359,17 @@ func (sp *spawned) fork(preserveFds int, extra []uintptr, fifo *os.File, cloneFl
 		return 0, nil, fmt.Errorf("start init: %w", err)
 	}
 	sp.pid0 = pid0
+	slog.Debug("started husk init", "pid", pid0)
 	return sockFd, tasks, nil
 }
 
 // configure sends the Go init its configuration and waits until it is
 // ready (or has failed), running runtimeHooks when it asks.
 func (sp *spawned) configure(ic *initConfig, runtimeHooks func() error) error {
+	if debugEnabled() {
+		ic.LogLevel = "debug"
+	}
+	slog.Debug("sending the init its config", "pid", sp.pid)
 	if err := initproto.WriteJSON(sp.sock, initproto.Config, ic); err != nil {
 		return fmt.Errorf("send config to init: %w", err)
 	}
@@ -369,7 +379,10 @@ func (sp *spawned) configure(ic *initConfig, runtimeHooks func() error) error {
 			return initErr(err)
 		}
 		switch t {
+		case initproto.Log:
+			logFromInit(p)
 		case initproto.Ready:
+			slog.Debug("the init is ready", "pid", sp.pid)
 			return nil
 		case initproto.Error:
 			return initproto.DecodeError(p)
@@ -385,6 +398,7 @@ func (sp *spawned) configure(ic *initConfig, runtimeHooks func() error) error {
 			if runtimeHooks == nil {
 				return fmt.Errorf("%w: init asked for hooks", initproto.ErrUnexpected)
 			}
+			slog.Debug("running the prestart and createRuntime hooks")
 			if err := runtimeHooks(); err != nil {
 				return err
 			}
@@ -397,6 +411,27 @@ func (sp *spawned) configure(ic *initConfig, runtimeHooks func() error) error {
 	}
 }
 
+// debugEnabled says whether --debug is on: the init is then asked for a
+// record of each step.
+func debugEnabled() bool {
+	return slog.Default().Enabled(context.Background(), slog.LevelDebug)
+}
+
+// logFromInit writes a record the init sent (initproto.Log) to husk's log.
+func logFromInit(p []byte) {
+	level, msg := initproto.ParseLog(p)
+	l := slog.LevelDebug
+	switch level {
+	case "info":
+		l = slog.LevelInfo
+	case "warning":
+		l = slog.LevelWarn
+	case "error":
+		l = slog.LevelError
+	}
+	slog.Log(context.Background(), l, msg)
+}
+
 // initErr turns a protocol failure into the error the user sees.
 func initErr(err error) error {
 	if errors.Is(err, unix.ECONNRESET) || errors.Is(err, os.ErrClosed) || strings.Contains(err.Error(), "unexpected EOF") {
@@ -407,10 +442,14 @@ func initErr(err error) error {
 
 // bootstrap drives the C stage: namespaces, uid/gid maps, the final pid.
 func (sp *spawned) bootstrap(bs *nsenter.Bootstrap, cfg *configs.Config) error {
+	if debugEnabled() {
+		bs.LogLevel = 1
+	}
 	payload, err := bs.Encode()
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
+	slog.Debug("sending the bootstrap to the init's C stage", "pid", sp.pid0)
 	if err := initproto.Write(sp.sock, initproto.Bootstrap, payload); err != nil {
 		return fmt.Errorf("send bootstrap to init: %w", err)
 	}
@@ -420,11 +459,14 @@ func (sp *spawned) bootstrap(bs *nsenter.Bootstrap, cfg *configs.Config) error {
 			return initErr(err)
 		}
 		switch t {
+		case initproto.Log:
+			logFromInit(p)
 		case initproto.UsernsReady:
 			pid, err := initproto.ParseU32(t, p)
 			if err != nil {
 				return err
 			}
+			slog.Debug("writing the uid/gid maps", "pid", pid)
 			if err := writeIDMaps(int(pid), cfg); err != nil {
 				return err
 			}
@@ -445,6 +487,7 @@ func (sp *spawned) bootstrap(bs *nsenter.Bootstrap, cfg *configs.Config) error {
 				return fmt.Errorf("init process %d: %w", sp.pid, err)
 			}
 			sp.startTime = st.StartTime
+			slog.Debug("the Go init runs", "pid", sp.pid)
 			if sp.pid != sp.pid0 {
 				// The C stage forked; its first process exits now.
 				if err := sp.reap0(); err != nil {
@@ -629,7 +672,8 @@ func (sp *spawned) abort() {
 }
 
 // killAndWait SIGKILLs the process pid (if it is still the one that started
-// at startTime) and waits until it has exited, reaping it if it is ours.
+// at startTime) and waits until it has exited (killTimeout at most),
+// reaping it if it is ours.
 func killAndWait(pid int, startTime uint64) {
 	fd, err := system.PidfdOpen(pid, startTime)
 	if err != nil {
@@ -639,7 +683,7 @@ func killAndWait(pid int, startTime uint64) {
 	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil {
 		return
 	}
-	system.WaitPidfd(fd)
+	system.WaitPidfdFor(fd, killTimeout)
 	var ws unix.WaitStatus
 	unix.Wait4(pid, &ws, unix.WNOHANG, nil)
 }

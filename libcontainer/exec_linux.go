@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,6 +58,7 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 	for _, ns := range c.State.Config.Namespaces {
 		flags |= specconv.CloneFlag(ns.Type)
 	}
+	slog.Debug("exec: joining the container's init through a pidfd", "id", c.State.ID, "pid", c.State.InitPid, "namespaces", fmt.Sprintf("%#x", flags))
 	paths, err := subCgroupPaths(c.State.CgroupPaths, o.SubCgroups)
 	if err != nil {
 		return 0, err
@@ -131,6 +133,7 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 			return 0, fmt.Errorf("send joined to exec: %w", err)
 		}
 	}
+	slog.Debug("exec: the process runs", "pid", sp.pid)
 	sp.release()
 	return sp.pid, nil
 }

@@ -55,6 +55,14 @@ func initMain(sock *os.File) error {
 	if err := json.Unmarshal(payload, &ic); err != nil {
 		return fmt.Errorf("decode config from parent: %w", err)
 	}
+	if ic.LogLevel == "debug" {
+		logSock = sock
+	}
+	if ic.Exec {
+		debugf("config received: exec")
+	} else {
+		debugf("config received: create")
+	}
 	// Nothing we inherited may reach a hook we run; the preserved fds are
 	// let through again just before the workload's exec.
 	if err := system.CloseExecFrom(3); err != nil {
@@ -71,6 +79,7 @@ func initMain(sock *os.File) error {
 	rs := rootfs.New(cfg, ic.CgroupPaths, mountSources(sock, ic.MountSources), proc.Cwd)
 	rs.Console = proc.Terminal
 	defer rs.Close()
+	debugf("prepare the rootfs %s: %d mounts, devices, masked and read-only paths", cfg.Rootfs, len(cfg.Mounts))
 	if err := rs.Prepare(); err != nil {
 		return err
 	}
@@ -78,6 +87,7 @@ func initMain(sock *os.File) error {
 	// parent runs them. createContainer hooks run here, in the container's
 	// namespaces, still before pivot_root.
 	if len(cfg.Hooks[hooks.Prestart])+len(cfg.Hooks[hooks.CreateRuntime]) > 0 {
+		debugf("ask the parent to run the prestart and createRuntime hooks")
 		if err := initproto.WriteJSON(sock, initproto.HookRequest, initproto.HookCall{Name: hooks.CreateRuntime}); err != nil {
 			return err
 		}
@@ -86,6 +96,7 @@ func initMain(sock *os.File) error {
 		}
 	}
 	if cc := cfg.Hooks[hooks.CreateContainer]; len(cc) > 0 {
+		debugf("run %d createContainer hook(s)", len(cc))
 		// As runc, they run in the rootfs (before pivot_root, its path in
 		// our mount namespace is the host's).
 		if err := unix.Chdir(cfg.Rootfs); err != nil {
@@ -103,16 +114,19 @@ func initMain(sock *os.File) error {
 			return procErr("write", "/proc/self/oom_score_adj", err)
 		}
 	}
+	debugf("enter the rootfs (pivot_root, or chroot with --no-pivot)")
 	if err := rs.Pivot(); err != nil {
 		return err
 	}
 	rs.Close()
 	if proc.Terminal {
+		debugf("set up the console")
 		if err := setupConsole(ic.ConsoleFd, proc, true); err != nil {
 			return err
 		}
 	}
 	if cfg.Hostname != "" {
+		debugf("set the hostname %q", cfg.Hostname)
 		if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
 			return &initproto.InitError{Stage: "init", Op: "sethostname", Path: cfg.Hostname, Errno: errnoOf(err)}
 		}
@@ -125,6 +139,7 @@ func initMain(sock *os.File) error {
 	if !cfg.NoNewKeyring {
 		// A session keyring of its own, so the container cannot see the
 		// host's keys. Where keyctl is unavailable (ENOSYS), there are none.
+		debugf("join a new session keyring")
 		if _, err := unix.KeyctlJoinSessionKeyring("_ses." + ic.ID); err != nil && err != unix.ENOSYS {
 			return &initproto.InitError{Stage: "init", Op: "join session keyring", Errno: errnoOf(err)}
 		}
@@ -158,6 +173,9 @@ func readyToExec(sock *os.File, ic *initConfig) (string, error) {
 	// load it before the switch to the workload's user drops it.
 	early := func() error {
 		if ic.Seccomp != nil && !ic.Process.NoNewPrivileges {
+			debugf("load the seccomp filter (before the user switch: no no_new_privs)")
+			// No log record after it: a write could be filtered.
+			logSock = nil
 			return loadSeccomp(sock, ic)
 		}
 		return nil
@@ -171,15 +189,23 @@ func readyToExec(sock *os.File, ic *initConfig) (string, error) {
 			return "", procErr("pass preserved fd", strconv.Itoa(fd), err)
 		}
 	}
+	if ic.Exec {
+		debugf("ready: about to exec %s", path)
+	} else {
+		debugf("ready: wait on the exec fifo for start, then exec %s", path)
+	}
 	// With no_new_privs the filter is loaded as late as the parent still
 	// listens (a notify listener goes through it), as runc does: what the
 	// init does after (the exec fifo, startContainer hooks, the exec) is
-	// filtered.
+	// filtered. No log record may follow it: a write could be filtered.
 	if ic.Seccomp != nil && ic.Process.NoNewPrivileges {
+		debugf("load the seccomp filter")
+		logSock = nil
 		if err := loadSeccomp(sock, ic); err != nil {
 			return "", err
 		}
 	}
+	logSock = nil // nothing may follow Ready
 	if err := initproto.Write(sock, initproto.Ready, nil); err != nil {
 		return "", err
 	}
@@ -190,6 +216,20 @@ func readyToExec(sock *os.File, ic *initConfig) (string, error) {
 	}
 	sock.Close()
 	return path, nil
+}
+
+// logSock is the init socket while the parent wants a record of each step
+// (--debug), until Ready.
+var logSock *os.File
+
+// debugf sends the parent a debug record (initproto.Log) if it asked for
+// them; otherwise it does nothing.
+func debugf(format string, args ...any) {
+	if logSock == nil {
+		return
+	}
+	msg := fmt.Sprintf("init[%d]: ", os.Getpid()) + fmt.Sprintf(format, args...)
+	_ = initproto.Write(logSock, initproto.Log, initproto.LogRecord("debug", msg))
 }
 
 // execWorkload execs the process; past Ready, a failure can only be told
@@ -208,6 +248,7 @@ func execMain(sock *os.File, ic *initConfig) error {
 	if !ic.Config.Has(configs.NEWNS) {
 		// No mount namespace to join: enter the container's root as its
 		// init did.
+		debugf("chroot into %s (no mount namespace)", ic.Config.Rootfs)
 		if err := unix.Chroot(ic.Config.Rootfs); err != nil {
 			return procErr("chroot", ic.Config.Rootfs, err)
 		}
@@ -223,6 +264,7 @@ func execMain(sock *os.File, ic *initConfig) error {
 		}
 	}
 	if proc.Terminal {
+		debugf("set up the terminal")
 		if err := setupConsole(ic.ConsoleFd, proc, false); err != nil {
 			return err
 		}
@@ -378,6 +420,7 @@ func finalizeProcess(p *configs.Process, cfg *configs.Config, beforeSetUser func
 	// Scheduling, I/O priority, NUMA policy and personality are per thread
 	// and inherited by the exec on this (locked) thread; some need the
 	// capabilities that are dropped below.
+	debugf("set up the process: scheduling, LSM labels, rlimits, capabilities, user %d:%d, cwd %s", p.UID, p.GID, p.Cwd)
 	if err := setThreadAttrs(p, cfg); err != nil {
 		return "", err
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/husk-runtime/husk/libcontainer/hooks"
@@ -30,6 +31,7 @@ func (c *Container) Start() error {
 	}
 	defer unix.Close(pidfd)
 	path := filepath.Join(c.dir, fifoFile)
+	slog.Debug("start: opening the exec fifo", "id", c.State.ID, "pid", c.State.InitPid)
 	fifo, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) {
@@ -72,6 +74,7 @@ func (c *Container) Start() error {
 			return fmt.Errorf("%w: container init exited before it could be started", ErrState)
 		}
 	}
+	slog.Debug("start: the init passed the exec fifo: the workload starts", "pid", c.State.InitPid)
 	if err := os.Remove(path); err != nil {
 		return fmt.Errorf("remove exec fifo: %w", err)
 	}
@@ -117,85 +120,130 @@ func (c *Container) RelayNotify(host string) error {
 	return notify.Relay(conn, host, c.State.InitPid, fd)
 }
 
-// Signal sends sig to the init, or with all to every process in the
-// container's cgroup.
-func (c *Container) Signal(sig unix.Signal, all bool) error {
-	if all {
-		// As runc: --all reaches whatever is left in the cgroup of a
-		// stopped container too (one without a pid namespace of its own
-		// leaves its init's children behind; containerd's shim kills
-		// them so when the init exits), and succeeds if nothing is left.
-		return c.signalAll(sig)
+// killTimeout bounds the wait for a SIGKILLed init to go (runc's 10 s): an
+// init that cannot die (frozen by a cgroup above the container's, stuck in
+// the kernel) must not hang husk.
+var killTimeout = 10 * time.Second
+
+// ErrInitStillRunning is Destroy's answer when the init outlives SIGKILL
+// by killTimeout.
+var ErrInitStillRunning = errors.New("container init still running")
+
+// Signal sends sig to the init. As runc 1.5, SIGKILL to a container without
+// a pid namespace of its own goes to every process of its cgroup (stopped
+// or not): they would outlive the init, where a pid namespace's die with
+// its init. SIGKILL also thaws a paused container, whose processes cannot
+// die frozen. ErrNotRunning (wrapped) if the init has gone.
+func (c *Container) Signal(sig unix.Signal) error {
+	if sig == unix.SIGKILL && !c.privatePidNs() {
+		if err := c.killAll(); err != nil {
+			return fmt.Errorf("unable to kill all processes: %w", err)
+		}
+		return nil
 	}
-	if c.Status() == Stopped {
-		return fmt.Errorf("%w: container not running", ErrState)
+	return c.signalInit(sig)
+}
+
+func (c *Container) signalInit(sig unix.Signal) error {
+	// A zombie init takes signals without complaint: it is not running.
+	if !system.Alive(c.State.InitPid, c.State.InitStartTime) {
+		return ErrNotRunning
 	}
 	fd, err := c.pidfd()
 	if err != nil {
-		return fmt.Errorf("%w: container not running", ErrState)
+		return ErrNotRunning
 	}
 	defer unix.Close(fd)
 	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil {
 		if err == unix.ESRCH {
-			return fmt.Errorf("%w: container not running", ErrState)
+			return ErrNotRunning
 		}
-		return fmt.Errorf("kill: %w", err)
+		return fmt.Errorf("unable to signal init: %w", err)
+	}
+	if sig == unix.SIGKILL && c.frozen() {
+		// v1-frozen tasks die only once thawed.
+		if err := c.cgroup().Freeze(false); err != nil {
+			slog.Warn(err.Error())
+		}
 	}
 	return nil
 }
 
-func (c *Container) signalAll(sig unix.Signal) error {
+// privatePidNs says whether the container has a pid namespace of its own.
+func (c *Container) privatePidNs() bool {
+	ns, ok := c.State.Config.Namespace(configs.NEWPID)
+	return ok && ns.Path == ""
+}
+
+// cgroupExists says whether any of the container's cgroup directories is
+// still there (systemd removes a scope once it is empty).
+func (c *Container) cgroupExists() bool {
+	for _, p := range c.State.CgroupPaths {
+		if _, err := os.Stat(p); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// killAll SIGKILLs every process in the container's cgroup: at once
+// through cgroup.kill, or else one by one with the cgroup frozen so that
+// none can fork meanwhile, and thawed after so that they can die.
+func (c *Container) killAll() error {
+	if !c.cgroupExists() {
+		if !system.Alive(c.State.InitPid, c.State.InitStartTime) {
+			return ErrNotRunning
+		}
+		// No cgroup of its own (rootless without one): only the init
+		// can be told apart.
+		return c.signalInit(unix.SIGKILL)
+	}
 	cg := c.cgroup()
-	paused := c.frozen()
-	// SIGKILL to the whole cgroup at once where the kernel can.
-	if sig == unix.SIGKILL && cg.Kill() == nil {
+	if pids, err := cg.Pids(); err == nil && len(pids) == 0 {
 		return nil
 	}
-	pids, err := c.Processes()
-	if err != nil {
-		return fmt.Errorf("list container processes: %w", err)
+	if cg.Kill() == nil {
+		return nil
 	}
-	for _, pid := range pids {
-		st, err := system.Stat(pid)
-		if err != nil {
-			continue
+	if err := cg.Freeze(true); err != nil {
+		slog.Warn(err.Error())
+	}
+	pids, err := cg.Pids()
+	if err == nil {
+		for _, pid := range pids {
+			if err := unix.Kill(pid, unix.SIGKILL); err != nil && err != unix.ESRCH {
+				slog.Warn(fmt.Sprintf("kill %d: %v", pid, err))
+			}
 		}
-		fd, err := system.PidfdOpen(pid, st.StartTime)
-		if err != nil {
-			continue
-		}
-		unix.PidfdSendSignal(fd, sig, nil, 0)
-		unix.Close(fd)
 	}
-	if paused && sig == unix.SIGKILL {
-		// v1-frozen tasks die only once thawed.
-		return cg.Freeze(false)
+	if ferr := cg.Freeze(false); ferr != nil {
+		slog.Warn(ferr.Error())
 	}
-	return nil
+	return err
 }
 
 // Destroy removes a container: its processes (with force, or if it was
-// never started), its cgroup and its state.
+// never started), its cgroup and its state. With force the container is
+// SIGKILLed first, whatever its status, so that processes a container
+// without a pid namespace of its own left behind go too; an init that is
+// still there killTimeout later fails it with ErrInitStillRunning.
 func (c *Container) Destroy(force bool) error {
 	st := c.Status()
 	if st != Stopped && st != Created && !force {
 		return fmt.Errorf("%w: cannot delete container %s that is not stopped: %s", ErrState, c.State.ID, st)
 	}
-	cg := c.cgroup()
-	if st == Paused {
-		// Frozen tasks cannot die: kill them all, then thaw.
-		_ = c.signalAll(unix.SIGKILL)
-		_ = cg.Freeze(false)
+	if force || st == Created {
+		if err := c.kill(); err != nil {
+			return err
+		}
 	}
-	if st != Stopped {
-		killAndWait(c.State.InitPid, c.State.InitStartTime)
-	}
-	if pidns, ok := c.State.Config.Namespace(configs.NEWPID); !ok || pidns.Path != "" {
+	if !c.privatePidNs() {
 		// Without a pid namespace of its own, processes outlive the init;
 		// with one, the kernel killed them all when the init died.
-		killCgroup(cg)
+		_ = c.killAll()
+		c.waitCgroupEmpty()
 	}
-	if err := cg.Destroy(); err != nil {
+	if err := c.cgroup().Destroy(); err != nil {
 		return err
 	}
 	unmountAll(c.State.HostMounts)
@@ -206,6 +254,36 @@ func (c *Container) Destroy(force bool) error {
 	// In the caller's directory, as runc's delete (the bundle may be gone).
 	for _, err := range hooks.RunAll(hooks.Poststop, c.State.Config.Hooks[hooks.Poststop], c.hookState(Stopped, 0), "") {
 		slog.Warn(err.Error())
+	}
+	return nil
+}
+
+// waitCgroupEmpty waits, killTimeout at most, for the processes killed in
+// the container's cgroup to be gone, so that it can be removed.
+func (c *Container) waitCgroupEmpty() {
+	cg := c.cgroup()
+	deadline := time.Now().Add(killTimeout)
+	for {
+		pids, err := cg.Pids()
+		if err != nil || len(pids) == 0 || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// kill SIGKILLs the container and waits, at most killTimeout, for its
+// init to be gone.
+func (c *Container) kill() error {
+	_ = c.Signal(unix.SIGKILL)
+	fd, err := c.pidfd()
+	if err != nil {
+		return nil // gone
+	}
+	defer unix.Close(fd)
+	slog.Debug("waiting for the container's init to exit", "pid", c.State.InitPid)
+	if gone, err := system.WaitPidfdFor(fd, killTimeout); err != nil || !gone {
+		return ErrInitStillRunning
 	}
 	return nil
 }

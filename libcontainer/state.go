@@ -24,6 +24,8 @@ var (
 	ErrExist    = errors.New("container with given ID already exists")
 	ErrState    = errors.New("container is not in the right state")
 	ErrBadID    = errors.New("invalid container id")
+	// ErrNotRunning: the container's init is gone (runc's words).
+	ErrNotRunning = errors.New("container not running")
 )
 
 // Status is the OCI status of a container.
@@ -91,27 +93,23 @@ func Load(root, id string) (*Container, error) {
 	switch {
 	case c.State.ID != id:
 		return nil, fmt.Errorf("%s: id %q, want %q", filepath.Join(dir, stateFile), c.State.ID, id)
-	case c.State.Config == nil:
-		return nil, fmt.Errorf("%s: no config", filepath.Join(dir, stateFile))
+	case c.State.Config == nil || c.State.Process == nil:
+		return nil, fmt.Errorf("%s: no container config in it", filepath.Join(dir, stateFile))
 	}
 	return c, nil
 }
 
-// List returns the ids of the containers under root, sorted.
+// List returns the names of the directories under root, sorted: the
+// containers, and whatever else is there (a create in progress, a state
+// directory damaged); Load tells them apart.
 func List(root string) ([]string, error) {
 	ents, err := os.ReadDir(root)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil
-		}
 		return nil, err
 	}
 	var ids []string
 	for _, e := range ents {
-		if !e.IsDir() {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(root, e.Name(), stateFile)); err == nil {
+		if e.IsDir() {
 			ids = append(ids, e.Name())
 		}
 	}

@@ -85,8 +85,17 @@ var IsUnified = sync.OnceValue(func() bool {
 })
 
 // WriteFile writes one cgroup control file; the error names file and value.
+// While a Journal is open, the file's previous content is recorded.
 func WriteFile(dir, file, value string) error {
 	p := filepath.Join(dir, file)
+	j := recording()
+	var old []byte
+	if j != nil {
+		var err error
+		if old, err = os.ReadFile(p); err != nil {
+			return fmt.Errorf("cgroup: read %s: %w", p, unwrap(err))
+		}
+	}
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("cgroup: open %s: %w", p, unwrap(err))
@@ -94,6 +103,9 @@ func WriteFile(dir, file, value string) error {
 	defer f.Close()
 	if _, err := f.WriteString(value); err != nil {
 		return fmt.Errorf("cgroup: write %q to %s: %w", value, p, unwrap(err))
+	}
+	if j != nil {
+		j.note(dir, file, value, string(old))
 	}
 	return nil
 }

@@ -64,6 +64,23 @@
 // (or Joined); the init then waits on the exec fifo (create) or execs at
 // once (exec).
 //
+// # Log records
+//
+// With --debug the parent asks for a record of each step: the Bootstrap's
+// log level record (nsenter/proto.h HUSK_REC_LOG_LEVEL) for the C stage,
+// the Config's log_level for the Go init. Then, before any frame of the
+// table above, C or init may send any number of
+//
+//	C/init -> parent  Log  "level" NUL message   (level: debug, info, warning, error)
+//
+// which the parent writes to its log (stderr or --log, text or json) and
+// goes on reading. Without --debug none is sent: nothing is formatted or
+// written. Only one process writes at a time: the C stage logs nothing in
+// the process it forks into a pid namespace, and the Go init only once it
+// has its Config, which the parent sends after ChildPid (after which the
+// forking process writes nothing). No record follows Ready: the socket is
+// closed then.
+//
 // An EOF where a frame is expected is an error for both sides: if the parent
 // dies mid-create, the init sees EOF and exits instead of lingering.
 package initproto
@@ -101,6 +118,7 @@ const (
 	MountSource  Type = 12
 	SeccompFd    Type = 13
 	SeccompDone  Type = 14
+	Log          Type = 15
 )
 
 var typeNames = map[Type]string{
@@ -108,7 +126,7 @@ var typeNames = map[Type]string{
 	ChildPid: "child-pid", Config: "config", HookRequest: "hook-request",
 	HookDone: "hook-done", Ready: "ready", Error: "error", Joined: "joined",
 	MountRequest: "mount-request", MountSource: "mount-source",
-	SeccompFd: "seccomp-fd", SeccompDone: "seccomp-done",
+	SeccompFd: "seccomp-fd", SeccompDone: "seccomp-done", Log: "log",
 }
 
 func (t Type) String() string {
@@ -401,6 +419,21 @@ func trimErrno(s string, errno syscall.Errno) string {
 		return ""
 	}
 	return s
+}
+
+// LogRecord encodes a Log payload.
+func LogRecord(level, msg string) []byte {
+	return append(append([]byte(level), 0), msg...)
+}
+
+// ParseLog decodes a Log payload; a payload without a level is a debug
+// record.
+func ParseLog(p []byte) (level, msg string) {
+	l, m, ok := bytes.Cut(p, []byte{0})
+	if !ok {
+		return "debug", string(p)
+	}
+	return string(l), string(m)
 }
 
 // HookCall is the payload of a HookRequest: the hooks of one kind to run.

@@ -68,7 +68,19 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 		t = time.Now()
 	}
 	fields := map[string]string{}
-	add := func(a slog.Attr) { fields[a.Key] = a.Value.Resolve().String() }
+	// In JSON, numbers and booleans stay what they are, as logrus writes
+	// them ("pid":123).
+	raw := map[string]any{}
+	add := func(a slog.Attr) {
+		v := a.Value.Resolve()
+		fields[a.Key] = v.String()
+		switch v.Kind() {
+		case slog.KindInt64, slog.KindUint64, slog.KindFloat64, slog.KindBool:
+			raw[a.Key] = v.Any()
+		default:
+			delete(raw, a.Key)
+		}
+	}
 	for _, a := range h.attrs {
 		add(a)
 	}
@@ -76,12 +88,16 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 	ts := t.Format(time.RFC3339)
 	var line []byte
 	if h.json {
-		m := map[string]string{"level": levelName(r.Level), "msg": r.Message, "time": ts}
+		m := map[string]any{"level": levelName(r.Level), "msg": r.Message, "time": ts}
 		for k, v := range fields {
+			var val any = v
+			if n, ok := raw[k]; ok {
+				val = n
+			}
 			if _, clash := m[k]; clash {
 				k = "fields." + k
 			}
-			m[k] = v
+			m[k] = val
 		}
 		b, err := json.Marshal(m) // keys come out sorted, as logrus writes them
 		if err != nil {

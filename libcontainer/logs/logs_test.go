@@ -42,6 +42,23 @@ func TestJSONMatchesLogrus(t *testing.T) {
 	}
 }
 
+// Numbers and booleans are JSON numbers and booleans, as logrus writes
+// them; the text form has them bare.
+func TestNumbersStayNumbers(t *testing.T) {
+	var b bytes.Buffer
+	h, _ := New(&b, "json", slog.LevelDebug)
+	slog.New(h).Debug("process exited", "pid", 42, "ok", true, "id", "7")
+	if !regexp.MustCompile(`^\{"id":"7","level":"debug","msg":"process exited","ok":true,"pid":42,"time":"[^"]+"\}\n$`).Match(b.Bytes()) {
+		t.Errorf("json: %s", b.String())
+	}
+	b.Reset()
+	h, _ = New(&b, "text", slog.LevelDebug)
+	slog.New(h).Debug("process exited", "pid", 42, "status", 0)
+	if !regexp.MustCompile(`level=debug msg="process exited" pid=42 status=0\n$`).Match(b.Bytes()) {
+		t.Errorf("text: %s", b.String())
+	}
+}
+
 func TestBadFormat(t *testing.T) {
 	if _, err := New(nil, "xml", slog.LevelInfo); err == nil {
 		t.Error("xml accepted")

@@ -23,6 +23,7 @@ const (
 	recTimeOffsets = 3
 	recCgroupTasks = 4
 	recSetnsPidfd  = 5
+	recLogLevel    = 6
 
 	magic        = "HSK1"
 	MaxBootstrap = 65536
@@ -55,6 +56,9 @@ type Bootstrap struct {
 	// process behind the pidfd the C stage has as fd Pidfd (exec).
 	Pidfd      int
 	PidfdFlags uint32
+	// LogLevel 1 has the C stage send a Log frame (initproto.Log) per
+	// step, for --debug; 0 sends none.
+	LogLevel uint32
 }
 
 // Encode returns the bootstrap payload, or an error for a message the C
@@ -111,6 +115,12 @@ func (b *Bootstrap) Encode() ([]byte, error) {
 	}
 	if b.TimeOffsets != "" {
 		rec(recTimeOffsets, []byte(b.TimeOffsets))
+	}
+	if b.LogLevel > 1 {
+		return nil, fmt.Errorf("log level %d: only 0 and 1 are known", b.LogLevel)
+	}
+	if b.LogLevel != 0 {
+		rec(recLogLevel, binary.LittleEndian.AppendUint32(nil, b.LogLevel))
 	}
 	if len(out) > MaxBootstrap {
 		return nil, errors.New("bootstrap message too long")

@@ -19,6 +19,7 @@ func sample() *Bootstrap {
 		},
 		TimeOffsets: "monotonic 10 0\nboottime 20 0\n",
 		CgroupTasks: []string{"/sys/fs/cgroup/cpu/c1/tasks", "/sys/fs/cgroup/memory/c1/tasks"},
+		LogLevel:    1,
 	}
 }
 
@@ -101,6 +102,8 @@ func TestBadRecordsRefused(t *testing.T) {
 		"short pidfd":      rec(recSetnsPidfd, u32(3)),
 		"pidfd no flags":   rec(recSetnsPidfd, append(u32(3), u32(0)...)),
 		"NUL in cgroup":    rec(recCgroupTasks, []byte("/a\x00b")),
+		"short log level":  rec(recLogLevel, []byte{1}),
+		"bad log level":    rec(recLogLevel, u32(7)),
 		"joined twice":     append(rec(recNsPath, append(u32(unix.CLONE_NEWNET), "/x"...)), rec(recNsPath, append(u32(unix.CLONE_NEWNET), "/y"...))[4:]...),
 	}
 	for name, buf := range cases {
@@ -117,6 +120,7 @@ func TestEncodeRefusesWhatCRefuses(t *testing.T) {
 		{NsPaths: []NsPath{{Type: unix.CLONE_NEWNET | unix.CLONE_NEWIPC, Path: "/x"}}},
 		{NsPaths: []NsPath{{Type: unix.CLONE_NEWNET, Path: "/x"}, {Type: unix.CLONE_NEWNET, Path: "/y"}}},
 		{CloneFlags: unix.CLONE_NEWNET, NsPaths: []NsPath{{Type: unix.CLONE_NEWNET, Path: "/x"}}},
+		{LogLevel: 2},
 	}
 	for _, b := range bad {
 		if _, err := b.Encode(); err == nil {
@@ -133,6 +137,7 @@ func TestConstantsAgree(t *testing.T) {
 		"HUSK_MSG_MAPS_DONE":    int(initproto.MapsDone),
 		"HUSK_MSG_CHILD_PID":    int(initproto.ChildPid),
 		"HUSK_MSG_ERROR":        int(initproto.Error),
+		"HUSK_MSG_LOG":          int(initproto.Log),
 		"HUSK_BOOTSTRAP_MAX":    MaxBootstrap,
 		"HUSK_REC_CLONE_FLAGS":  recCloneFlags,
 		"HUSK_REC_NS_PATH":      recNsPath,
@@ -141,6 +146,7 @@ func TestConstantsAgree(t *testing.T) {
 		"HUSK_REC_CGROUP_TASKS": recCgroupTasks,
 		"HUSK_MAX_CGROUPS":      maxCgroups,
 		"HUSK_REC_SETNS_PIDFD":  recSetnsPidfd,
+		"HUSK_REC_LOG_LEVEL":    recLogLevel,
 	}
 	if !reflect.DeepEqual(cConstants, want) {
 		t.Errorf("proto.h and Go disagree:\n C: %v\nGo: %v", cConstants, want)

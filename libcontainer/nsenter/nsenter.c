@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
@@ -172,6 +173,17 @@ int husk_parse_bootstrap(const uint8_t *buf, size_t len, struct husk_bootstrap *
 			seen |= out->pidfd_flags;
 			break;
 		}
+		case HUSK_REC_LOG_LEVEL:
+			if (rlen != 4) {
+				*why = "log level record has a bad length";
+				return -1;
+			}
+			out->log_level = get_u32(val);
+			if (out->log_level > 1) {
+				*why = "log level record has an unknown level";
+				return -1;
+			}
+			break;
 		case HUSK_REC_TIME_OFFSETS:
 			out->time_offsets = (const char *)val;
 			out->time_offsets_len = rlen;
@@ -260,6 +272,29 @@ static void send_pid(uint16_t type, pid_t pid)
 		bail(errno, "write to parent", NULL, NULL);
 }
 
+/*
+ * With --debug, one LOG frame per step. Only one process writes to the
+ * socket at a time: after the fork below, the parent of the new process
+ * sends its last frame (CHILD_PID) and exits, and the new process logs
+ * nothing more here (the Go init logs once it has its config).
+ */
+static int log_debug;
+
+static void __attribute__((format(printf, 1, 2))) debugf(const char *fmt, ...)
+{
+	char msg[1024];
+	int n;
+	va_list ap;
+
+	if (!log_debug)
+		return;
+	n = snprintf(msg, sizeof(msg), "debug%cnsenter[%d]: ", 0, (int)getpid());
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - n, fmt, ap);
+	va_end(ap);
+	send_frame(HUSK_MSG_LOG, msg, n + strlen(msg + n));
+}
+
 static const char *ns_name(uint32_t t)
 {
 	switch (t) {
@@ -288,6 +323,7 @@ static void join_namespaces(struct husk_bootstrap *bs)
 	int fds[HUSK_MAX_NS_PATHS];
 
 	for (int i = 0; i < bs->nns; i++) {
+		debugf("open the %s namespace %s", ns_name(bs->ns[i].type), bs->ns[i].path);
 		fds[i] = open(bs->ns[i].path, O_RDONLY | O_CLOEXEC);
 		if (fds[i] < 0)
 			bail(errno, "open namespace", bs->ns[i].path, ns_name(bs->ns[i].type));
@@ -296,6 +332,7 @@ static void join_namespaces(struct husk_bootstrap *bs)
 		for (int i = 0; i < bs->nns; i++) {
 			if (bs->ns[i].type != order[o])
 				continue;
+			debugf("join the %s namespace %s", ns_name(bs->ns[i].type), bs->ns[i].path);
 			if (setns(fds[i], bs->ns[i].type) < 0)
 				bail(errno, "setns", bs->ns[i].path, ns_name(bs->ns[i].type));
 			close(fds[i]);
@@ -313,7 +350,10 @@ static void join_namespaces(struct husk_bootstrap *bs)
 static void join_cgroups(struct husk_bootstrap *bs)
 {
 	for (int i = 0; i < bs->ncgroups; i++) {
-		int fd = open(bs->cgroups[i], O_WRONLY | O_CLOEXEC);
+		int fd;
+
+		debugf("join the cgroup of %s", bs->cgroups[i]);
+		fd = open(bs->cgroups[i], O_WRONLY | O_CLOEXEC);
 		if (fd < 0)
 			bail(errno, "open", bs->cgroups[i], "join cgroup");
 		if (write_all(fd, "0", 1) < 0)
@@ -324,7 +364,10 @@ static void join_cgroups(struct husk_bootstrap *bs)
 
 static void write_time_offsets(struct husk_bootstrap *bs)
 {
-	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	int fd;
+
+	debugf("write the time namespace's offsets");
+	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		bail(errno, "open", "/proc/self/timens_offsets", NULL);
 	if (write_all(fd, bs->time_offsets, bs->time_offsets_len) < 0)
@@ -399,10 +442,14 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 		bail(errno ? errno : EPIPE, "read bootstrap", NULL, "truncated");
 	if (husk_parse_bootstrap(buf, len, &bs, &why) < 0)
 		bail(EINVAL, "parse bootstrap", NULL, why);
+	log_debug = bs.log_level >= 1;
+	debugf("bootstrap: create namespaces 0x%x, join %d by path%s, %d cgroup(s)", bs.clone_flags, bs.nns,
+	       bs.pidfd >= 0 ? " and the container's by pidfd" : "", bs.ncgroups);
 
 	join_cgroups(&bs);
 	if (bs.pidfd >= 0) {
 		/* All of a running container's namespaces at once, by pidfd. */
+		debugf("join the namespaces 0x%x of the container's init (pidfd)", bs.pidfd_flags);
 		if (setns(bs.pidfd, bs.pidfd_flags) < 0)
 			bail(errno, "setns", NULL, "namespaces of the container's init (pidfd)");
 		close(bs.pidfd);
@@ -417,6 +464,7 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 
 		int unprivileged = geteuid() != 0;
 
+		debugf("create the user namespace");
 		if (unshare(CLONE_NEWUSER) < 0)
 			bail(errno, "unshare", NULL, "user namespace");
 		/*
@@ -426,6 +474,7 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 		 */
 		if (unprivileged && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 			bail(errno, "prctl", NULL, "PR_SET_DUMPABLE");
+		debugf("wait for the parent to write the uid/gid maps");
 		send_pid(HUSK_MSG_USERNS_READY, getpid());
 		if (read_all(sockfd, ack, sizeof(ack)) < 0 || get_u32(ack) != 0 ||
 		    (ack[4] | ack[5] << 8) != HUSK_MSG_MAPS_DONE)
@@ -435,6 +484,7 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 	}
 	if ((bs.clone_flags | joined) & CLONE_NEWUSER) {
 		/* Become root of the user namespace; groups may be denied. */
+		debugf("become root of the user namespace");
 		if (setresgid(0, 0, 0) < 0)
 			bail(errno, "setresgid", NULL, "in the user namespace");
 		if (setgroups(0, NULL) < 0 && errno != EPERM)
@@ -444,6 +494,8 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 	}
 
 	unshare_flags = bs.clone_flags & ~CLONE_NEWUSER;
+	if (unshare_flags)
+		debugf("create the namespaces 0x%x", unshare_flags);
 	if (unshare_flags && unshare(unshare_flags) < 0)
 		bail(errno, "unshare", NULL, "namespaces");
 	if ((bs.clone_flags & CLONE_NEWTIME) && bs.time_offsets_len > 0)
@@ -461,10 +513,12 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 		if (pid < 0)
 			bail(errno, "clone", NULL, "into the pid namespace");
 		if (pid > 0) {
+			debugf("forked into the pid namespace: pid %d runs the Go init", (int)pid);
 			send_pid(HUSK_MSG_CHILD_PID, pid);
 			_exit(0);
 		}
 		return; /* the child runs the Go init */
 	}
+	debugf("start the Go init");
 	send_pid(HUSK_MSG_CHILD_PID, 0); /* 0: this process runs the Go init */
 }

@@ -22,6 +22,7 @@ struct husk_bootstrap {
 	uint32_t pidfd_flags; /* which of them */
 	int ncgroups;
 	char cgroups[HUSK_MAX_CGROUPS][PATH_MAX];
+	uint32_t log_level; /* 1: debug records to the parent */
 };
 
 /* Parse a bootstrap payload. Returns 0, or -1 with *why set. */

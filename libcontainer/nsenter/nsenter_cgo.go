@@ -29,7 +29,7 @@ func parseC(buf []byte) (*Bootstrap, error) {
 	if C.parse(p, C.size_t(len(buf)), &out, &why) != 0 {
 		return nil, errors.New(C.GoString(why))
 	}
-	b := &Bootstrap{CloneFlags: uint32(out.clone_flags)}
+	b := &Bootstrap{CloneFlags: uint32(out.clone_flags), LogLevel: uint32(out.log_level)}
 	for i := 0; i < int(out.nns); i++ {
 		ns := out.ns[i]
 		b.NsPaths = append(b.NsPaths, NsPath{Type: uint32(ns._type), Path: C.GoString(&ns.path[0])})
@@ -55,6 +55,7 @@ var cConstants = map[string]int{
 	"HUSK_MSG_MAPS_DONE":    C.HUSK_MSG_MAPS_DONE,
 	"HUSK_MSG_CHILD_PID":    C.HUSK_MSG_CHILD_PID,
 	"HUSK_MSG_ERROR":        C.HUSK_MSG_ERROR,
+	"HUSK_MSG_LOG":          C.HUSK_MSG_LOG,
 	"HUSK_BOOTSTRAP_MAX":    C.HUSK_BOOTSTRAP_MAX,
 	"HUSK_REC_CLONE_FLAGS":  C.HUSK_REC_CLONE_FLAGS,
 	"HUSK_REC_NS_PATH":      C.HUSK_REC_NS_PATH,
@@ -63,4 +64,5 @@ var cConstants = map[string]int{
 	"HUSK_REC_CGROUP_TASKS": C.HUSK_REC_CGROUP_TASKS,
 	"HUSK_MAX_CGROUPS":      C.HUSK_MAX_CGROUPS,
 	"HUSK_REC_SETNS_PIDFD":  C.HUSK_REC_SETNS_PIDFD,
+	"HUSK_REC_LOG_LEVEL":    C.HUSK_REC_LOG_LEVEL,
 }

@@ -15,6 +15,7 @@
 #define HUSK_MSG_MAPS_DONE    3
 #define HUSK_MSG_CHILD_PID    4
 #define HUSK_MSG_ERROR        9
+#define HUSK_MSG_LOG          15 /* "level" NUL message: a record for the parent's log */
 
 /*
  * Bootstrap payload: the 4 bytes "HSK1", then records until the end:
@@ -28,6 +29,7 @@
 #define HUSK_REC_TIME_OFFSETS 3 /* text written to /proc/self/timens_offsets */
 #define HUSK_REC_CGROUP_TASKS 4 /* a cgroup v1 "tasks" file: write "0" to join it */
 #define HUSK_REC_SETNS_PIDFD  5 /* u32 LE fd of a pidfd, u32 LE CLONE_NEW* flags: join that process's namespaces */
+#define HUSK_REC_LOG_LEVEL    6 /* u32 LE: 1 = send a LOG frame per step (--debug) */
 
 #define HUSK_MAX_NS_PATHS 8 /* one per namespace type at most */
 #define HUSK_MAX_CGROUPS 16 /* cgroup v1 hierarchies to join */

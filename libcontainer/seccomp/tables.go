@@ -71,6 +71,29 @@ func Names[V any](m map[string]V) []string {
 	return out
 }
 
+// SupportedArchs lists the architectures of Archs that the linked
+// libseccomp can put in a filter on this host, next to the native one: it
+// may not know some (loongarch64 before 2.5.5, m68k and sh before 2.6),
+// and never mixes byte orders (no big-endian mips or s390x on x86_64).
+func SupportedArchs() []string {
+	var out []string
+	for _, name := range Names(Archs) {
+		arch, err := libseccomp.GetArchFromString(Archs[name])
+		if err != nil {
+			continue
+		}
+		f, err := libseccomp.NewFilter(libseccomp.ActAllow)
+		if err != nil {
+			continue
+		}
+		if f.AddArch(arch) == nil {
+			out = append(out, name)
+		}
+		f.Release()
+	}
+	return out
+}
+
 // LibraryVersion is the version of the libseccomp husk is linked with, as
 // `husk --version` prints it ("2.5.4").
 func LibraryVersion() string {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 
@@ -355,7 +356,12 @@ var nsTypes = map[specs.LinuxNamespaceType]configs.NamespaceType{
 
 // NamespaceTypes lists the namespace types husk supports, for `features`.
 func NamespaceTypes() []string {
-	return []string{"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"}
+	out := make([]string, 0, len(nsTypes))
+	for t := range nsTypes {
+		out = append(out, string(t))
+	}
+	sort.Strings(out)
+	return out
 }
 
 func convertNamespaces(c *configs.Config, lx *specs.Linux) error {

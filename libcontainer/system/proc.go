@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -77,13 +78,31 @@ func PidfdOpen(pid int, startTime uint64) (int, error) {
 
 // WaitPidfd blocks until the process behind pidfd has exited.
 func WaitPidfd(fd int) error {
+	_, err := WaitPidfdFor(fd, -1)
+	return err
+}
+
+// WaitPidfdFor waits at most timeout (forever if negative) for the process
+// behind pidfd to exit, and says whether it did.
+func WaitPidfdFor(fd int, timeout time.Duration) (bool, error) {
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	deadline := time.Now().Add(timeout)
 	for {
-		_, err := unix.Poll(fds, -1)
+		ms := -1
+		if timeout >= 0 {
+			ms = int(time.Until(deadline).Milliseconds())
+			if ms < 0 {
+				ms = 0
+			}
+		}
+		n, err := unix.Poll(fds, ms)
 		if err == unix.EINTR {
 			continue
 		}
-		return err
+		if err != nil {
+			return false, err
+		}
+		return n > 0, nil
 	}
 }
 

@@ -1,6 +1,9 @@
 package integration
 
 import (
+	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,7 +16,7 @@ func TestDeleteRunningFailsWithoutForce(t *testing.T) {
 	waitFile(t, b.outFile("ready"))
 	pid := e.state("ctr").PID
 	r := e.fails("delete", "ctr")
-	if isHusk() && !strings.Contains(r.Stderr, "ctr") {
+	if !strings.Contains(r.Stderr, "cannot delete container ctr that is not stopped: running") {
 		t.Errorf("error does not name the container: %q", r.Stderr)
 	}
 	if s := e.state("ctr"); s.Status != "running" || s.PID != pid {
@@ -134,4 +137,97 @@ func TestDeleteOnlyRemovesThatContainer(t *testing.T) {
 	if d := cgroupDirs(b2.Cgroup); len(d) == 0 {
 		t.Errorf("other container's cgroup removed")
 	}
+}
+
+// delete --force does not wait forever for an init that cannot die: one
+// frozen by a cgroup above the container's (which the container cannot
+// thaw) is given ~10 s, then delete fails with runc's "container init
+// still running" and the container stays. Thawed, it is deleted.
+func TestDeleteForceGivesUpOnUnkillableInit(t *testing.T) {
+	if systemdCgroup {
+		t.Skip("needs the cgroupfs driver: the container's cgroup is put below one the test freezes")
+	}
+	e := newEnv(t)
+	parent := fmt.Sprintf("/%s/frz%d", cgroupParent, cgroupSeq.Add(1))
+	b := e.newBundle(withOut(), withShell("touch /out/ready; "+waitForever), func(e *env, b *bundle) {
+		b.Cgroup = parent + "/c"
+		b.Spec.Linux.CgroupsPath = b.Cgroup
+		e.cgroups = append(e.cgroups, b.Cgroup)
+	})
+	e.runDetached(b, "stuck")
+	waitFile(t, b.outFile("ready"))
+	pid := e.state("stuck").PID
+	freezer := freezerParentMount(t, parent)
+	frozen := filepath.Join(freezer.point, parent)
+	t.Cleanup(func() {
+		freezeCgroup(t, freezer, frozen, false)
+		invoke(invokeOpts{}, "--root", e.root, "delete", "--force", "stuck")
+		for _, mnt := range cgroupMounts() {
+			os.Remove(filepath.Join(mnt, parent))
+		}
+	})
+	freezeCgroup(t, freezer, frozen, true)
+
+	r := e.fails("delete", "--force", "stuck")
+	if !strings.Contains(r.Stderr, "container init still running") {
+		t.Errorf("delete --force of an init that cannot die: %q", r.Stderr)
+	}
+	if !procAlive(pid) {
+		t.Fatalf("the frozen init %d died", pid)
+	}
+	e.state("stuck") // still there
+
+	freezeCgroup(t, freezer, frozen, false)
+	e.ok("delete", "--force", "stuck")
+	waitProcGone(t, pid)
+	e.assertGone("stuck")
+}
+
+// freezerParentMount is the hierarchy in which cgroup dir cg (made)
+// freezes: v1's freezer, or a v2 one where it has cgroup.freeze. The test
+// skips without either.
+func freezerParentMount(t *testing.T, cg string) cgroupMount {
+	for _, m := range cgroupMountInfo() {
+		if m.fstype == "cgroup" && m.has([]string{"freezer"}) && exists(filepath.Join(m.point, cg)) {
+			return m
+		}
+	}
+	for _, m := range cgroupMountInfo() {
+		if m.fstype == "cgroup2" && exists(filepath.Join(m.point, cg, "cgroup.freeze")) {
+			return m
+		}
+	}
+	t.Skip("this host has no cgroup freezer (neither v1's freezer nor v2's cgroup.freeze)")
+	return cgroupMount{}
+}
+
+// freezeCgroup freezes (or thaws) the cgroup dir and waits until the kernel
+// says it is.
+func freezeCgroup(t *testing.T, m cgroupMount, dir string, freeze bool) {
+	t.Helper()
+	file, value, done := "freezer.state", "THAWED", func(s string) bool { return s == "THAWED" }
+	if freeze {
+		value, done = "FROZEN", func(s string) bool { return s == "FROZEN" }
+	}
+	if m.fstype == "cgroup2" {
+		file, value = "cgroup.freeze", "0"
+		want := "frozen 0"
+		if freeze {
+			value, want = "1", "frozen 1"
+		}
+		done = func(string) bool {
+			ev, _ := os.ReadFile(filepath.Join(dir, "cgroup.events"))
+			return strings.Contains(string(ev), want)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, file), []byte(value), 0); err != nil {
+		if !freeze && errors.Is(err, os.ErrNotExist) {
+			return
+		}
+		t.Fatalf("freeze %s: %v", dir, err)
+	}
+	waitFor(t, fmt.Sprintf("%s to be frozen=%v", dir, freeze), func() bool {
+		s, _ := os.ReadFile(filepath.Join(dir, file))
+		return done(strings.TrimSpace(string(s)))
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // runningContainer starts a detached container that sleeps, with /out.
@@ -271,5 +272,133 @@ func TestExecNoNewPrivsAndAppArmor(t *testing.T) {
 	}
 	if r := e.run("exec", "--apparmor", "husk-test", "nnp", "true"); r.Code != 255 || !strings.Contains(r.Stderr, "AppArmor") {
 		t.Errorf("exec --apparmor on a host without AppArmor: %s", r)
+	}
+}
+
+// A process that exec started and then killed because of a later failure
+// (here the --pid-file cannot be written) is reaped: no process and no
+// zombie is left. The test is a subreaper while the runtime runs, so that
+// whatever the runtime leaves unreaped comes to it.
+func TestExecFailureLeavesNoZombie(t *testing.T) {
+	e := newEnv(t)
+	b := runningContainer(e, "xz")
+	badPidFile := filepath.Join(e.dir, "nosuch", "pid")
+	for _, detach := range []bool{false, true} {
+		args := []string{"exec", "--pid-file", badPidFile, "xz", "sleep", "1234"}
+		if detach {
+			args = append([]string{"exec", "-d"}, args[1:]...)
+		}
+		var r result
+		left := asSubreaper(t, func() { r = e.run(args...) })
+		if r.Code != 255 || !strings.Contains(r.Stderr, "nosuch") {
+			t.Errorf("%v: %s", args, r)
+		}
+		for _, p := range left {
+			t.Errorf("%v left %s", args, p)
+		}
+		for _, p := range processesUnder(nil, []string{b.Cgroup}) {
+			if strings.Contains(p, "1234") {
+				t.Errorf("%v left %s in the container", args, p)
+			}
+		}
+	}
+}
+
+// asSubreaper runs f with this process as a child subreaper and returns
+// the processes that became its children meanwhile (zombies included),
+// which it reaps.
+func asSubreaper(t *testing.T, f func()) []string {
+	t.Helper()
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	f()
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	ents, _ := os.ReadDir("/proc")
+	for _, ent := range ents {
+		pid, err := strconv.Atoi(ent.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		s := string(data)
+		i := strings.LastIndexByte(s, ')')
+		f := strings.Fields(s[i+1:])
+		if len(f) < 2 || f[1] != strconv.Itoa(os.Getpid()) {
+			continue
+		}
+		left = append(left, fmt.Sprintf("%s (state %s)", s[:i+1], f[0]))
+		unix.Kill(pid, unix.SIGKILL)
+		var ws unix.WaitStatus
+		unix.Wait4(pid, &ws, 0, nil)
+	}
+	return left
+}
+
+// A slice option's value is never split on commas, as runc: -e
+// NO_PROXY=a,b is one variable, --cap A,B one (unknown) capability, which
+// is warned about and left out, --cgroup cpu,cpuacct:sub names the
+// controllers of one sub-cgroup, and -g 1,2 is not a gid.
+func TestExecSliceOptionsKeepCommas(t *testing.T) {
+	e := newEnv(t)
+	runningContainer(e, "commas")
+	r := e.ok("exec", "-e", "NO_PROXY=a,b,c", "-e", "X=1", "commas", "sh", "-c", `echo "$NO_PROXY|$X"`)
+	if got := strings.TrimSpace(r.Stdout); got != "a,b,c|1" {
+		t.Errorf("exec -e NO_PROXY=a,b,c: %q", got)
+	}
+
+	r = e.ok("exec", "--cap", "CAP_SYS_ADMIN,CAP_NET_ADMIN", "commas", "grep", "^CapEff", "/proc/self/status")
+	if statusFields(r.Stdout)["CapEff"] != "0000000020000420" {
+		t.Errorf("--cap CAP_SYS_ADMIN,CAP_NET_ADMIN raised something: %q", r.Stdout)
+	}
+	if !strings.Contains(r.Stderr, `level=warning msg="ignoring unknown or unavailable capabilities: [CAP_SYS_ADMIN,CAP_NET_ADMIN]"`) {
+		t.Errorf("--cap CAP_SYS_ADMIN,CAP_NET_ADMIN: no warning about one unknown capability: %q", r.Stderr)
+	}
+
+	r = e.run("exec", "-g", "1,2", "commas", "id")
+	if r.Code != 1 || !strings.Contains(r.Stderr, `invalid value \"1,2\" for flag -g`) {
+		t.Errorf("exec -g 1,2: %s", r)
+	}
+
+	if unifiedHost() {
+		return // one hierarchy: no controllers of their own to name
+	}
+	pid := e.state("commas").PID
+	var made []string
+	for _, ctrl := range []string{"cpu.shares", "cpuacct.usage"} {
+		dir := filepath.Join(containerCgroupDir(t, pid, ctrl), "sub")
+		if err := os.Mkdir(dir, 0o755); err == nil {
+			made = append(made, dir)
+		}
+	}
+	t.Cleanup(func() {
+		for _, d := range made {
+			os.Remove(d)
+		}
+	})
+	r = e.ok("exec", "--cgroup", "cpu,cpuacct:sub", "commas", "cat", "/proc/self/cgroup")
+	n := 0
+	for _, l := range lines(r.Stdout) {
+		f := strings.SplitN(l, ":", 3)
+		if len(f) != 3 {
+			continue
+		}
+		ctrls := strings.Split(f[1], ",")
+		want := contains(ctrls, "cpu") || contains(ctrls, "cpuacct")
+		if got := strings.HasSuffix(f[2], "/sub"); got != want {
+			t.Errorf("exec --cgroup cpu,cpuacct:sub: %q", l)
+		}
+		if want {
+			n++
+		}
+	}
+	if n == 0 {
+		t.Errorf("exec --cgroup cpu,cpuacct:sub: no cpu or cpuacct line in %q", r.Stdout)
 	}
 }

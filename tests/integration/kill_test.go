@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -77,7 +78,7 @@ func TestKillInvalidSignalFails(t *testing.T) {
 	b := startTrapper(e, "ctr")
 	for _, sig := range []string{"FOO", "SIGFOO", "99", "USR1X"} {
 		r := e.fails("kill", "ctr", sig)
-		if _, err := strconv.Atoi(sig); err != nil && isHusk() && !strings.Contains(r.Stderr, sig) {
+		if _, err := strconv.Atoi(sig); err != nil && !strings.Contains(r.Stderr, `unknown signal \"`+sig+`\"`) {
 			t.Errorf("kill %s: error does not name the signal: %q", sig, r.Stderr)
 		}
 	}
@@ -131,62 +132,117 @@ func TestKillCreatedContainer(t *testing.T) {
 	}
 }
 
-// kill --all signals every process in the container, plain kill only init.
-func TestKillAllSignalsEveryProcess(t *testing.T) {
+// As runc 1.5, kill --all is obsolete: a signal goes to the init only (in
+// a pid namespace of its own, SIGKILL to the init kills the rest), and
+// --all only makes a stopped container no error.
+func TestKillAllSignalsInitOnly(t *testing.T) {
 	e := newEnv(t)
-	child := `sh -c 'trap "echo child >> /out/child" USR1; touch /out/child-ready; ` + waitForever + `' &`
-	b := e.newBundle(withOut(), withShell(
-		`trap 'echo init >> /out/init' USR1; `+child+` touch /out/ready; `+waitForever))
+	// The child records USR1 and, when the init passes USR2 on, a probe:
+	// a USR1 pending at the child is handled before the later USR2.
+	child := `sh -c 'trap "echo USR1 >> /out/child" USR1; trap "echo probe >> /out/child" USR2; ` +
+		`touch /out/child-ready; ` + waitForever + `' & c=$!; `
+	b := e.newBundle(withOut(), withShell(child+
+		`trap 'echo init >> /out/init' USR1; trap 'kill -USR2 $c' USR2; touch /out/ready; `+waitForever))
 	e.runDetached(b, "ctr")
 	waitFile(t, b.outFile("ready"))
 	waitFile(t, b.outFile("child-ready"))
 
-	e.ok("kill", "ctr", "USR1")
-	waitLines(t, b.outFile("init"), 1)
-
 	e.ok("kill", "--all", "ctr", "USR1")
-	waitLines(t, b.outFile("init"), 2)
-	got := waitLines(t, b.outFile("child"), 1)
-	if len(got) != 1 {
-		t.Errorf("child got %d USR1s, want 1 (only from kill --all)", len(got))
+	waitLines(t, b.outFile("init"), 1)
+	e.ok("kill", "ctr", "USR2")
+	if got := waitLines(t, b.outFile("child"), 1); !reflect.DeepEqual(got, []string{"probe"}) {
+		t.Errorf("the init's child recorded %q: kill --all USR1 reached it", got)
 	}
 
 	pid := e.state("ctr").PID
 	e.ok("kill", "--all", "ctr", "KILL")
 	e.waitStatus("ctr", "stopped")
 	waitProcGone(t, pid)
-	if ps := processesUnder(nil, []string{b.Cgroup}); len(ps) != 0 {
-		t.Errorf("processes left in the container's cgroup: %v", ps)
+	waitFor(t, "the container's cgroup to be empty", func() bool {
+		return len(processesUnder(nil, []string{b.Cgroup})) == 0
+	})
+}
+
+// kill ID 0 checks that the init runs: of a stopped container it fails
+// with runc's "container not running", as any signal does; with --all a
+// stopped container is no error.
+func TestKillSignalZeroAndStopped(t *testing.T) {
+	e := newEnv(t)
+	b := e.newBundle(withOut(), withShell("touch /out/ready; "+waitForever))
+	e.runDetached(b, "ctr")
+	waitFile(t, b.outFile("ready"))
+	e.ok("kill", "ctr", "0")
+	e.ok("kill", "ctr", "KILL")
+	e.waitStatus("ctr", "stopped")
+	for _, sig := range []string{"0", "KILL", "TERM"} {
+		r := e.fails("kill", "ctr", sig)
+		if !strings.Contains(r.Stderr, `msg="container not running"`) {
+			t.Errorf("kill ctr %s of a stopped container: %q", sig, r.Stderr)
+		}
+		e.ok("kill", "-a", "ctr", sig)
 	}
 }
 
-// A container without a pid namespace of its own leaves its init's
-// children in its cgroup when the init exits: kill --all of the stopped
-// container reaches them, and succeeds once nothing is left, as with
-// runc (containerd's shim runs `kill --all ID 9` when such an init exits).
-// Plain kill of a stopped container still fails.
-func TestKillAllStoppedContainerReachesLeftovers(t *testing.T) {
+// A container without a pid namespace of its own: its init's children
+// would outlive it, so SIGKILL (with or without --all, as runc 1.5) goes
+// to every process of its cgroup, running or stopped; other signals go to
+// the init alone. containerd's shim runs `kill --all ID 9` when such an
+// init exits.
+func TestKillSharedPidNamespaceKillsCgroup(t *testing.T) {
 	e := newEnv(t)
 	b := e.newBundle(withOut(),
-		withShell("sleep 1000 & echo $! > /out/child; exit 0"),
+		withShell("sleep 1000 & echo $! > /out/child; touch /out/ready; "+waitForever),
 		withSpec(func(s *specs.Spec) { removeNamespace(s, specs.PIDNamespace) }))
-	e.runDetached(b, "ctr")
-	e.waitStatus("ctr", "stopped")
-	lines := waitLines(t, b.outFile("child"), 1)
-	child, err := strconv.Atoi(lines[0])
-	if err != nil {
-		t.Fatalf("child pid %q: %v", lines[0], err)
-	}
+	e.runDetached(b, "run")
+	waitFile(t, b.outFile("ready"))
+	child := readPid(t, b.outFile("child"))
+	pid := e.state("run").PID
+	e.ok("kill", "run", "KILL")
+	waitProcGone(t, pid)
+	waitProcGone(t, child)
+	e.waitStatus("run", "stopped")
+
+	// The init exits and leaves a child behind in the cgroup, which
+	// records TERM and, on URG (a higher signal, handled after a pending
+	// TERM), a probe. Without a pid namespace its $$ is its host pid.
+	leftover := `sh -c 'trap "echo TERM >> /out/left" TERM; trap "echo probe >> /out/left" URG; ` +
+		`echo $$ > /out/child; ` + waitForever + `' & `
+	b2 := e.newBundle(withOut(), withShell(leftover+"while [ ! -s /out/child ]; do sleep 0.01; done; exit 0"),
+		withSpec(func(s *specs.Spec) { removeNamespace(s, specs.PIDNamespace) }))
+	e.runDetached(b2, "left")
+	e.waitStatus("left", "stopped")
+	child = readPid(t, b2.outFile("child"))
 	if !procAlive(child) {
 		t.Fatalf("the init's child %d is not running", child)
 	}
-	e.fails("kill", "ctr", "KILL")
-	e.ok("kill", "--all", "ctr", "KILL")
-	waitProcGone(t, child)
-	if ps := processesUnder(nil, []string{b.Cgroup}); len(ps) != 0 {
-		t.Errorf("processes left in the container's cgroup: %v", ps)
+	r := e.fails("kill", "left", "TERM")
+	if !strings.Contains(r.Stderr, "container not running") {
+		t.Errorf("kill TERM of the stopped container: %q", r.Stderr)
 	}
-	e.ok("kill", "--all", "ctr", "KILL")
-	e.ok("delete", "ctr")
-	e.assertGone("ctr")
+	e.ok("kill", "--all", "left", "TERM")
+	if err := syscall.Kill(child, syscall.SIGURG); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitLines(t, b2.outFile("left"), 1); !reflect.DeepEqual(got, []string{"probe"}) {
+		t.Errorf("the leftover recorded %q: a TERM reached it", got)
+	}
+	e.ok("kill", "left", "KILL")
+	waitProcGone(t, child)
+	waitFor(t, "the container's cgroup to be empty", func() bool {
+		return len(processesUnder(nil, []string{b2.Cgroup})) == 0
+	})
+	e.ok("kill", "--all", "left", "KILL")
+	e.ok("delete", "left")
+	e.assertGone("left")
+}
+
+// readPid reads a pid a workload wrote to a file.
+func readPid(t *testing.T, path string) int {
+	t.Helper()
+	l := waitLines(t, path, 1)
+	pid, err := strconv.Atoi(l[0])
+	if err != nil {
+		t.Fatalf("pid %q in %s: %v", l[0], path, err)
+	}
+	return pid
 }

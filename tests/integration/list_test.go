@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"text/tabwriter"
 	"time"
@@ -162,4 +165,48 @@ func TestListShortFormatFlag(t *testing.T) {
 func TestListInvalidFormatFails(t *testing.T) {
 	e := newEnv(t)
 	e.fails("list", "--format", "yaml")
+}
+
+// An explicit --root that does not exist is an error (runc 1.2 and later:
+// only the default root may be missing).
+func TestListMissingRootFails(t *testing.T) {
+	e := newEnv(t)
+	missing := filepath.Join(e.dir, "nosuch")
+	r := invoke(invokeOpts{}, "--root", missing, "list")
+	if r.Code != 1 || !strings.Contains(r.Stderr, `msg="open `+missing+`: no such file or directory"`) {
+		t.Errorf("list with a missing --root: %s", r)
+	}
+	if exists(missing) {
+		t.Errorf("list made the missing root %s", missing)
+	}
+}
+
+// A container whose state cannot be read is reported on stderr ("load
+// container ID: ..."), as runc does, and the others are listed; list
+// still succeeds.
+func TestListReportsUnreadableState(t *testing.T) {
+	e := newEnv(t)
+	b := e.newBundle(withArgs("true"))
+	e.create(b, "good")
+	broken, empty := filepath.Join(e.root, "broken"), filepath.Join(e.root, "empty")
+	for _, d := range []string{broken, empty} {
+		if err := os.Mkdir(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(d) })
+	}
+	if err := os.WriteFile(filepath.Join(broken, "state.json"), []byte("{bad"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"list"}, {"list", "-f", "json"}, {"list", "-q"}} {
+		r := e.ok(args...)
+		l := lines(r.Stderr)
+		if len(l) != 2 || !strings.HasPrefix(l[0], "load container broken: ") || !strings.Contains(l[0], "invalid character") ||
+			l[1] != "load container empty: container does not exist" {
+			t.Errorf("%v: stderr %q", args, r.Stderr)
+		}
+		if strings.Contains(r.Stdout, "broken") || strings.Contains(r.Stdout, "empty") || !strings.Contains(r.Stdout, "good") {
+			t.Errorf("%v: stdout %q", args, r.Stdout)
+		}
+	}
 }

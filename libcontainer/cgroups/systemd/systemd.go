@@ -235,6 +235,16 @@ func (m *Manager) Set(r *configs.Resources) error {
 	return m.fs.Set(r)
 }
 
+// SetProperties sets the unit's properties for r, and no file: what a
+// failed update sets back (properties r leaves unset stay as they are).
+func (m *Manager) SetProperties(r *configs.Resources) error {
+	props, err := resourceProps(r, m.version)
+	if err != nil || len(props) == 0 {
+		return err
+	}
+	return m.sd.setProperties(m.unit, props)
+}
+
 // Paths implements cgroups.Manager.
 func (m *Manager) Paths() map[string]string { return map[string]string{"": m.dir} }
 
