@@ -111,7 +111,7 @@ func execProcess(ctx *cli.Context) (int, error) {
 	listen := listenFds()
 	p.Env = withListenFds(p.Env, listen)
 	pid, err := c.Exec(libcontainer.ExecOptions{
-		Process: p, PreserveFds: listen + int(ctx.Uint("preserve-fds")), ConsoleSocket: toInit, SubCgroups: subs,
+		Process: p, PreserveFds: listen + int(ctx.Uint("preserve-fds")), ConsoleSocket: toInit, ProxyConsole: ours != nil, SubCgroups: subs,
 		IgnorePaused: ctx.Bool("ignore-paused"),
 	})
 	if err != nil {

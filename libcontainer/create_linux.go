@@ -44,6 +44,9 @@ type CreateOptions struct {
 	// ConsoleSocket receives the pty master when the process has a
 	// terminal (a connected --console-socket, or husk's own socketpair).
 	ConsoleSocket *os.File
+	// ProxyConsole: husk itself proxies the pty (a foreground run): its
+	// output post-processing (ONLCR) is turned off, as runc does.
+	ProxyConsole bool
 	// Notify gives the container an sd_notify socket of its own (husk was
 	// started with NOTIFY_SOCKET).
 	Notify bool
@@ -73,6 +76,9 @@ type initConfig struct {
 	JoinAfterReady bool `json:"join_after_ready,omitempty"`
 	// ConsoleFd is the socket to send the pty master over, or -1.
 	ConsoleFd int `json:"console_fd"`
+	// ClearONLCR turns off the pty's \n to \r\n translation: the pty
+	// goes to husk's own proxy, whose terminal (raw) adds nothing either.
+	ClearONLCR bool `json:"clear_onlcr,omitempty"`
 	// HookState is the OCI state JSON for the hooks the init runs.
 	HookState []byte `json:"hook_state,omitempty"`
 	// Exec is set for `husk exec`: the process joins a running container;
@@ -297,7 +303,7 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 	ic := initConfig{
 		ID: o.ID, Config: o.Config, Process: o.Process, CgroupPaths: sp.cgroup.Paths(),
 		FifoFd: sockFd + 1, PreserveFds: o.PreserveFds, MountFds: mountFds, HookState: state,
-		ConsoleFd: consoleFd,
+		ConsoleFd: consoleFd, ClearONLCR: o.ProxyConsole,
 	}
 	sc.fill(&ic, sp.pid, state, o.Config)
 	err = sp.configure(&ic, func() error {

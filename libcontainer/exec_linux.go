@@ -22,6 +22,8 @@ type ExecOptions struct {
 	PreserveFds int
 	// ConsoleSocket receives the pty master if the process has a terminal.
 	ConsoleSocket *os.File
+	// ProxyConsole: husk itself proxies the pty (see CreateOptions).
+	ProxyConsole bool
 	// IgnorePaused allows exec into a paused container.
 	IgnorePaused bool
 	// SubCgroups puts the process in sub-cgroups of the container's:
@@ -120,7 +122,7 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 	}
 	ic := initConfig{
 		ID: c.State.ID, Config: c.State.Config, Process: o.Process,
-		FifoFd: -1, PreserveFds: o.PreserveFds, Exec: true, ConsoleFd: consoleFd,
+		FifoFd: -1, PreserveFds: o.PreserveFds, Exec: true, ConsoleFd: consoleFd, ClearONLCR: o.ProxyConsole,
 		JoinAfterReady: paused,
 	}
 	sc.fill(&ic, sp.pid, c.hookState(Running, c.State.InitPid), c.State.Config)

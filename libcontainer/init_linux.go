@@ -98,7 +98,7 @@ func initMain(sock *os.File) error {
 	}
 	rs.Close()
 	if proc.Terminal {
-		if err := setupConsole(ic.ConsoleFd, proc, true); err != nil {
+		if err := setupConsole(&ic, true); err != nil {
 			return err
 		}
 	}
@@ -205,7 +205,7 @@ func execMain(sock *os.File, ic *initConfig) error {
 		}
 	}
 	if proc.Terminal {
-		if err := setupConsole(ic.ConsoleFd, proc, false); err != nil {
+		if err := setupConsole(ic, false); err != nil {
 			return err
 		}
 	}
@@ -217,10 +217,12 @@ func execMain(sock *os.File, ic *initConfig) error {
 	return nil
 }
 
-// setupConsole makes the process's pty in the container's devpts, binds
-// the slave on /dev/console (for the init), sends the master over the
-// console socket and makes the slave the controlling terminal and stdio.
-func setupConsole(sockFd int, proc *configs.Process, mountConsole bool) error {
+// setupConsole makes the process's pty in the container's devpts, gives
+// the slave to the process's user, binds it on /dev/console (for the
+// init), sends the master over the console socket and makes the slave the
+// controlling terminal and stdio.
+func setupConsole(ic *initConfig, mountConsole bool) error {
+	sockFd, proc := ic.ConsoleFd, ic.Process
 	if sockFd < 0 {
 		return &initproto.InitError{Stage: "console", Detail: "a terminal was asked for without a console socket"}
 	}
@@ -231,6 +233,19 @@ func setupConsole(sockFd int, proc *configs.Process, mountConsole bool) error {
 		return &initproto.InitError{Stage: "console", Op: "create pty", Errno: errnoOf(err), Detail: err.Error()}
 	}
 	defer slave.Close()
+	// The pty is the container's own: the only stdio handed to the
+	// process's user (the devpts mount's gid= gives its group). Nothing
+	// else is ever chowned: not the caller's files, not /dev/null.
+	if err := console.Own(slave, int(proc.UID)); err != nil {
+		master.Close()
+		return &initproto.InitError{Stage: "console", Op: "chown pty", Errno: errnoOf(err)}
+	}
+	if ic.ClearONLCR {
+		if err := console.ClearONLCR(master); err != nil {
+			master.Close()
+			return &initproto.InitError{Stage: "console", Op: "clear ONLCR", Errno: errnoOf(err)}
+		}
+	}
 	if mountConsole {
 		if err := bindConsole(slave); err != nil {
 			master.Close()
