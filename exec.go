@@ -189,7 +189,8 @@ func execSpec(ctx *cli.Context, c *libcontainer.Container) (*configs.Process, er
 		}
 	}
 	if gids := ctx.Int64Slice("additional-gids"); len(gids) > 0 {
-		p.AdditionalGids = nil
+		// As runc: added to the container's process.user.additionalGids.
+		p.AdditionalGids = append([]uint32(nil), p.AdditionalGids...)
 		for _, g := range gids {
 			if g < 0 || g > 1<<32-1 {
 				return nil, fmt.Errorf("exec: --additional-gids: %d is not a gid", g)

@@ -179,8 +179,9 @@ func execWorkload(path string, ic *initConfig) {
 		}
 	}
 	err := unix.Exec(path, p.Args, p.Env)
-	fmt.Fprintf(os.Stderr, "husk: exec %s: %v\n", path, err)
-	os.Exit(127)
+	// As runc: the error alone, and 255, the code of a runtime failure.
+	fmt.Fprintf(os.Stderr, "exec %s: %v\n", path, err)
+	os.Exit(255)
 }
 
 // execMain is the init of `husk exec`: the C stage has joined the
@@ -377,10 +378,11 @@ func finalizeProcess(p *configs.Process, cfg *configs.Config, beforeSetUser func
 	if p.Umask != nil {
 		unix.Umask(int(*p.Umask))
 	}
-	if !hasEnv(p.Env, "HOME") {
-		// As runc: HOME from the container's /etc/passwd, else "/".
-		p.Env = append(p.Env, "HOME="+homeOf(p.UID))
+	env, err := workloadEnv(p.Env, p.UID)
+	if err != nil {
+		return "", procErr("environment", "", err)
 	}
+	p.Env = env
 	var caps capabilities.Sets
 	if p.Capabilities != nil {
 		caps = capabilities.Sets(*p.Capabilities)
@@ -511,15 +513,6 @@ func setUser(p *configs.Process) error {
 	return nil
 }
 
-func hasEnv(env []string, key string) bool {
-	for _, e := range env {
-		if k, _, _ := strings.Cut(e, "="); k == key {
-			return true
-		}
-	}
-	return false
-}
-
 // homeOf finds uid's home directory in the container's /etc/passwd (we are
 // pivoted into the rootfs); "/" if there is none.
 func homeOf(uid uint32) string {
@@ -552,9 +545,13 @@ func setgroupsDenied() bool {
 
 // lookPath finds the executable as execvp would, with the workload's PATH.
 func lookPath(file string, env []string) (string, error) {
+	// The errors read as runc's (Go's exec.LookPath): exec: "/x": stat
+	// /x: no such file or directory, exec: "/x": permission denied, ...
+	statFailed := false
 	check := func(p string) error {
 		var st unix.Stat_t
 		if err := unix.Stat(p, &st); err != nil {
+			statFailed = true
 			return err
 		}
 		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
@@ -564,7 +561,11 @@ func lookPath(file string, env []string) (string, error) {
 	}
 	if strings.Contains(file, "/") {
 		if err := check(file); err != nil {
-			return "", procErr("exec", strconv.Quote(file), err)
+			ie := &initproto.InitError{Stage: "process", Op: "exec:", Path: strconv.Quote(file), Errno: errnoOf(err)}
+			if statFailed {
+				ie.Detail = "stat " + file
+			}
+			return "", ie
 		}
 		return file, nil
 	}
@@ -583,7 +584,7 @@ func lookPath(file string, env []string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", &initproto.InitError{Stage: "process", Op: "exec", Path: strconv.Quote(file), Detail: "executable file not found in $PATH"}
+	return "", &initproto.InitError{Stage: "process", Op: "exec:", Path: strconv.Quote(file), Detail: "executable file not found in $PATH"}
 }
 
 func rlimitName(t int) string {

@@ -80,14 +80,28 @@ func TestExecStoppedContainerFails(t *testing.T) {
 	}
 }
 
-// -u, -e, --cwd, -g override the container's process.
+// -u, -e, --cwd override the container's process; -g adds to its
+// additionalGids, as runc does.
 func TestExecOverrides(t *testing.T) {
 	e := newEnv(t)
-	runningContainer(e, "ovr")
+	runningContainer(e, "ovr", withSpec(func(s *specs.Spec) { s.Process.User.AdditionalGids = []uint32{3000} }))
 	r := e.ok("exec", "-u", "1000:1000", "-g", "2000", "-e", "FOO=bar", "--cwd", "/tmp", "ovr",
-		"sh", "-c", "id -u; id -g; id -G; echo $FOO; pwd")
-	if got := lines(r.Stdout); len(got) != 5 || got[0] != "1000" || got[1] != "1000" || got[2] != "1000 2000" || got[3] != "bar" || got[4] != "/tmp" {
-		t.Errorf("exec with overrides printed %q", got)
+		"sh", "-c", "id -u; id -g; echo $FOO; pwd; grep ^Groups: /proc/self/status")
+	// The supplementary groups as a set: runc 1.5.3's CLI library (urfave
+	// cli v1) hands it a single -g value twice, which the kernel keeps.
+	got := lines(r.Stdout)
+	groups := map[string]bool{}
+	if len(got) == 5 {
+		for _, g := range strings.Fields(strings.TrimPrefix(got[4], "Groups:")) {
+			groups[g] = true
+		}
+	}
+	if len(got) != 5 || got[0] != "1000" || got[1] != "1000" || got[2] != "bar" || got[3] != "/tmp" || len(groups) != 2 || !groups["2000"] || !groups["3000"] {
+		t.Errorf("exec with overrides printed %q, want uid and gid 1000, FOO=bar, cwd /tmp, groups 2000 3000", got)
+	}
+	r = e.ok("exec", "-u", "1000:1000", "ovr", "grep", "^Groups:", "/proc/self/status")
+	if g := strings.Fields(strings.TrimPrefix(strings.TrimSpace(r.Stdout), "Groups:")); len(g) != 1 || g[0] != "3000" {
+		t.Errorf("exec without -g: groups %q, want the container's 3000", g)
 	}
 	for _, bad := range []string{"x", "1000:y", "-1", "1000:"} {
 		if r := e.run("exec", "-u", bad, "ovr", "true"); r.Code != 255 {

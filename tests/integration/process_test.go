@@ -1,7 +1,9 @@
 package integration
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -140,5 +142,93 @@ func TestRlimitsAndUnknownCapability(t *testing.T) {
 	}
 	if isHusk() && (!strings.Contains(r.Stderr, "level=warning") || !strings.Contains(r.Stderr, "CAP_NOT_A_REAL_ONE")) {
 		t.Errorf("no warning about the unknown capability: %q", r.Stderr)
+	}
+}
+
+// envValues returns every value `env` printed for key, in order.
+func envValues(out, key string) []string {
+	var vals []string
+	for _, l := range lines(out) {
+		if v, ok := strings.CutPrefix(l, key+"="); ok {
+			vals = append(vals, v)
+		}
+	}
+	return vals
+}
+
+// A key given twice in process.env (or by exec -e) is set once, to its
+// last value; an empty HOME is replaced by the user's home from the
+// container's /etc/passwd, as an unset one is.
+func TestEnvDuplicatesAndEmptyHome(t *testing.T) {
+	e := newEnv(t)
+	runningContainer(e, "envs", withSpec(func(s *specs.Spec) {
+		s.Process.User = specs.User{UID: testUID, GID: testGID}
+		s.Process.Env = append(s.Process.Env, "A=1", "B=2", "A=3", "HOME=")
+	}))
+	out := e.ok("exec", "envs", "env").Stdout
+	if a, home, bv := envValues(out, "A"), envValues(out, "HOME"), envValues(out, "B"); len(a) != 1 || a[0] != "3" || len(home) != 1 || home[0] != "/home/tester" || len(bv) != 1 || bv[0] != "2" {
+		t.Errorf("process.env A=1 B=2 A=3 HOME=: A %q, B %q, HOME %q; want A=3, B=2, HOME=/home/tester, each once\n%s", a, bv, home, out)
+	}
+	out = e.ok("exec", "-e", "A=4", "-e", "HOME=", "-e", "A=5", "-u", "0", "envs", "env").Stdout
+	if a, home := envValues(out, "A"), envValues(out, "HOME"); len(a) != 1 || a[0] != "5" || len(home) != 1 || home[0] != "/root" {
+		t.Errorf("exec -e A=4 -e HOME= -e A=5 -u 0: A %q, HOME %q; want A=5 and HOME=/root once\n%s", a, home, out)
+	}
+	out = e.ok("exec", "-e", "HOME=/elsewhere", "envs", "env").Stdout
+	if home := envValues(out, "HOME"); len(home) != 1 || home[0] != "/elsewhere" {
+		t.Errorf("exec -e HOME=/elsewhere: HOME %q", home)
+	}
+	// The init's own environment too.
+	b2 := e.newBundle(withArgs("env"), withSpec(func(s *specs.Spec) {
+		s.Process.Env = append(s.Process.Env, "X=1", "HOME=", "X=2")
+	}))
+	r := e.runFG(b2, "envinit")
+	if x, home := envValues(r.Stdout, "X"), envValues(r.Stdout, "HOME"); r.Code != 0 || len(x) != 1 || x[0] != "2" || len(home) != 1 || home[0] != "/root" {
+		t.Errorf("init with X=1 HOME= X=2: X %q, HOME %q: %s", x, home, r)
+	}
+}
+
+// A workload that cannot be executed: a file whose interpreter is missing
+// fails in execve itself, which prints exactly "exec /x: no such file or
+// directory" on the process's stderr and exits 255; a missing file, a file
+// without the exec bit and a directory are found out before, and the
+// runtime's error says so as runc's does (exit 1 for run, 255 for exec).
+func TestExecFailureMessages(t *testing.T) {
+	e := newEnv(t)
+	files := func(e *env, b *bundle) {
+		os.WriteFile(filepath.Join(b.Rootfs, "x"), []byte("#!/nonexistent\n"), 0o755)
+		os.WriteFile(filepath.Join(b.Rootfs, "noexec"), []byte("true\n"), 0o644)
+		os.Mkdir(filepath.Join(b.Rootfs, "dir"), 0o755)
+	}
+	cases := []struct{ arg, want string }{
+		{"/nonexistent", `exec: "/nonexistent": stat /nonexistent: no such file or directory`},
+		{"/noexec", `exec: "/noexec": permission denied`},
+		{"/dir", `exec: "/dir": is a directory`},
+		{"nosuch", `exec: "nosuch": executable file not found in $PATH`},
+	}
+	b := e.newBundle(withPrivateRootfs(), files, withArgs("/x"))
+	r := e.runFG(b, "execx")
+	if r.Code != 255 || r.Stderr != "exec /x: no such file or directory\n" {
+		t.Errorf("run of /x (interpreter missing): %s; want exit 255 and exactly \"exec /x: no such file or directory\\n\"", r)
+	}
+	for i, c := range cases {
+		id := fmt.Sprintf("execf%d", i)
+		b := e.newBundle(withPrivateRootfs(), files, withArgs(c.arg))
+		e.track(id)
+		r := e.fails("run", "--bundle", b.Dir, id)
+		if !strings.Contains(r.Stderr, strings.ReplaceAll(c.want, `"`, `\"`)) {
+			t.Errorf("run %s: stderr %q, want it to say %s", c.arg, r.Stderr, c.want)
+		}
+		e.assertNoTrace(b, id)
+	}
+	runningContainer(e, "execsrc", withPrivateRootfs(), files)
+	r = e.run("exec", "execsrc", "/x")
+	if r.Code != 255 || r.Stderr != "exec /x: no such file or directory\n" {
+		t.Errorf("exec of /x (interpreter missing): %s; want exit 255 and exactly \"exec /x: no such file or directory\\n\"", r)
+	}
+	for _, c := range cases {
+		r := e.run("exec", "execsrc", c.arg)
+		if r.Code != 255 || !strings.Contains(r.Stderr, strings.ReplaceAll(c.want, `"`, `\"`)) {
+			t.Errorf("exec %s: %s; want exit 255 and %s", c.arg, r, c.want)
+		}
 	}
 }
