@@ -210,6 +210,11 @@ func execSpec(ctx *cli.Context, c *libcontainer.Container) (*configs.Process, er
 		caps.Bounding |= mask
 		caps.Effective |= mask
 		caps.Permitted |= mask
+		// As runc: ambient too when the config has an inheritable list,
+		// which is what can let it be raised (else the init warns).
+		if caps.InheritableSet {
+			caps.Ambient |= mask
+		}
 		p.Capabilities = &caps
 	}
 	if len(p.Args) == 0 || p.Args[0] == "" {

@@ -395,6 +395,15 @@ func (sp *spawned) configure(ic *initConfig, runtimeHooks func() error) error {
 		}
 		switch t {
 		case initproto.Ready:
+			var info initproto.ReadyInfo
+			if len(p) > 0 {
+				if err := json.Unmarshal(p, &info); err != nil {
+					return fmt.Errorf("decode ready from init: %w", err)
+				}
+			}
+			for _, w := range info.Warnings {
+				slog.Warn(w)
+			}
 			return nil
 		case initproto.Error:
 			return initproto.DecodeError(p)

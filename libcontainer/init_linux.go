@@ -134,6 +134,10 @@ func initMain(sock *os.File) error {
 	return nil
 }
 
+// initWarnings are what the init has to warn about; they go to the
+// parent, which logs them, with Ready.
+var initWarnings []string
+
 // readyToExec finishes the process (credentials, capabilities, cwd, fds),
 // tells the parent it is ready and lets go of the socket. It returns the
 // executable to run.
@@ -155,7 +159,7 @@ func readyToExec(sock *os.File, ic *initConfig) (string, error) {
 			return "", procErr("pass preserved fd", strconv.Itoa(fd), err)
 		}
 	}
-	if err := initproto.Write(sock, initproto.Ready, nil); err != nil {
+	if err := initproto.WriteJSON(sock, initproto.Ready, initproto.ReadyInfo{Warnings: initWarnings}); err != nil {
 		return "", err
 	}
 	if ic.JoinAfterReady {
@@ -385,7 +389,8 @@ func finalizeProcess(p *configs.Process, cfg *configs.Config, beforeSetUser func
 	p.Env = env
 	var caps capabilities.Sets
 	if p.Capabilities != nil {
-		caps = capabilities.Sets(*p.Capabilities)
+		c := p.Capabilities
+		caps = capabilities.Sets{Bounding: c.Bounding, Effective: c.Effective, Inheritable: c.Inheritable, Permitted: c.Permitted, Ambient: c.Ambient}
 	}
 	// The bounding set is dropped while still root (needs CAP_SETPCAP).
 	if err := capabilities.DropBounding(caps.Bounding); err != nil {
@@ -424,7 +429,10 @@ func finalizeProcess(p *configs.Process, cfg *configs.Config, beforeSetUser func
 	if err != nil {
 		return "", procErr("set capabilities", "", err)
 	}
-	_ = failed // ambient capabilities not in inheritable: runc ignores them too
+	for _, f := range failed {
+		// As runc: a warning in the runtime's log, not an error.
+		initWarnings = append(initWarnings, f.Error())
+	}
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
 		return "", procErr("prctl", "PR_SET_KEEPCAPS", err)
 	}

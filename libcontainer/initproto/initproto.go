@@ -35,7 +35,7 @@
 //	5     parent -> init Config        JSON InitConfig    always
 //	6     init -> parent HookRequest   JSON HookCall      at each hook point the config asks for
 //	7     parent -> init HookDone      (none)             after the hooks ran
-//	8     init -> parent Ready         (none)             set up; waiting for `start`
+//	8     init -> parent Ready         JSON ReadyInfo     set up; waiting for `start`
 //	9     parent -> init Joined        (none)             exec --ignore-paused only: the
 //	                                                      process was moved into the
 //	                                                      (frozen) cgroup after Ready
@@ -268,4 +268,10 @@ func trimErrno(s string, errno syscall.Errno) string {
 // HookCall is the payload of a HookRequest: the hooks of one kind to run.
 type HookCall struct {
 	Name string `json:"name"` // "prestart", "createRuntime", ...
+}
+
+// ReadyInfo is the payload of Ready: what the init warns about (an ambient
+// capability it could not raise), for the parent to log.
+type ReadyInfo struct {
+	Warnings []string `json:"warnings,omitempty"`
 }
