@@ -152,7 +152,12 @@ func execProcess(ctx *cli.Context) (int, error) {
 // process with the command line's args and overrides, as runc builds it.
 func execSpec(ctx *cli.Context, c *libcontainer.Container) (*configs.Process, error) {
 	if path := ctx.String("process"); path != "" {
-		return specconv.LoadProcess(path)
+		p, err := specconv.LoadProcess(path)
+		if err != nil {
+			return nil, err
+		}
+		inheritFromContainer(p, c.State.Process)
+		return p, nil
 	}
 	if ctx.NArg() < 2 {
 		return nil, fmt.Errorf("exec: a command is needed unless --process is given")
@@ -221,6 +226,33 @@ func execSpec(ctx *cli.Context, c *libcontainer.Container) (*configs.Process, er
 		return nil, fmt.Errorf("exec: the command must not be empty")
 	}
 	return p, nil
+}
+
+// inheritFromContainer gives a --process what it leaves out from the
+// container's own process, as runc does: capabilities, rlimits, I/O
+// priority, scheduler, execCPUAffinity and LSM labels.
+func inheritFromContainer(p, base *configs.Process) {
+	if p.Capabilities == nil {
+		p.Capabilities = base.Capabilities
+	}
+	if len(p.Rlimits) == 0 {
+		p.Rlimits = base.Rlimits
+	}
+	if p.IOPriority == nil {
+		p.IOPriority = base.IOPriority
+	}
+	if p.Scheduler == nil {
+		p.Scheduler = base.Scheduler
+	}
+	if p.CPUAffinityInitial == nil && p.CPUAffinityFinal == nil {
+		p.CPUAffinityInitial, p.CPUAffinityFinal = base.CPUAffinityInitial, base.CPUAffinityFinal
+	}
+	if p.AppArmorProfile == "" {
+		p.AppArmorProfile = base.AppArmorProfile
+	}
+	if p.SELinuxLabel == "" {
+		p.SELinuxLabel = base.SELinuxLabel
+	}
 }
 
 // parseUser parses --user uid[:gid], both numeric, strictly.

@@ -283,7 +283,9 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 			return err
 		}
 	}
-	bs := nsenter.Bootstrap{CgroupTasks: tasks, TimeOffsets: o.Config.TimeOffsets}
+	// The init runs on every CPU of its cpuset, not on the caller's taskset
+	// (as runc).
+	bs := nsenter.Bootstrap{CgroupTasks: tasks, TimeOffsets: o.Config.TimeOffsets, Affinity: nsenter.AllCPUs()}
 	for _, ns := range o.Config.Namespaces {
 		switch {
 		case ns.Type == configs.NEWPID && ns.Path == "" && newPid:

@@ -488,15 +488,6 @@ func setThreadAttrs(p *configs.Process, cfg *configs.Config) error {
 			return procErr("ioprio_set", strconv.Itoa(*p.IOPriority), e)
 		}
 	}
-	if len(p.CPUAffinityFinal) > 0 {
-		var set unix.CPUSet
-		for _, c := range p.CPUAffinityFinal {
-			set.Set(c)
-		}
-		if err := unix.SchedSetaffinity(0, &set); err != nil {
-			return procErr("sched_setaffinity", "execCPUAffinity.final", err)
-		}
-	}
 	return nil
 }
 

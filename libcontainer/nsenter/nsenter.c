@@ -172,6 +172,19 @@ int husk_parse_bootstrap(const uint8_t *buf, size_t len, struct husk_bootstrap *
 			seen |= out->pidfd_flags;
 			break;
 		}
+		case HUSK_REC_CPU_AFFINITY:
+			if (rlen < 5 || rlen - 4 > HUSK_AFFINITY_MAX || out->affinity != NULL) {
+				*why = "CPU affinity record has a bad length or is repeated";
+				return -1;
+			}
+			out->affinity_flags = get_u32(val);
+			if ((out->affinity_flags & ~HUSK_AFFINITY_FINAL) != 0) {
+				*why = "CPU affinity record has unknown flags";
+				return -1;
+			}
+			out->affinity = val + 4;
+			out->affinity_len = rlen - 4;
+			break;
 		case HUSK_REC_TIME_OFFSETS:
 			out->time_offsets = (const char *)val;
 			out->time_offsets_len = rlen;
@@ -322,6 +335,23 @@ static void join_cgroups(struct husk_bootstrap *bs)
 	}
 }
 
+/*
+ * Once in the container's cgroups, the process runs on the CPUs the mask
+ * allows (within the cgroup's cpuset): all of them for the init and an
+ * exec without execCPUAffinity, whatever the caller's taskset was, or
+ * execCPUAffinity.final. Children inherit it, so does the Go runtime that
+ * starts after this. As runc: failing to widen to all CPUs is not an
+ * error, failing to set the final affinity is.
+ */
+static void set_affinity(struct husk_bootstrap *bs)
+{
+	if (bs->affinity == NULL)
+		return;
+	if (syscall(SYS_sched_setaffinity, 0, bs->affinity_len, bs->affinity) < 0 &&
+	    (bs->affinity_flags & HUSK_AFFINITY_FINAL))
+		bail(errno, "error setting final CPU affinity", NULL, NULL);
+}
+
 static void write_time_offsets(struct husk_bootstrap *bs)
 {
 	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
@@ -401,6 +431,7 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 		bail(EINVAL, "parse bootstrap", NULL, why);
 
 	join_cgroups(&bs);
+	set_affinity(&bs);
 	if (bs.pidfd >= 0) {
 		/* All of a running container's namespaces at once, by pidfd. */
 		if (setns(bs.pidfd, bs.pidfd_flags) < 0)

@@ -1,6 +1,7 @@
 package specconv
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -126,18 +127,69 @@ func convertProcessExtras(p *configs.Process, sp *specs.Process, field string) e
 	}
 	if a := sp.ExecCPUAffinity; a != nil {
 		var err error
-		if a.Initial != "" {
-			if p.CPUAffinityInitial, err = ParseList(a.Initial); err != nil {
-				return fieldErr(field+".execCPUAffinity.initial", "%v", err)
-			}
+		if p.CPUAffinityInitial, err = parseCPUAffinity(a.Initial); err != nil {
+			return fieldErr(field+".execCPUAffinity.initial", "bad CPUAffinity.Initial: %v", err)
 		}
-		if a.Final != "" {
-			if p.CPUAffinityFinal, err = ParseList(a.Final); err != nil {
-				return fieldErr(field+".execCPUAffinity.final", "%v", err)
-			}
+		if p.CPUAffinityFinal, err = parseCPUAffinity(a.Final); err != nil {
+			return fieldErr(field+".execCPUAffinity.final", "bad CPUAffinity.Final: %v", err)
 		}
 	}
 	return nil
+}
+
+// maxAffinityCPU bounds execCPUAffinity's CPUs, as runc's (a CPU set of
+// 1024).
+const maxAffinityCPU = 1023
+
+// parseCPUAffinity parses an execCPUAffinity list ("0-3,5", spaces around
+// elements and empty elements allowed) as runc does, with its errors.
+func parseCPUAffinity(s string) ([]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	num := func(v string) (int, error) {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			return 0, err
+		}
+		if n > maxAffinityCPU {
+			return 0, fmt.Errorf("values larger than %d are not supported", maxAffinityCPU)
+		}
+		return int(n), nil
+	}
+	set := map[int]bool{}
+	for _, r := range strings.Split(s, ",") {
+		r = strings.TrimSpace(r)
+		if r == "" {
+			continue
+		}
+		lo, hi, isRange := strings.Cut(r, "-")
+		a, err := num(lo)
+		if err != nil {
+			return nil, err
+		}
+		b := a
+		if isRange {
+			if b, err = num(hi); err != nil {
+				return nil, err
+			}
+			if a > b {
+				return nil, errors.New("invalid range: " + r)
+			}
+		}
+		for i := a; i <= b; i++ {
+			set[i] = true
+		}
+	}
+	if len(set) == 0 {
+		return nil, fmt.Errorf("no members found in set %q", s)
+	}
+	out := make([]int, 0, len(set))
+	for c := range set {
+		out = append(out, c)
+	}
+	sort.Ints(out)
+	return out, nil
 }
 
 // validIfName says whether s can name a network interface (IFNAMSIZ).

@@ -1,13 +1,16 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // process.ioPriority is the workload's I/O priority (class and level, as
@@ -81,19 +84,150 @@ func TestMemoryPolicy(t *testing.T) {
 	}
 }
 
-// execCPUAffinity.final applies to exec'd processes, not to the init.
-func TestExecCPUAffinity(t *testing.T) {
-	e := newEnv(t)
-	runningContainer(e, "aff", withSpec(func(s *specs.Spec) {
-		s.Process.ExecCPUAffinity = &specs.CPUAffinity{Final: "0"}
-	}))
-	r := e.ok("exec", "aff", "grep", "Cpus_allowed_list", "/proc/self/status")
-	if !strings.HasSuffix(strings.TrimSpace(r.Stdout), "\t0") {
-		t.Errorf("exec'd process affinity %q, want 0", r.Stdout)
+// onCPU0 runs f (which starts the runtime) on a thread bound to CPU 0,
+// as `taskset -c 0` would: the runtime inherits that affinity.
+func onCPU0(t *testing.T, f func()) {
+	t.Helper()
+	done := make(chan error)
+	go func() {
+		// The thread is never unlocked: it ends with the goroutine,
+		// and its affinity with it.
+		runtime.LockOSThread()
+		var set unix.CPUSet
+		set.Set(0)
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			done <- err
+			return
+		}
+		f()
+		done <- nil
+	}()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
-	r = e.ok("exec", "aff", "grep", "Cpus_allowed_list", "/proc/1/status")
-	if strings.HasSuffix(strings.TrimSpace(r.Stdout), "\t0") && isHusk() {
-		t.Errorf("the init got execCPUAffinity too: %q", r.Stdout)
+}
+
+// cpusAllowed is the Cpus_allowed_list of a host pid.
+func cpusAllowed(t *testing.T, pid int) string {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return statusFields(string(data))["Cpus_allowed_list"]
+}
+
+// The init and exec'd processes run on every CPU of the container's
+// cpuset, not on the caller's taskset; execCPUAffinity applies to exec'd
+// processes only, as runc 1.5 does: .initial until the process is in the
+// container's cgroups, then .final, or .initial's CPUs if there is no
+// .final; a CPU that cannot be used fails the exec with runc's error, a
+// list that cannot be parsed fails create.
+func TestCPUAffinity(t *testing.T) {
+	online, err := os.ReadFile("/sys/devices/system/cpu/online")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.TrimSpace(string(online))
+	if all == "0" {
+		t.Skip("the host has one CPU: no affinity to tell apart")
+	}
+	e := newEnv(t)
+	b := e.newBundle(withArgs("sleep", "100"), withSpec(func(s *specs.Spec) {
+		s.Process.ExecCPUAffinity = &specs.CPUAffinity{Final: "1"}
+	}))
+	e.track("aff")
+	onCPU0(t, func() { e.ok("run", "-d", "--bundle", b.Dir, "aff") })
+	pid := e.state("aff").PID
+	if got := cpusAllowed(t, pid); got != all {
+		t.Errorf("the init, started under taskset -c 0: CPUs %q, want the cpuset's %q (execCPUAffinity is not for the init)", got, all)
+	}
+	// And with create and start apart, without any execCPUAffinity.
+	plain := e.newBundle(withArgs("sleep", "100"))
+	e.track("aff2")
+	onCPU0(t, func() { e.ok("create", "--bundle", plain.Dir, "aff2") })
+	onCPU0(t, func() { e.ok("start", "aff2") })
+	if got := cpusAllowed(t, e.state("aff2").PID); got != all {
+		t.Errorf("the init, created under taskset -c 0: CPUs %q, want %q", got, all)
+	}
+	var r result
+	onCPU0(t, func() { r = e.ok("exec", "aff2", "grep", "Cpus_allowed_list", "/proc/self/status") })
+	if got := statusFields(r.Stdout)["Cpus_allowed_list"]; got != all {
+		t.Errorf("exec without execCPUAffinity, under taskset -c 0: CPUs %q, want %q", got, all)
+	}
+	e.ok("delete", "-f", "aff2")
+	procFile := func(a *specs.CPUAffinity) string {
+		p := defaultSpec().Process
+		p.Args = []string{"grep", "Cpus_allowed_list", "/proc/self/status"}
+		p.ExecCPUAffinity = a
+		data, _ := json.Marshal(p)
+		f, err := os.CreateTemp(e.dir, "process-*.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write(data)
+		f.Close()
+		return f.Name()
+	}
+	execCPUs := func(what string, args ...string) string {
+		t.Helper()
+		onCPU0(t, func() { r = e.run(args...) })
+		if r.Code != 0 {
+			t.Fatalf("%s: %s", what, r)
+		}
+		return statusFields(r.Stdout)["Cpus_allowed_list"]
+	}
+	for _, c := range []struct {
+		what string
+		aff  *specs.CPUAffinity
+		want string
+	}{
+		{"no execCPUAffinity (the container's applies)", nil, "1"},
+		{"an empty execCPUAffinity (none)", &specs.CPUAffinity{}, "1"},
+		{"initial 1", &specs.CPUAffinity{Initial: "1"}, "1"},
+		{"final 1", &specs.CPUAffinity{Final: "1"}, "1"},
+		{"initial 0, final 1", &specs.CPUAffinity{Initial: "0", Final: "1"}, "1"},
+	} {
+		if got := execCPUs(c.what, "exec", "-p", procFile(c.aff), "aff"); got != c.want {
+			t.Errorf("exec -p with %s, under taskset -c 0: CPUs %q, want %q", c.what, got, c.want)
+		}
+	}
+	if got := execCPUs("config.json's final 1", "exec", "aff", "grep", "Cpus_allowed_list", "/proc/self/status"); got != "1" {
+		t.Errorf("exec with config.json's execCPUAffinity.final 1: CPUs %q", got)
+	}
+	// CPU 1023 parses but is not there (on hosts with fewer CPUs).
+	if !exists("/sys/devices/system/cpu/cpu1023") {
+		for _, c := range []struct {
+			aff  *specs.CPUAffinity
+			want string
+		}{
+			{&specs.CPUAffinity{Final: "1023"}, "error setting final CPU affinity: invalid argument"},
+			{&specs.CPUAffinity{Initial: "1023"}, "error setting initial CPU affinity: invalid argument"},
+		} {
+			r := e.run("exec", "-p", procFile(c.aff), "aff")
+			if r.Code != 255 || !strings.Contains(r.Stderr, c.want) {
+				t.Errorf("exec with execCPUAffinity %+v: %s; want exit 255 and %q", *c.aff, r, c.want)
+			}
+		}
+	}
+	e.ok("delete", "-f", "aff")
+	for i, c := range []struct {
+		aff  *specs.CPUAffinity
+		want string
+	}{
+		{&specs.CPUAffinity{Final: "1024"}, "bad CPUAffinity.Final: values larger than 1023 are not supported"},
+		{&specs.CPUAffinity{Initial: "3-1"}, "bad CPUAffinity.Initial: invalid range: 3-1"},
+		{&specs.CPUAffinity{Final: "x"}, `bad CPUAffinity.Final: strconv.ParseUint: parsing \"x\": invalid syntax`},
+		{&specs.CPUAffinity{Final: " , "}, `bad CPUAffinity.Final: no members found in set \" , \"`},
+	} {
+		id := fmt.Sprintf("badaff%d", i)
+		bad := e.newBundle(withArgs("true"), withSpec(func(s *specs.Spec) { s.Process.ExecCPUAffinity = c.aff }))
+		e.track(id)
+		r := e.fails("create", "--bundle", bad.Dir, id)
+		if !strings.Contains(r.Stderr, c.want) {
+			t.Errorf("execCPUAffinity %+v: stderr %q, want %s", *c.aff, r.Stderr, c.want)
+		}
+		e.assertNoTrace(bad, id)
 	}
 }
 
