@@ -456,6 +456,9 @@ func (sp *spawned) bootstrap(bs *nsenter.Bootstrap, cfg *configs.Config) error {
 			if err := writeIDMaps(int(pid), cfg); err != nil {
 				return err
 			}
+			if err := writeTimeOffsets(int(pid), cfg); err != nil {
+				return err
+			}
 			if err := initproto.Write(sp.sock, initproto.MapsDone, nil); err != nil {
 				return fmt.Errorf("send maps-done to init: %w", err)
 			}
@@ -631,6 +634,20 @@ func writeIDMaps(pid int, cfg *configs.Config) error {
 		}
 	} else if err := idmapHelper("newgidmap", "/etc/subgid", pid, cfg.GIDMappings); err != nil {
 		return fmt.Errorf("linux.gidMappings: %w", err)
+	}
+	return nil
+}
+
+// writeTimeOffsets writes the offsets of the time namespace the C stage
+// made together with a new user namespace: the C stage, not dumpable, may
+// not open its own timens_offsets (owned by the host's root) as root of
+// that user namespace.
+func writeTimeOffsets(pid int, cfg *configs.Config) error {
+	if t, ok := cfg.Namespace(configs.NEWTIME); !ok || t.Path != "" || cfg.TimeOffsets == "" {
+		return nil
+	}
+	if err := os.WriteFile("/proc/"+strconv.Itoa(pid)+"/timens_offsets", []byte(cfg.TimeOffsets), 0); err != nil {
+		return fmt.Errorf("linux.timeOffsets: %w", err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -364,5 +365,67 @@ func TestExecFailureMessages(t *testing.T) {
 		if r.Code != 255 || !strings.Contains(r.Stderr, strings.ReplaceAll(c.want, `"`, `\"`)) {
 			t.Errorf("exec %s: %s; want exit 255 and %s", c.arg, r, c.want)
 		}
+	}
+}
+
+// timeOffsets reads /proc/self/timens_offsets as printed into a map.
+func timeOffsets(out string) map[string]string {
+	m := map[string]string{}
+	for _, l := range lines(out) {
+		if f := strings.Fields(l); len(f) == 3 {
+			m[f[0]] = f[1] + " " + f[2]
+		}
+	}
+	return m
+}
+
+// Time namespace offsets work together with a user namespace: one made
+// with the container, and one joined by path.
+func TestTimeOffsetsWithUserNamespace(t *testing.T) {
+	if !exists("/proc/self/timens_offsets") {
+		t.Skip("the host kernel has no time namespaces")
+	}
+	e := newEnv(t)
+	userns := func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 600000, Size: 65536}}
+		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 600000, Size: 65536}}
+	}
+	timens := func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
+		s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{
+			"monotonic": {Secs: 7881, Nanosecs: 2718281},
+			"boottime":  {Secs: 1337, Nanosecs: 3141519},
+		}
+	}
+	want := map[string]string{"monotonic": "7881 2718281", "boottime": "1337 3141519"}
+	b := e.newBundle(withOut(), withShell("cat /proc/self/timens_offsets > /out/offsets; sleep 100"), withSpec(userns), withSpec(timens))
+	e.runDetached(b, "tns")
+	waitFor(t, "the container's offsets", func() bool {
+		data, _ := os.ReadFile(b.outFile("offsets"))
+		return len(lines(string(data))) == 2
+	})
+	data, _ := os.ReadFile(b.outFile("offsets"))
+	if got := timeOffsets(string(data)); !reflect.DeepEqual(got, want) {
+		t.Errorf("offsets in a new user and time namespace: %q, want %v", data, want)
+	}
+	if got := timeOffsets(e.ok("exec", "tns", "cat", "/proc/self/timens_offsets").Stdout); !reflect.DeepEqual(got, want) {
+		t.Errorf("offsets seen by exec: %v, want %v", got, want)
+	}
+	// A second container joins the first one's user namespace and makes
+	// a time namespace of its own.
+	pid := e.state("tns").PID
+	second := e.newBundle(withArgs("cat", "/proc/self/timens_offsets"), withSpec(userns), withSpec(func(s *specs.Spec) {
+		for i, ns := range s.Linux.Namespaces {
+			if ns.Type == specs.UserNamespace {
+				s.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/user", pid)
+			}
+		}
+		timens(s)
+		s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"boottime": {Secs: 42}}
+	}))
+	r := e.runFG(second, "tns2")
+	if got := timeOffsets(r.Stdout); r.Code != 0 || got["boottime"] != "42 0" || got["monotonic"] != "0 0" {
+		t.Errorf("offsets with a joined user namespace: %s", r)
 	}
 }
