@@ -479,7 +479,12 @@ func setThreadAttrs(p *configs.Process, cfg *configs.Config) error {
 		attr := unix.SchedAttr{Policy: s.Policy, Flags: s.Flags, Nice: s.Nice, Priority: s.Priority,
 			Runtime: s.Runtime, Deadline: s.Deadline, Period: s.Period}
 		if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
-			return procErr("sched_setattr", "", err)
+			// As runc: EPERM with a cpuset of the container's own is
+			// SCHED_DEADLINE's admission control (the root domain's CPUs).
+			if err == unix.EPERM && cfg.Cgroup != nil && cfg.Cgroup.Resources != nil && cfg.Cgroup.Resources.CPUs != "" {
+				return &initproto.InitError{Stage: "process", Detail: "process scheduler can't be used together with AllowedCPUs"}
+			}
+			return procErr("error setting scheduler", "", err)
 		}
 	}
 	if p.IOPriority != nil {

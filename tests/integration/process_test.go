@@ -42,24 +42,115 @@ func TestScheduler(t *testing.T) {
 	}
 }
 
+// rtGroupSched returns the cpu hierarchy's cpu.rt_runtime_us of the
+// suite's cgroup parent when the host has RT group scheduling (cgroup v1
+// with CONFIG_RT_GROUP_SCHED): there, a task may only be made real-time
+// in a cgroup given RT bandwidth, and a new cgroup has none.
+func rtGroupSched(t *testing.T) string {
+	t.Helper()
+	for _, m := range cgroupMountInfo() {
+		if m.fstype == "cgroup" && m.has([]string{"cpu"}) && exists(filepath.Join(m.point, "cpu.rt_runtime_us")) {
+			return filepath.Join(m.point, cgroupParent, "cpu.rt_runtime_us")
+		}
+	}
+	return ""
+}
+
 // An RT policy needs CAP_SYS_NICE at set-up time, which the runtime has:
-// the workload runs SCHED_FIFO even with the default capabilities.
+// the workload runs SCHED_FIFO even with the default capabilities. Where
+// the host has RT group scheduling, the container's cgroup (and the
+// suite's parent) need RT bandwidth for that; without it the kernel
+// refuses (EPERM) and so does the runtime, with runc's error.
 func TestSchedulerRealtime(t *testing.T) {
 	e := newEnv(t)
-	b := e.newBundle(withShell(`awk '{print $18, $41}' /proc/self/stat`), withSpec(func(s *specs.Spec) {
+	fifo := func(s *specs.Spec) {
 		s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedFIFO, Priority: 10}
+	}
+	rtFile := rtGroupSched(t)
+	if rtFile != "" {
+		noBW := e.newBundle(withArgs("true"), withSpec(fifo))
+		e.track("nort")
+		r := e.fails("run", "--bundle", noBW.Dir, "nort")
+		if !strings.Contains(r.Stderr, "error setting scheduler: operation not permitted") {
+			t.Errorf("SCHED_FIFO in a cgroup without RT bandwidth: %q, want runc's \"error setting scheduler: operation not permitted\"", r.Stderr)
+		}
+		e.assertNoTrace(noBW, "nort")
+		// Bandwidth for the suite's parent (made here if need be), then
+		// for the container's cgroup through its config.
+		if err := os.MkdirAll(filepath.Dir(rtFile), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(rtFile, []byte("10000"), 0); err != nil {
+			t.Fatalf("giving the suite's cgroup RT bandwidth: %v", err)
+		}
+		t.Cleanup(func() { os.WriteFile(rtFile, []byte("0"), 0) })
+	}
+	b := e.newBundle(withShell(`awk '{print $18, $41}' /proc/self/stat`), withSpec(fifo), withSpec(func(s *specs.Spec) {
+		if rtFile != "" {
+			rt, period := int64(10000), uint64(1000000)
+			s.Linux.Resources.CPU = &specs.LinuxCPU{RealtimeRuntime: &rt, RealtimePeriod: &period}
+		}
 	}))
 	r := e.runFG(b, "rt")
 	if r.Code != 0 {
-		// Some hosts forbid RT scheduling (no RT bandwidth for the cgroup).
-		if strings.Contains(r.Stderr, "sched_setattr") {
-			t.Skipf("host refuses SCHED_FIFO: %s", r.Stderr)
-		}
 		t.Fatal(r)
 	}
 	// field 18 is the priority as the kernel reports it (-1 - rt priority).
 	if strings.TrimSpace(r.Stdout) != "-11 1" {
 		t.Errorf("priority and policy %q, want \"-11 1\"", r.Stdout)
+	}
+}
+
+// Bad process.scheduler and linux.memoryPolicy configs fail with runc
+// 1.5's wording (husk's also names the field) and leave nothing behind.
+func TestSchedulerAndMemoryPolicyErrors(t *testing.T) {
+	e := newEnv(t)
+	type bad struct {
+		spec  func(s *specs.Spec)
+		want  string
+		field string
+	}
+	sched := func(sc specs.Scheduler) func(s *specs.Spec) {
+		return func(s *specs.Spec) { s.Process.Scheduler = &sc }
+	}
+	mpol := func(mp specs.LinuxMemoryPolicy) func(s *specs.Spec) {
+		return func(s *specs.Spec) { s.Linux.MemoryPolicy = &mp }
+	}
+	cases := []bad{
+		{sched(specs.Scheduler{Policy: "SCHED_BOGUS"}), "invalid scheduler policy: SCHED_BOGUS", "process.scheduler.policy"},
+		{sched(specs.Scheduler{}), "scheduler policy is required", "process.scheduler.policy"},
+		{sched(specs.Scheduler{Policy: specs.SchedOther, Nice: 30}), "invalid scheduler.nice: 30 when scheduler.policy is SCHED_OTHER", "process.scheduler.nice"},
+		{sched(specs.Scheduler{Policy: specs.SchedBatch, Priority: 3}), "scheduler.priority can only be specified for SchedFIFO or SchedRR policy", "process.scheduler.priority"},
+		{sched(specs.Scheduler{Policy: specs.SchedOther, Runtime: 3}), "scheduler runtime/deadline/period can only be specified for SchedDeadline policy", "process.scheduler"},
+		{sched(specs.Scheduler{Policy: specs.SchedOther, Flags: []specs.LinuxSchedulerFlag{"SCHED_FLAG_BOGUS"}}), "invalid scheduler flag: SCHED_FLAG_BOGUS", "process.scheduler.flags[0]"},
+		{mpol(specs.LinuxMemoryPolicy{Mode: "MPOL_BOGUS"}), `invalid memory policy mode "MPOL_BOGUS"`, "linux.memoryPolicy.mode"},
+		{mpol(specs.LinuxMemoryPolicy{Mode: "MPOL_BIND", Nodes: "0", Flags: []specs.MemoryPolicyFlagType{"MPOL_F_BOGUS"}}), `invalid memory policy flag "MPOL_F_BOGUS"`, "linux.memoryPolicy.flags[0]"},
+		{mpol(specs.LinuxMemoryPolicy{Mode: "MPOL_BIND", Nodes: "x"}), `invalid memory policy nodes "x": strconv.ParseUint: parsing "x": invalid syntax`, "linux.memoryPolicy.nodes"},
+		{mpol(specs.LinuxMemoryPolicy{Mode: "MPOL_BIND", Nodes: "2000"}), `invalid memory policy nodes "2000": values larger than 1023 are not supported`, "linux.memoryPolicy.nodes"},
+		{mpol(specs.LinuxMemoryPolicy{Mode: "MPOL_DEFAULT", Nodes: "0-1"}), "memory policy mode requires 0 nodes but got 2", "linux.memoryPolicy.nodes"},
+		{mpol(specs.LinuxMemoryPolicy{Mode: "MPOL_LOCAL", Nodes: "0"}), "memory policy mode requires 0 nodes but got 1", "linux.memoryPolicy.nodes"},
+		{mpol(specs.LinuxMemoryPolicy{Mode: "MPOL_INTERLEAVE"}), "memory policy mode requires at least one node but got 0", "linux.memoryPolicy.nodes"},
+		// Refused by the kernel, with its error.
+		{mpol(specs.LinuxMemoryPolicy{Mode: "MPOL_BIND", Nodes: "1000"}), "set_mempolicy: invalid argument", ""},
+	}
+	if online, _ := os.ReadFile("/sys/devices/system/cpu/online"); strings.TrimSpace(string(online)) != "0" {
+		// SCHED_DEADLINE wants all the CPUs of its root domain: a cpuset
+		// of fewer is refused (EPERM), which runc words so.
+		cases = append(cases, bad{func(s *specs.Spec) {
+			s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedDeadline, Runtime: 100000, Deadline: 1000000, Period: 1000000}
+			s.Linux.Resources.CPU = &specs.LinuxCPU{Cpus: "0"}
+		}, "process scheduler can't be used together with AllowedCPUs", ""})
+	}
+	for i, c := range cases {
+		id := fmt.Sprintf("badsched%d", i)
+		b := e.newBundle(withArgs("true"), withSpec(c.spec))
+		e.track(id)
+		r := e.fails("run", "--bundle", b.Dir, id)
+		stderr := strings.ReplaceAll(r.Stderr, `\"`, `"`)
+		if !strings.Contains(stderr, c.want) || (isHusk() && !strings.Contains(stderr, c.field)) {
+			t.Errorf("case %d: stderr %q, want %q (and the field %q)", i, r.Stderr, c.want, c.field)
+		}
+		e.assertNoTrace(b, id)
 	}
 }
 
