@@ -146,8 +146,10 @@ func TestRunTerminalForeground(t *testing.T) {
 	// Resize the outer terminal: husk passes it on at SIGWINCH.
 	unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 40, Col: 120})
 	cmd.Process.Signal(syscall.SIGWINCH)
-	master.WriteString("sleep 0.2; stty size; exit 7\n")
-	readUntil(t, master, "40 120")
+	// The shell polls its size until the resize arrives (or readUntil's
+	// deadline passes).
+	master.WriteString("until [ \"$(stty size)\" = '40 120' ]; do sleep 0.01; done; echo resized-$((6*7)); exit 7\n")
+	readUntil(t, master, "resized-42")
 	err := cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != 7 {
 		t.Errorf("exit code %d (%v), want 7", code, err)
