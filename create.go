@@ -100,7 +100,7 @@ func doCreate(ctx *cli.Context, id string, detach bool) (*libcontainer.Container
 	proc.Env = withListenFds(proc.Env, listen)
 	c, err := libcontainer.Create(libcontainer.CreateOptions{
 		Root: root, ID: id, Bundle: bundle, Config: cfg, Process: proc,
-		PreserveFds: listen + int(ctx.Uint("preserve-fds")), ConsoleSocket: toInit,
+		PreserveFds: listen + int(ctx.Uint("preserve-fds")), ConsoleSocket: toInit, ProxyConsole: ours != nil,
 		Notify: os.Getenv("NOTIFY_SOCKET") != "", Rootless: rootless(ctx),
 	})
 	if err != nil {

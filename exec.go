@@ -108,7 +108,7 @@ func execProcess(ctx *cli.Context) (int, error) {
 	listen := listenFds()
 	p.Env = withListenFds(p.Env, listen)
 	pid, err := c.Exec(libcontainer.ExecOptions{
-		Process: p, PreserveFds: listen + int(ctx.Uint("preserve-fds")), ConsoleSocket: toInit, SubCgroups: subs,
+		Process: p, PreserveFds: listen + int(ctx.Uint("preserve-fds")), ConsoleSocket: toInit, ProxyConsole: ours != nil, SubCgroups: subs,
 		IgnorePaused: ctx.Bool("ignore-paused"),
 	})
 	if err != nil {
@@ -149,7 +149,12 @@ func execProcess(ctx *cli.Context) (int, error) {
 // process with the command line's args and overrides, as runc builds it.
 func execSpec(ctx *cli.Context, c *libcontainer.Container) (*configs.Process, error) {
 	if path := ctx.String("process"); path != "" {
-		return specconv.LoadProcess(path)
+		p, err := specconv.LoadProcess(path)
+		if err != nil {
+			return nil, err
+		}
+		inheritFromContainer(p, c.State.Process)
+		return p, nil
 	}
 	if ctx.NArg() < 2 {
 		return nil, fmt.Errorf("exec: a command is needed unless --process is given")
@@ -186,7 +191,8 @@ func execSpec(ctx *cli.Context, c *libcontainer.Container) (*configs.Process, er
 		}
 	}
 	if gids := ctx.Int64Slice("additional-gids"); len(gids) > 0 {
-		p.AdditionalGids = nil
+		// As runc: added to the container's process.user.additionalGids.
+		p.AdditionalGids = append([]uint32(nil), p.AdditionalGids...)
 		for _, g := range gids {
 			if g < 0 || g > 1<<32-1 {
 				return nil, fmt.Errorf("exec: --additional-gids: %d is not a gid", g)
@@ -208,12 +214,44 @@ func execSpec(ctx *cli.Context, c *libcontainer.Container) (*configs.Process, er
 		caps.Bounding |= mask
 		caps.Effective |= mask
 		caps.Permitted |= mask
+		// As runc: ambient too when the config has an inheritable list,
+		// which is what can let it be raised (else the init warns).
+		if caps.InheritableSet {
+			caps.Ambient |= mask
+		}
 		p.Capabilities = &caps
 	}
 	if len(p.Args) == 0 || p.Args[0] == "" {
 		return nil, fmt.Errorf("exec: the command must not be empty")
 	}
 	return p, nil
+}
+
+// inheritFromContainer gives a --process what it leaves out from the
+// container's own process, as runc does: capabilities, rlimits, I/O
+// priority, scheduler, execCPUAffinity and LSM labels.
+func inheritFromContainer(p, base *configs.Process) {
+	if p.Capabilities == nil {
+		p.Capabilities = base.Capabilities
+	}
+	if len(p.Rlimits) == 0 {
+		p.Rlimits = base.Rlimits
+	}
+	if p.IOPriority == nil {
+		p.IOPriority = base.IOPriority
+	}
+	if p.Scheduler == nil {
+		p.Scheduler = base.Scheduler
+	}
+	if p.CPUAffinityInitial == nil && p.CPUAffinityFinal == nil {
+		p.CPUAffinityInitial, p.CPUAffinityFinal = base.CPUAffinityInitial, base.CPUAffinityFinal
+	}
+	if p.AppArmorProfile == "" {
+		p.AppArmorProfile = base.AppArmorProfile
+	}
+	if p.SELinuxLabel == "" {
+		p.SELinuxLabel = base.SELinuxLabel
+	}
 }
 
 // parseUser parses --user uid[:gid], both numeric, strictly.

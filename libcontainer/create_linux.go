@@ -43,6 +43,9 @@ type CreateOptions struct {
 	// ConsoleSocket receives the pty master when the process has a
 	// terminal (a connected --console-socket, or husk's own socketpair).
 	ConsoleSocket *os.File
+	// ProxyConsole: husk itself proxies the pty (a foreground run): its
+	// output post-processing (ONLCR) is turned off, as runc does.
+	ProxyConsole bool
 	// Notify gives the container an sd_notify socket of its own (husk was
 	// started with NOTIFY_SOCKET).
 	Notify bool
@@ -74,6 +77,9 @@ type initConfig struct {
 	JoinAfterReady bool `json:"join_after_ready,omitempty"`
 	// ConsoleFd is the socket to send the pty master over, or -1.
 	ConsoleFd int `json:"console_fd"`
+	// ClearONLCR turns off the pty's \n to \r\n translation: the pty
+	// goes to husk's own proxy, whose terminal (raw) adds nothing either.
+	ClearONLCR bool `json:"clear_onlcr,omitempty"`
 	// HookState is the OCI state JSON for the hooks the init runs.
 	HookState []byte `json:"hook_state,omitempty"`
 	// Exec is set for `husk exec`: the process joins a running container;
@@ -261,7 +267,9 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 			return err
 		}
 	}
-	bs := nsenter.Bootstrap{CgroupTasks: tasks, TimeOffsets: o.Config.TimeOffsets}
+	// The init runs on every CPU of its cpuset, not on the caller's taskset
+	// (as runc).
+	bs := nsenter.Bootstrap{CgroupTasks: tasks, TimeOffsets: o.Config.TimeOffsets, Affinity: nsenter.AllCPUs()}
 	for _, ns := range o.Config.Namespaces {
 		switch {
 		case ns.Type == configs.NEWPID && ns.Path == "" && newPid:
@@ -282,7 +290,7 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 	ic := initConfig{
 		ID: o.ID, Config: o.Config, Process: o.Process, CgroupPaths: sp.cgroup.Paths(),
 		FifoFd: sockFd + 1, PreserveFds: o.PreserveFds, HookState: state,
-		ConsoleFd: consoleFd, MountSources: os.Geteuid() == 0,
+		ConsoleFd: consoleFd, MountSources: os.Geteuid() == 0, ClearONLCR: o.ProxyConsole,
 	}
 	sc.fill(&ic, sp.pid, state, o.Config)
 	err = sp.configure(&ic, func() error {
@@ -383,6 +391,15 @@ func (sp *spawned) configure(ic *initConfig, runtimeHooks func() error) error {
 			logFromInit(p)
 		case initproto.Ready:
 			slog.Debug("the init is ready", "pid", sp.pid)
+			var info initproto.ReadyInfo
+			if len(p) > 0 {
+				if err := json.Unmarshal(p, &info); err != nil {
+					return fmt.Errorf("decode ready from init: %w", err)
+				}
+			}
+			for _, w := range info.Warnings {
+				slog.Warn(w)
+			}
 			return nil
 		case initproto.Error:
 			return initproto.DecodeError(p)
@@ -468,6 +485,9 @@ func (sp *spawned) bootstrap(bs *nsenter.Bootstrap, cfg *configs.Config) error {
 			}
 			slog.Debug("writing the uid/gid maps", "pid", pid)
 			if err := writeIDMaps(int(pid), cfg); err != nil {
+				return err
+			}
+			if err := writeTimeOffsets(int(pid), cfg); err != nil {
 				return err
 			}
 			if err := initproto.Write(sp.sock, initproto.MapsDone, nil); err != nil {
@@ -589,6 +609,20 @@ func writeIDMaps(pid int, cfg *configs.Config) error {
 		}
 	} else if err := idmapHelper("newgidmap", "/etc/subgid", pid, cfg.GIDMappings); err != nil {
 		return fmt.Errorf("linux.gidMappings: %w", err)
+	}
+	return nil
+}
+
+// writeTimeOffsets writes the offsets of the time namespace the C stage
+// made together with a new user namespace: the C stage, not dumpable, may
+// not open its own timens_offsets (owned by the host's root) as root of
+// that user namespace.
+func writeTimeOffsets(pid int, cfg *configs.Config) error {
+	if t, ok := cfg.Namespace(configs.NEWTIME); !ok || t.Path != "" || cfg.TimeOffsets == "" {
+		return nil
+	}
+	if err := os.WriteFile("/proc/"+strconv.Itoa(pid)+"/timens_offsets", []byte(cfg.TimeOffsets), 0); err != nil {
+		return fmt.Errorf("linux.timeOffsets: %w", err)
 	}
 	return nil
 }

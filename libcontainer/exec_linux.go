@@ -23,6 +23,8 @@ type ExecOptions struct {
 	PreserveFds int
 	// ConsoleSocket receives the pty master if the process has a terminal.
 	ConsoleSocket *os.File
+	// ProxyConsole: husk itself proxies the pty (see CreateOptions).
+	ProxyConsole bool
 	// IgnorePaused allows exec into a paused container.
 	IgnorePaused bool
 	// SubCgroups puts the process in sub-cgroups of the container's:
@@ -101,24 +103,32 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 			return 0, err
 		}
 	}
+	// As runc: the process runs where execCPUAffinity.initial says until
+	// it is in the container's cgroups, then where .final says, or stays
+	// on .initial's CPUs if there is no .final, or, with neither, on every
+	// CPU of the cpuset, not on the caller's taskset.
 	if len(o.Process.CPUAffinityInitial) > 0 {
-		// Until it joins the container's cgroup, the process runs where
-		// execCPUAffinity.initial says.
 		var set unix.CPUSet
 		for _, cpu := range o.Process.CPUAffinityInitial {
 			set.Set(cpu)
 		}
 		if err := unix.SchedSetaffinity(sp.pid0, &set); err != nil {
-			return 0, fmt.Errorf("execCPUAffinity.initial: %w", err)
+			return 0, fmt.Errorf("error setting initial CPU affinity: %w", err)
 		}
 	}
 	bs := nsenter.Bootstrap{CgroupTasks: tasks, Pidfd: 3 + o.PreserveFds, PidfdFlags: flags}
+	switch {
+	case len(o.Process.CPUAffinityFinal) > 0:
+		bs.Affinity, bs.AffinityFinal = nsenter.CPUMask(o.Process.CPUAffinityFinal), true
+	case len(o.Process.CPUAffinityInitial) == 0:
+		bs.Affinity = nsenter.AllCPUs()
+	}
 	if err := sp.bootstrap(&bs, c.State.Config); err != nil {
 		return 0, err
 	}
 	ic := initConfig{
 		ID: c.State.ID, Config: c.State.Config, Process: o.Process,
-		FifoFd: -1, PreserveFds: o.PreserveFds, Exec: true, ConsoleFd: consoleFd,
+		FifoFd: -1, PreserveFds: o.PreserveFds, Exec: true, ConsoleFd: consoleFd, ClearONLCR: o.ProxyConsole,
 		JoinAfterReady: paused,
 	}
 	sc.fill(&ic, sp.pid, c.hookState(Running, c.State.InitPid), c.State.Config)

@@ -121,7 +121,7 @@ func initMain(sock *os.File) error {
 	rs.Close()
 	if proc.Terminal {
 		debugf("set up the console")
-		if err := setupConsole(ic.ConsoleFd, proc, true); err != nil {
+		if err := setupConsole(&ic, true); err != nil {
 			return err
 		}
 	}
@@ -165,6 +165,10 @@ func initMain(sock *os.File) error {
 	return nil
 }
 
+// initWarnings are what the init has to warn about; they go to the
+// parent, which logs them, with Ready.
+var initWarnings []string
+
 // readyToExec finishes the process (credentials, capabilities, cwd, fds,
 // seccomp filter), tells the parent it is ready and lets go of the socket.
 // It returns the executable to run.
@@ -206,7 +210,7 @@ func readyToExec(sock *os.File, ic *initConfig) (string, error) {
 		}
 	}
 	logSock = nil // nothing may follow Ready
-	if err := initproto.Write(sock, initproto.Ready, nil); err != nil {
+	if err := initproto.WriteJSON(sock, initproto.Ready, initproto.ReadyInfo{Warnings: initWarnings}); err != nil {
 		return "", err
 	}
 	if ic.JoinAfterReady {
@@ -237,8 +241,9 @@ func debugf(format string, args ...any) {
 func execWorkload(path string, ic *initConfig) {
 	p := ic.Process
 	err := unix.Exec(path, p.Args, p.Env)
-	fmt.Fprintf(os.Stderr, "husk: exec %s: %v\n", path, err)
-	os.Exit(127)
+	// As runc: the error alone, and 255, the code of a runtime failure.
+	fmt.Fprintf(os.Stderr, "exec %s: %v\n", path, err)
+	os.Exit(255)
 }
 
 // execMain is the init of `husk exec`: the C stage has joined the
@@ -265,7 +270,7 @@ func execMain(sock *os.File, ic *initConfig) error {
 	}
 	if proc.Terminal {
 		debugf("set up the terminal")
-		if err := setupConsole(ic.ConsoleFd, proc, false); err != nil {
+		if err := setupConsole(ic, false); err != nil {
 			return err
 		}
 	}
@@ -277,10 +282,12 @@ func execMain(sock *os.File, ic *initConfig) error {
 	return nil
 }
 
-// setupConsole makes the process's pty in the container's devpts, binds
-// the slave on /dev/console (for the init), sends the master over the
-// console socket and makes the slave the controlling terminal and stdio.
-func setupConsole(sockFd int, proc *configs.Process, mountConsole bool) error {
+// setupConsole makes the process's pty in the container's devpts, gives
+// the slave to the process's user, binds it on /dev/console (for the
+// init), sends the master over the console socket and makes the slave the
+// controlling terminal and stdio.
+func setupConsole(ic *initConfig, mountConsole bool) error {
+	sockFd, proc := ic.ConsoleFd, ic.Process
 	if sockFd < 0 {
 		return &initproto.InitError{Stage: "console", Detail: "a terminal was asked for without a console socket"}
 	}
@@ -291,6 +298,19 @@ func setupConsole(sockFd int, proc *configs.Process, mountConsole bool) error {
 		return &initproto.InitError{Stage: "console", Op: "create pty", Errno: errnoOf(err), Detail: err.Error()}
 	}
 	defer slave.Close()
+	// The pty is the container's own: the only stdio handed to the
+	// process's user (the devpts mount's gid= gives its group). Nothing
+	// else is ever chowned: not the caller's files, not /dev/null.
+	if err := console.Own(slave, int(proc.UID)); err != nil {
+		master.Close()
+		return &initproto.InitError{Stage: "console", Op: "chown pty", Errno: errnoOf(err)}
+	}
+	if ic.ClearONLCR {
+		if err := console.ClearONLCR(master); err != nil {
+			master.Close()
+			return &initproto.InitError{Stage: "console", Op: "clear ONLCR", Errno: errnoOf(err)}
+		}
+	}
 	if mountConsole {
 		if err := bindConsole(slave); err != nil {
 			master.Close()
@@ -439,13 +459,15 @@ func finalizeProcess(p *configs.Process, cfg *configs.Config, beforeSetUser func
 	if p.Umask != nil {
 		unix.Umask(int(*p.Umask))
 	}
-	if !hasEnv(p.Env, "HOME") {
-		// As runc: HOME from the container's /etc/passwd, else "/".
-		p.Env = append(p.Env, "HOME="+homeOf(p.UID))
+	env, err := workloadEnv(p.Env, p.UID)
+	if err != nil {
+		return "", procErr("environment", "", err)
 	}
+	p.Env = env
 	var caps capabilities.Sets
 	if p.Capabilities != nil {
-		caps = capabilities.Sets(*p.Capabilities)
+		c := p.Capabilities
+		caps = capabilities.Sets{Bounding: c.Bounding, Effective: c.Effective, Inheritable: c.Inheritable, Permitted: c.Permitted, Ambient: c.Ambient}
 	}
 	// The bounding set is dropped while still root (needs CAP_SETPCAP).
 	if err := capabilities.DropBounding(caps.Bounding); err != nil {
@@ -484,7 +506,10 @@ func finalizeProcess(p *configs.Process, cfg *configs.Config, beforeSetUser func
 	if err != nil {
 		return "", procErr("set capabilities", "", err)
 	}
-	_ = failed // ambient capabilities not in inheritable: runc ignores them too
+	for _, f := range failed {
+		// As runc: a warning in the runtime's log, not an error.
+		initWarnings = append(initWarnings, f.Error())
+	}
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
 		return "", procErr("prctl", "PR_SET_KEEPCAPS", err)
 	}
@@ -565,22 +590,18 @@ func setThreadAttrs(p *configs.Process, cfg *configs.Config) error {
 		attr := unix.SchedAttr{Policy: s.Policy, Flags: s.Flags, Nice: s.Nice, Priority: s.Priority,
 			Runtime: s.Runtime, Deadline: s.Deadline, Period: s.Period}
 		if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
-			return procErr("sched_setattr", "", err)
+			// As runc: EPERM with a cpuset of the container's own is
+			// SCHED_DEADLINE's admission control (the root domain's CPUs).
+			if err == unix.EPERM && cfg.Cgroup != nil && cfg.Cgroup.Resources != nil && cfg.Cgroup.Resources.CPUs != "" {
+				return &initproto.InitError{Stage: "process", Detail: "process scheduler can't be used together with AllowedCPUs"}
+			}
+			return procErr("error setting scheduler", "", err)
 		}
 	}
 	if p.IOPriority != nil {
 		const ioprioWhoProcess = 1
 		if _, _, e := unix.RawSyscall(unix.SYS_IOPRIO_SET, ioprioWhoProcess, 0, uintptr(*p.IOPriority)); e != 0 {
 			return procErr("ioprio_set", strconv.Itoa(*p.IOPriority), e)
-		}
-	}
-	if len(p.CPUAffinityFinal) > 0 {
-		var set unix.CPUSet
-		for _, c := range p.CPUAffinityFinal {
-			set.Set(c)
-		}
-		if err := unix.SchedSetaffinity(0, &set); err != nil {
-			return procErr("sched_setaffinity", "execCPUAffinity.final", err)
 		}
 	}
 	return nil
@@ -605,15 +626,6 @@ func setUser(p *configs.Process) error {
 		return procErr("setuid", strconv.Itoa(int(p.UID)), err)
 	}
 	return nil
-}
-
-func hasEnv(env []string, key string) bool {
-	for _, e := range env {
-		if k, _, _ := strings.Cut(e, "="); k == key {
-			return true
-		}
-	}
-	return false
 }
 
 // homeOf finds uid's home directory in the container's /etc/passwd (we are
@@ -648,9 +660,13 @@ func setgroupsDenied() bool {
 
 // lookPath finds the executable as execvp would, with the workload's PATH.
 func lookPath(file string, env []string) (string, error) {
+	// The errors read as runc's (Go's exec.LookPath): exec: "/x": stat
+	// /x: no such file or directory, exec: "/x": permission denied, ...
+	statFailed := false
 	check := func(p string) error {
 		var st unix.Stat_t
 		if err := unix.Stat(p, &st); err != nil {
+			statFailed = true
 			return err
 		}
 		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
@@ -660,7 +676,11 @@ func lookPath(file string, env []string) (string, error) {
 	}
 	if strings.Contains(file, "/") {
 		if err := check(file); err != nil {
-			return "", procErr("exec", strconv.Quote(file), err)
+			ie := &initproto.InitError{Stage: "process", Op: "exec:", Path: strconv.Quote(file), Errno: errnoOf(err)}
+			if statFailed {
+				ie.Detail = "stat " + file
+			}
+			return "", ie
 		}
 		return file, nil
 	}
@@ -679,7 +699,7 @@ func lookPath(file string, env []string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", &initproto.InitError{Stage: "process", Op: "exec", Path: strconv.Quote(file), Detail: "executable file not found in $PATH"}
+	return "", &initproto.InitError{Stage: "process", Op: "exec:", Path: strconv.Quote(file), Detail: "executable file not found in $PATH"}
 }
 
 func rlimitName(t int) string {

@@ -87,8 +87,8 @@ func DropBounding(mask uint64) error {
 // sets with capset(2), then raises the ambient ones. The caller must have
 // locked the OS thread and keep it until exec. Ambient capabilities that
 // the kernel refuses (not in both permitted and inheritable) are returned
-// in failedAmbient: runc only warns about them.
-func Apply(s Sets) (failedAmbient []int, err error) {
+// in failedAmbient, one error naming each: runc only warns about them.
+func Apply(s Sets) (failedAmbient []error, err error) {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
 	for i := 0; i < 2; i++ {
@@ -107,7 +107,7 @@ func Apply(s Sets) (failedAmbient []int, err error) {
 			continue
 		}
 		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c), 0, 0); err != nil {
-			failedAmbient = append(failedAmbient, c)
+			failedAmbient = append(failedAmbient, fmt.Errorf("can't raise ambient capability %s: %w", Name(c), err))
 		}
 	}
 	return failedAmbient, nil

@@ -207,6 +207,9 @@ type Caps struct {
 	Inheritable uint64 `json:"inheritable"`
 	Permitted   uint64 `json:"permitted"`
 	Ambient     uint64 `json:"ambient"`
+	// InheritableSet: the config had an inheritable list (maybe empty);
+	// exec --cap then raises its capabilities in ambient too, as runc.
+	InheritableSet bool `json:"inheritable_set,omitempty"`
 }
 
 // Rlimit is one resource limit.

@@ -100,3 +100,32 @@ func RecvFd(sock *os.File) (*os.File, error) {
 	}
 	return os.NewFile(uintptr(fds[0]), string(buf[:n])), nil
 }
+
+// Own gives the pty slave to uid (its group is left as devpts made it),
+// as runc does for the process's stdio, so a process that runs as another
+// user can use its terminal. Where the kernel does not allow it (an owner
+// not mapped in the user namespace, a read-only devpts) it is left alone.
+func Own(slave *os.File, uid int) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(slave.Fd()), &st); err != nil {
+		return err
+	}
+	if int(st.Uid) == uid {
+		return nil
+	}
+	if err := unix.Fchown(int(slave.Fd()), uid, -1); err != nil && err != unix.EPERM && err != unix.EROFS {
+		return err
+	}
+	return nil
+}
+
+// ClearONLCR turns off the pty's output translation of \n to \r\n (set on
+// the master, it applies to the pair), as runc does for the pty it proxies.
+func ClearONLCR(master *os.File) error {
+	t, err := unix.IoctlGetTermios(int(master.Fd()), unix.TCGETS)
+	if err != nil {
+		return err
+	}
+	t.Oflag &^= unix.ONLCR
+	return unix.IoctlSetTermios(int(master.Fd()), unix.TCSETS, t)
+}

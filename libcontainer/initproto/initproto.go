@@ -42,7 +42,7 @@
 //	9     parent -> init SeccompDone   (none)             the parent has a copy of the
 //	                                                      listener (pidfd_getfd) and has
 //	                                                      sent it to the seccomp agent
-//	10    init -> parent Ready         (none)             set up; waiting for `start`
+//	10    init -> parent Ready         JSON ReadyInfo     set up; waiting for `start`
 //	11    parent -> init Joined        (none)             exec --ignore-paused only: the
 //	                                                      process was moved into the
 //	                                                      (frozen) cgroup after Ready
@@ -439,4 +439,10 @@ func ParseLog(p []byte) (level, msg string) {
 // HookCall is the payload of a HookRequest: the hooks of one kind to run.
 type HookCall struct {
 	Name string `json:"name"` // "prestart", "createRuntime", ...
+}
+
+// ReadyInfo is the payload of Ready: what the init warns about (an ambient
+// capability it could not raise), for the parent to log.
+type ReadyInfo struct {
+	Warnings []string `json:"warnings,omitempty"`
 }

@@ -24,6 +24,11 @@ const (
 	recCgroupTasks = 4
 	recSetnsPidfd  = 5
 	recLogLevel    = 6
+	recAffinity    = 7
+
+	affinityFinal = 1
+	// MaxAffinity is the size of the largest CPU mask (8192 CPUs).
+	MaxAffinity = 1024
 
 	magic        = "HSK1"
 	MaxBootstrap = 65536
@@ -59,6 +64,11 @@ type Bootstrap struct {
 	// LogLevel 1 has the C stage send a Log frame (initproto.Log) per
 	// step, for --debug; 0 sends none.
 	LogLevel uint32
+	// Affinity, if not empty, is the CPU mask (a byte per 8 CPUs, CPU 0
+	// the lowest bit of the first) the C stage sets once in the cgroups;
+	// with AffinityFinal a failure is an error (execCPUAffinity.final).
+	Affinity      []byte
+	AffinityFinal bool
 }
 
 // Encode returns the bootstrap payload, or an error for a message the C
@@ -113,6 +123,18 @@ func (b *Bootstrap) Encode() ([]byte, error) {
 		}
 		rec(recCgroupTasks, []byte(p))
 	}
+	if len(b.Affinity) > MaxAffinity {
+		return nil, fmt.Errorf("CPU mask of %d bytes, at most %d", len(b.Affinity), MaxAffinity)
+	}
+	if len(b.Affinity) > 0 {
+		var flags uint32
+		if b.AffinityFinal {
+			flags = affinityFinal
+		}
+		rec(recAffinity, append(binary.LittleEndian.AppendUint32(nil, flags), b.Affinity...))
+	} else if b.AffinityFinal {
+		return nil, errors.New("a final CPU affinity without a mask")
+	}
 	if b.TimeOffsets != "" {
 		rec(recTimeOffsets, []byte(b.TimeOffsets))
 	}
@@ -126,4 +148,27 @@ func (b *Bootstrap) Encode() ([]byte, error) {
 		return nil, errors.New("bootstrap message too long")
 	}
 	return out, nil
+}
+
+// AllCPUs is the mask of every CPU there can be: within its cgroup's
+// cpuset, a process given it runs anywhere.
+func AllCPUs() []byte {
+	m := make([]byte, MaxAffinity)
+	for i := range m {
+		m[i] = 0xff
+	}
+	return m
+}
+
+// CPUMask is the mask of the listed CPUs (each below 8*MaxAffinity).
+func CPUMask(cpus []int) []byte {
+	n := 0
+	for _, c := range cpus {
+		n = max(n, c/8+1)
+	}
+	m := make([]byte, n)
+	for _, c := range cpus {
+		m[c/8] |= 1 << (c % 8)
+	}
+	return m
 }

@@ -25,8 +25,9 @@ func sample() *Bootstrap {
 
 func TestRoundTripThroughC(t *testing.T) {
 	exec := &Bootstrap{Pidfd: 7, PidfdFlags: unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWNET,
-		CgroupTasks: []string{"/sys/fs/cgroup/pids/c1/tasks"}}
-	for _, b := range []*Bootstrap{sample(), {}, {CloneFlags: unix.CLONE_NEWUSER}, exec} {
+		CgroupTasks: []string{"/sys/fs/cgroup/pids/c1/tasks"}, Affinity: []byte{2}, AffinityFinal: true}
+	reset := &Bootstrap{Affinity: AllCPUs()}
+	for _, b := range []*Bootstrap{sample(), {}, {CloneFlags: unix.CLONE_NEWUSER}, exec, reset} {
 		enc, err := b.Encode()
 		if err != nil {
 			t.Fatal(err)
@@ -147,6 +148,9 @@ func TestConstantsAgree(t *testing.T) {
 		"HUSK_MAX_CGROUPS":      maxCgroups,
 		"HUSK_REC_SETNS_PIDFD":  recSetnsPidfd,
 		"HUSK_REC_LOG_LEVEL":    recLogLevel,
+		"HUSK_REC_CPU_AFFINITY": recAffinity,
+		"HUSK_AFFINITY_FINAL":   affinityFinal,
+		"HUSK_AFFINITY_MAX":     MaxAffinity,
 	}
 	if !reflect.DeepEqual(cConstants, want) {
 		t.Errorf("proto.h and Go disagree:\n C: %v\nGo: %v", cConstants, want)

@@ -184,6 +184,19 @@ int husk_parse_bootstrap(const uint8_t *buf, size_t len, struct husk_bootstrap *
 				return -1;
 			}
 			break;
+		case HUSK_REC_CPU_AFFINITY:
+			if (rlen < 5 || rlen - 4 > HUSK_AFFINITY_MAX || out->affinity != NULL) {
+				*why = "CPU affinity record has a bad length or is repeated";
+				return -1;
+			}
+			out->affinity_flags = get_u32(val);
+			if ((out->affinity_flags & ~HUSK_AFFINITY_FINAL) != 0) {
+				*why = "CPU affinity record has unknown flags";
+				return -1;
+			}
+			out->affinity = val + 4;
+			out->affinity_len = rlen - 4;
+			break;
 		case HUSK_REC_TIME_OFFSETS:
 			out->time_offsets = (const char *)val;
 			out->time_offsets_len = rlen;
@@ -362,6 +375,32 @@ static void join_cgroups(struct husk_bootstrap *bs)
 	}
 }
 
+/*
+ * Once in the container's cgroups, the process runs on the CPUs the mask
+ * allows (within the cgroup's cpuset): all of them for the init and an
+ * exec without execCPUAffinity, whatever the caller's taskset was, or
+ * execCPUAffinity.final. Children inherit it, so does the Go runtime that
+ * starts after this. As runc: failing to widen to all CPUs is not an
+ * error, failing to set the final affinity is.
+ */
+static void set_affinity(struct husk_bootstrap *bs)
+{
+	if (bs->affinity == NULL)
+		return;
+	if (syscall(SYS_sched_setaffinity, 0, bs->affinity_len, bs->affinity) < 0 &&
+	    (bs->affinity_flags & HUSK_AFFINITY_FINAL))
+		bail(errno, "error setting final CPU affinity", NULL, NULL);
+}
+
+/* Whether a user namespace is joined by path. */
+static int joined_user(struct husk_bootstrap *bs)
+{
+	for (int i = 0; i < bs->nns; i++)
+		if (bs->ns[i].type == CLONE_NEWUSER)
+			return 1;
+	return 0;
+}
+
 static void write_time_offsets(struct husk_bootstrap *bs)
 {
 	int fd;
@@ -404,6 +443,7 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 	uint8_t hdr[HUSK_FRAME_HEADER];
 	const char *why = NULL;
 	uint32_t len, joined = 0, unshare_flags;
+	int time_by_parent, time_made = 0;
 	char *end;
 	long fd;
 	(void)envp;
@@ -447,6 +487,25 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 	       bs.pidfd >= 0 ? " and the container's by pidfd" : "", bs.ncgroups);
 
 	join_cgroups(&bs);
+	set_affinity(&bs);
+	/*
+	 * /proc/self/timens_offsets is only writable by an owner of the file:
+	 * this process is not dumpable, so that is the host's root, which a
+	 * process in a user namespace is not. With a new user namespace, the
+	 * time namespace is made with it and the parent writes the offsets
+	 * with the uid/gid maps (as runc's parent does); with one joined by
+	 * path, the time namespace is made and its offsets written here, as
+	 * the host's root, before that namespace is joined.
+	 */
+	time_by_parent = (bs.clone_flags & CLONE_NEWUSER) && (bs.clone_flags & CLONE_NEWTIME);
+	if ((bs.clone_flags & CLONE_NEWTIME) && !time_by_parent && joined_user(&bs)) {
+		if (unshare(CLONE_NEWTIME) < 0)
+			bail(errno, "unshare", NULL, "time namespace");
+		if (bs.time_offsets_len > 0)
+			write_time_offsets(&bs);
+		bs.clone_flags &= ~CLONE_NEWTIME;
+		time_made = 1;
+	}
 	if (bs.pidfd >= 0) {
 		/* All of a running container's namespaces at once, by pidfd. */
 		debugf("join the namespaces 0x%x of the container's init (pidfd)", bs.pidfd_flags);
@@ -465,8 +524,8 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 		int unprivileged = geteuid() != 0;
 
 		debugf("create the user namespace");
-		if (unshare(CLONE_NEWUSER) < 0)
-			bail(errno, "unshare", NULL, "user namespace");
+		if (unshare(CLONE_NEWUSER | (time_by_parent ? CLONE_NEWTIME : 0)) < 0)
+			bail(errno, "unshare", NULL, time_by_parent ? "user and time namespaces" : "user namespace");
 		/*
 		 * An unprivileged parent can open our /proc/PID/uid_map only
 		 * while we are dumpable (else those files are root's): just for
@@ -494,12 +553,16 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 	}
 
 	unshare_flags = bs.clone_flags & ~CLONE_NEWUSER;
+	if (time_by_parent)
+		unshare_flags &= ~CLONE_NEWTIME;
 	if (unshare_flags)
 		debugf("create the namespaces 0x%x", unshare_flags);
 	if (unshare_flags && unshare(unshare_flags) < 0)
 		bail(errno, "unshare", NULL, "namespaces");
-	if ((bs.clone_flags & CLONE_NEWTIME) && bs.time_offsets_len > 0)
+	if ((unshare_flags & CLONE_NEWTIME) && bs.time_offsets_len > 0)
 		write_time_offsets(&bs);
+	if (time_by_parent || time_made)
+		bs.clone_flags |= CLONE_NEWTIME; /* for the fork below */
 
 	/*
 	 * A new or joined pid/time namespace applies to children only. The

@@ -40,6 +40,11 @@ func parseC(buf []byte) (*Bootstrap, error) {
 	for i := 0; i < int(out.ncgroups); i++ {
 		b.CgroupTasks = append(b.CgroupTasks, C.GoString(&out.cgroups[i][0]))
 	}
+	if out.affinity_len > 0 {
+		off := uintptr(unsafe.Pointer(out.affinity)) - uintptr(p)
+		b.Affinity = append([]byte(nil), buf[off:off+uintptr(out.affinity_len)]...)
+		b.AffinityFinal = out.affinity_flags&C.HUSK_AFFINITY_FINAL != 0
+	}
 	if out.time_offsets_len > 0 {
 		off := uintptr(unsafe.Pointer(out.time_offsets)) - uintptr(p)
 		b.TimeOffsets = string(buf[off : off+uintptr(out.time_offsets_len)])
@@ -65,4 +70,7 @@ var cConstants = map[string]int{
 	"HUSK_MAX_CGROUPS":      C.HUSK_MAX_CGROUPS,
 	"HUSK_REC_SETNS_PIDFD":  C.HUSK_REC_SETNS_PIDFD,
 	"HUSK_REC_LOG_LEVEL":    C.HUSK_REC_LOG_LEVEL,
+	"HUSK_REC_CPU_AFFINITY": C.HUSK_REC_CPU_AFFINITY,
+	"HUSK_AFFINITY_FINAL":   C.HUSK_AFFINITY_FINAL,
+	"HUSK_AFFINITY_MAX":     C.HUSK_AFFINITY_MAX,
 }

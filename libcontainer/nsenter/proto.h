@@ -30,6 +30,10 @@
 #define HUSK_REC_CGROUP_TASKS 4 /* a cgroup v1 "tasks" file: write "0" to join it */
 #define HUSK_REC_SETNS_PIDFD  5 /* u32 LE fd of a pidfd, u32 LE CLONE_NEW* flags: join that process's namespaces */
 #define HUSK_REC_LOG_LEVEL    6 /* u32 LE: 1 = send a LOG frame per step (--debug) */
+#define HUSK_REC_CPU_AFFINITY 7 /* u32 LE flags, then a CPU mask: set once the cgroups are joined */
+
+#define HUSK_AFFINITY_FINAL 1 /* the mask is execCPUAffinity.final: failing to set it is an error */
+#define HUSK_AFFINITY_MAX 1024 /* mask bytes: 8192 CPUs */
 
 #define HUSK_MAX_NS_PATHS 8 /* one per namespace type at most */
 #define HUSK_MAX_CGROUPS 16 /* cgroup v1 hierarchies to join */

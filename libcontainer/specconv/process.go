@@ -1,6 +1,7 @@
 package specconv
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -57,31 +58,6 @@ func Keys[K ~string, V any](m map[K]V) []string {
 	return out
 }
 
-// ParseList parses a CPU or node list such as "0-3,7".
-func ParseList(s string) ([]int, error) {
-	var out []int
-	for _, part := range strings.Split(s, ",") {
-		lo, hi, isRange := strings.Cut(part, "-")
-		a, err := strconv.Atoi(lo)
-		if err != nil || a < 0 {
-			return nil, fmt.Errorf("%q is not a list like 0-3,7", s)
-		}
-		b := a
-		if isRange {
-			if b, err = strconv.Atoi(hi); err != nil || b < a {
-				return nil, fmt.Errorf("%q is not a list like 0-3,7", s)
-			}
-		}
-		if b >= 8192 {
-			return nil, fmt.Errorf("%q names a number above 8191", s)
-		}
-		for i := a; i <= b; i++ {
-			out = append(out, i)
-		}
-	}
-	return out, nil
-}
-
 // convertProcessExtras converts ioPriority, scheduler and execCPUAffinity.
 func convertProcessExtras(p *configs.Process, sp *specs.Process, field string) error {
 	if io := sp.IOPriority; io != nil {
@@ -96,28 +72,37 @@ func convertProcessExtras(p *configs.Process, sp *specs.Process, field string) e
 		p.IOPriority = &v
 	}
 	if sc := sp.Scheduler; sc != nil {
+		// runc 1.5's checks and wording, and the field.
+		if sc.Policy == "" {
+			return fieldErr(field+".scheduler.policy", "scheduler policy is required")
+		}
 		policy, ok := SchedulerPolicies[sc.Policy]
 		if !ok {
-			return fieldErr(field+".scheduler.policy", "%q is not one of %s", sc.Policy, strings.Join(Keys(SchedulerPolicies), ", "))
+			return fieldErr(field+".scheduler.policy", "invalid scheduler policy: %s (one of %s)", sc.Policy, strings.Join(Keys(SchedulerPolicies), ", "))
 		}
 		s := &configs.Scheduler{Policy: policy, Nice: sc.Nice, Priority: uint32(sc.Priority),
 			Runtime: sc.Runtime, Deadline: sc.Deadline, Period: sc.Period}
-		if sc.Priority < 0 {
-			return fieldErr(field+".scheduler.priority", "%d is negative", sc.Priority)
+		if (sc.Policy == specs.SchedOther || sc.Policy == specs.SchedBatch) && (sc.Nice < -20 || sc.Nice > 19) {
+			return fieldErr(field+".scheduler.nice", "invalid scheduler.nice: %d when scheduler.policy is %s", sc.Nice, sc.Policy)
 		}
-		if sc.Nice < -20 || sc.Nice > 19 {
-			return fieldErr(field+".scheduler.nice", "%d is outside -20..19", sc.Nice)
+		rt := sc.Policy == specs.SchedFIFO || sc.Policy == specs.SchedRR
+		if sc.Priority != 0 && !rt {
+			return fieldErr(field+".scheduler.priority", "scheduler.priority can only be specified for SchedFIFO or SchedRR policy")
+		}
+		if sc.Policy != specs.SchedDeadline && (sc.Runtime != 0 || sc.Deadline != 0 || sc.Period != 0) {
+			return fieldErr(field+".scheduler", "scheduler runtime/deadline/period can only be specified for SchedDeadline policy")
 		}
 		for i, f := range sc.Flags {
 			bit, ok := SchedulerFlags[f]
 			if !ok {
-				return fieldErr(fmt.Sprintf("%s.scheduler.flags[%d]", field, i), "unknown flag %q", f)
+				return fieldErr(fmt.Sprintf("%s.scheduler.flags[%d]", field, i), "invalid scheduler flag: %s", f)
 			}
 			s.Flags |= bit
 		}
-		rt := sc.Policy == specs.SchedFIFO || sc.Policy == specs.SchedRR
-		if rt != (sc.Priority > 0) {
-			return fieldErr(field+".scheduler.priority", "must be 1..99 for SCHED_FIFO and SCHED_RR and 0 otherwise")
+		// What the kernel refuses anyway (EINVAL at sched_setattr), said
+		// before anything is made.
+		if rt && (sc.Priority < 1 || sc.Priority > 99) {
+			return fieldErr(field+".scheduler.priority", "%d: must be 1..99 for %s", sc.Priority, sc.Policy)
 		}
 		if sc.Policy == specs.SchedDeadline && (sc.Runtime == 0 || sc.Deadline == 0 || sc.Runtime > sc.Deadline) {
 			return fieldErr(field+".scheduler", "SCHED_DEADLINE needs 0 < runtime <= deadline")
@@ -126,18 +111,70 @@ func convertProcessExtras(p *configs.Process, sp *specs.Process, field string) e
 	}
 	if a := sp.ExecCPUAffinity; a != nil {
 		var err error
-		if a.Initial != "" {
-			if p.CPUAffinityInitial, err = ParseList(a.Initial); err != nil {
-				return fieldErr(field+".execCPUAffinity.initial", "%v", err)
-			}
+		if p.CPUAffinityInitial, err = ParseCPUList(a.Initial); err != nil {
+			return fieldErr(field+".execCPUAffinity.initial", "bad CPUAffinity.Initial: %v", err)
 		}
-		if a.Final != "" {
-			if p.CPUAffinityFinal, err = ParseList(a.Final); err != nil {
-				return fieldErr(field+".execCPUAffinity.final", "%v", err)
-			}
+		if p.CPUAffinityFinal, err = ParseCPUList(a.Final); err != nil {
+			return fieldErr(field+".execCPUAffinity.final", "bad CPUAffinity.Final: %v", err)
 		}
 	}
 	return nil
+}
+
+// maxAffinityCPU bounds the lists' numbers, as runc's (a CPU set of
+// 1024).
+const maxAffinityCPU = 1023
+
+// ParseCPUList parses a CPU or NUMA node list (execCPUAffinity,
+// memoryPolicy.nodes: "0-3,5", spaces around elements and empty elements
+// allowed, "" is none) as runc does, with its errors.
+func ParseCPUList(s string) ([]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	num := func(v string) (int, error) {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			return 0, err
+		}
+		if n > maxAffinityCPU {
+			return 0, fmt.Errorf("values larger than %d are not supported", maxAffinityCPU)
+		}
+		return int(n), nil
+	}
+	set := map[int]bool{}
+	for _, r := range strings.Split(s, ",") {
+		r = strings.TrimSpace(r)
+		if r == "" {
+			continue
+		}
+		lo, hi, isRange := strings.Cut(r, "-")
+		a, err := num(lo)
+		if err != nil {
+			return nil, err
+		}
+		b := a
+		if isRange {
+			if b, err = num(hi); err != nil {
+				return nil, err
+			}
+			if a > b {
+				return nil, errors.New("invalid range: " + r)
+			}
+		}
+		for i := a; i <= b; i++ {
+			set[i] = true
+		}
+	}
+	if len(set) == 0 {
+		return nil, fmt.Errorf("no members found in set %q", s)
+	}
+	out := make([]int, 0, len(set))
+	for c := range set {
+		out = append(out, c)
+	}
+	sort.Ints(out)
+	return out, nil
 }
 
 // validIfName says whether s can name a network interface (IFNAMSIZ).
@@ -180,32 +217,33 @@ func convertLinuxExtras(c *configs.Config, lx *specs.Linux) error {
 		c.Personality = &v
 	}
 	if mp := lx.MemoryPolicy; mp != nil {
+		// runc 1.5's checks and wording, and the field.
 		mode, ok := MemoryPolicyModes[mp.Mode]
 		if !ok {
-			return fieldErr("linux.memoryPolicy.mode", "%q is not one of %s", mp.Mode, strings.Join(Keys(MemoryPolicyModes), ", "))
+			return fieldErr("linux.memoryPolicy.mode", "invalid memory policy mode %q (one of %s)", mp.Mode, strings.Join(Keys(MemoryPolicyModes), ", "))
 		}
+		pol := &configs.MemoryPolicy{Mode: mode}
+		nodes, err := ParseCPUList(mp.Nodes) // the same list syntax as runc's
+		if err != nil {
+			return fieldErr("linux.memoryPolicy.nodes", "invalid memory policy nodes %q: %v", mp.Nodes, err)
+		}
+		pol.Nodes = nodes
 		for i, f := range mp.Flags {
 			bit, ok := MemoryPolicyFlags[f]
 			if !ok {
-				return fieldErr(fmt.Sprintf("linux.memoryPolicy.flags[%d]", i), "%q is not one of %s", f, strings.Join(Keys(MemoryPolicyFlags), ", "))
+				return fieldErr(fmt.Sprintf("linux.memoryPolicy.flags[%d]", i), "invalid memory policy flag %q (one of %s)", f, strings.Join(Keys(MemoryPolicyFlags), ", "))
 			}
-			mode |= bit
+			pol.Mode |= bit
 		}
-		pol := &configs.MemoryPolicy{Mode: mode}
-		if mp.Nodes != "" {
-			nodes, err := ParseList(mp.Nodes)
-			if err != nil {
-				return fieldErr("linux.memoryPolicy.nodes", "%v", err)
+		switch mp.Mode {
+		case "MPOL_DEFAULT", "MPOL_LOCAL":
+			if len(pol.Nodes) > 0 {
+				return fieldErr("linux.memoryPolicy.nodes", "memory policy mode requires 0 nodes but got %d (%s)", len(pol.Nodes), mp.Mode)
 			}
-			pol.Nodes = nodes
-		}
-		needNodes := mp.Mode == "MPOL_BIND" || mp.Mode == "MPOL_INTERLEAVE" || mp.Mode == "MPOL_WEIGHTED_INTERLEAVE" || mp.Mode == "MPOL_PREFERRED_MANY"
-		noNodes := mp.Mode == "MPOL_DEFAULT" || mp.Mode == "MPOL_LOCAL"
-		if needNodes && len(pol.Nodes) == 0 {
-			return fieldErr("linux.memoryPolicy.nodes", "%s needs at least one node", mp.Mode)
-		}
-		if noNodes && len(pol.Nodes) > 0 {
-			return fieldErr("linux.memoryPolicy.nodes", "%s takes no nodes", mp.Mode)
+		case "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE", "MPOL_PREFERRED_MANY":
+			if len(pol.Nodes) == 0 {
+				return fieldErr("linux.memoryPolicy.nodes", "memory policy mode requires at least one node but got 0 (%s)", mp.Mode)
+			}
 		}
 		c.MemoryPolicy = pol
 	}

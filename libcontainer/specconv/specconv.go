@@ -804,7 +804,7 @@ func ConvertProcess(sp *specs.Process, field string) (*configs.Process, error) {
 			{"permitted", sp.Capabilities.Permitted, nil},
 			{"ambient", sp.Capabilities.Ambient, nil},
 		}
-		caps := &configs.Caps{}
+		caps := &configs.Caps{InheritableSet: sp.Capabilities.Inheritable != nil}
 		sets[0].dst, sets[1].dst, sets[2].dst = &caps.Bounding, &caps.Effective, &caps.Inheritable
 		sets[3].dst, sets[4].dst = &caps.Permitted, &caps.Ambient
 		for _, s := range sets {

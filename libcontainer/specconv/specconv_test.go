@@ -337,13 +337,16 @@ func TestExampleMatchesRuncSpecShape(t *testing.T) {
 	}
 }
 
-func TestParseList(t *testing.T) {
-	got, err := ParseList("0-3,7")
+func TestParseCPUList(t *testing.T) {
+	got, err := ParseCPUList(" 7, 0-3,,")
 	if err != nil || len(got) != 5 || got[3] != 3 || got[4] != 7 {
-		t.Errorf("0-3,7: %v %v", got, err)
+		t.Errorf("7, 0-3,,: %v %v", got, err)
 	}
-	for _, bad := range []string{"", "a", "3-1", "-1", "1,", "1-2-3", "9000"} {
-		if _, err := ParseList(bad); err == nil {
+	if got, err := ParseCPUList(""); got != nil || err != nil {
+		t.Errorf("\"\": %v %v", got, err)
+	}
+	for _, bad := range []string{",", "a", "3-1", "-1", "1-2-3", "1024"} {
+		if _, err := ParseCPUList(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}

@@ -81,14 +81,28 @@ func TestExecStoppedContainerFails(t *testing.T) {
 	}
 }
 
-// -u, -e, --cwd, -g override the container's process.
+// -u, -e, --cwd override the container's process; -g adds to its
+// additionalGids, as runc does.
 func TestExecOverrides(t *testing.T) {
 	e := newEnv(t)
-	runningContainer(e, "ovr")
+	runningContainer(e, "ovr", withSpec(func(s *specs.Spec) { s.Process.User.AdditionalGids = []uint32{3000} }))
 	r := e.ok("exec", "-u", "1000:1000", "-g", "2000", "-e", "FOO=bar", "--cwd", "/tmp", "ovr",
-		"sh", "-c", "id -u; id -g; id -G; echo $FOO; pwd")
-	if got := lines(r.Stdout); len(got) != 5 || got[0] != "1000" || got[1] != "1000" || got[2] != "1000 2000" || got[3] != "bar" || got[4] != "/tmp" {
-		t.Errorf("exec with overrides printed %q", got)
+		"sh", "-c", "id -u; id -g; echo $FOO; pwd; grep ^Groups: /proc/self/status")
+	// The supplementary groups as a set: runc 1.5.3's CLI library (urfave
+	// cli v1) hands it a single -g value twice, which the kernel keeps.
+	got := lines(r.Stdout)
+	groups := map[string]bool{}
+	if len(got) == 5 {
+		for _, g := range strings.Fields(strings.TrimPrefix(got[4], "Groups:")) {
+			groups[g] = true
+		}
+	}
+	if len(got) != 5 || got[0] != "1000" || got[1] != "1000" || got[2] != "bar" || got[3] != "/tmp" || len(groups) != 2 || !groups["2000"] || !groups["3000"] {
+		t.Errorf("exec with overrides printed %q, want uid and gid 1000, FOO=bar, cwd /tmp, groups 2000 3000", got)
+	}
+	r = e.ok("exec", "-u", "1000:1000", "ovr", "grep", "^Groups:", "/proc/self/status")
+	if g := strings.Fields(strings.TrimPrefix(strings.TrimSpace(r.Stdout), "Groups:")); len(g) != 1 || g[0] != "3000" {
+		t.Errorf("exec without -g: groups %q, want the container's 3000", g)
 	}
 	for _, bad := range []string{"x", "1000:y", "-1", "1000:"} {
 		if r := e.run("exec", "-u", bad, "ovr", "true"); r.Code != 255 {
@@ -400,5 +414,80 @@ func TestExecSliceOptionsKeepCommas(t *testing.T) {
 	}
 	if n == 0 {
 		t.Errorf("exec --cgroup cpu,cpuacct:sub: no cpu or cpuacct line in %q", r.Stdout)
+	}
+}
+
+// exec --cap X also raises X in ambient when the config has an inheritable
+// list, as runc does; an ambient capability that cannot be raised (not
+// inheritable) is a warning in the runtime's log, for the init (run) and
+// for exec, not an error.
+func TestExecCapAmbient(t *testing.T) {
+	e := newEnv(t)
+	runningContainer(e, "amb", withSpec(func(s *specs.Spec) {
+		c := s.Process.Capabilities
+		c.Bounding = append(c.Bounding, "CAP_SYS_ADMIN", "CAP_SYS_PTRACE")
+		c.Inheritable = []string{"CAP_KILL", "CAP_SYS_ADMIN"}
+		c.Ambient = []string{"CAP_KILL", "CAP_NET_RAW"}
+	}))
+	const (
+		kill     = 1 << 5
+		sysAdmin = 1 << 21
+		ptrace   = 1 << 19
+	)
+	amb := func(out string) uint64 {
+		v, err := strconv.ParseUint(statusFields(out)["CapAmb"], 16, 64)
+		if err != nil {
+			t.Fatalf("no CapAmb in %q", out)
+		}
+		return v
+	}
+	r := e.ok("exec", "amb", "grep", "^CapAmb", "/proc/self/status")
+	if got := amb(r.Stdout); got != kill {
+		t.Errorf("exec: CapAmb %x, want CAP_KILL only", got)
+	}
+	if !strings.Contains(r.Stderr, "can't raise ambient capability CAP_NET_RAW") {
+		t.Errorf("exec: no warning about CAP_NET_RAW (ambient, not inheritable): %q", r.Stderr)
+	}
+	r = e.ok("exec", "--cap", "CAP_SYS_ADMIN", "amb", "grep", "^CapAmb", "/proc/self/status")
+	if got := amb(r.Stdout); got != kill|sysAdmin {
+		t.Errorf("exec --cap CAP_SYS_ADMIN: CapAmb %x, want CAP_KILL and CAP_SYS_ADMIN (%x)", got, kill|sysAdmin)
+	}
+	// Not inheritable: raised in the other sets, warned about for ambient,
+	// in the --log file when there is one.
+	logFile := filepath.Join(e.dir, "log.json")
+	r = e.ok("--log", logFile, "--log-format", "json", "exec", "--cap", "CAP_SYS_PTRACE", "amb", "grep", "^Cap", "/proc/self/status")
+	st := statusFields(r.Stdout)
+	if got := amb(r.Stdout); got != kill {
+		t.Errorf("exec --cap CAP_SYS_PTRACE: CapAmb %x, want CAP_KILL only", got)
+	}
+	if eff, _ := strconv.ParseUint(st["CapEff"], 16, 64); eff&ptrace == 0 {
+		t.Errorf("exec --cap CAP_SYS_PTRACE: CapEff %s lacks it", st["CapEff"])
+	}
+	log, _ := os.ReadFile(logFile)
+	var warned []string
+	for _, l := range lines(string(log)) {
+		var rec map[string]any
+		if json.Unmarshal([]byte(l), &rec) == nil && rec["level"] == "warning" {
+			warned = append(warned, fmt.Sprint(rec["msg"]))
+		}
+	}
+	for _, c := range []string{"CAP_NET_RAW", "CAP_SYS_PTRACE"} {
+		if !contains(warned, "can't raise ambient capability "+c+": operation not permitted") {
+			t.Errorf("--log has no warning about ambient %s: %q", c, warned)
+		}
+	}
+	// The init warns too, for run.
+	b2 := e.newBundle(withArgs("true"), withSpec(func(s *specs.Spec) {
+		s.Process.Capabilities.Ambient = []string{"CAP_KILL"}
+	}))
+	r = e.runFG(b2, "ambinit")
+	if r.Code != 0 || !strings.Contains(r.Stderr, "level=warning") || !strings.Contains(r.Stderr, "can't raise ambient capability CAP_KILL: operation not permitted") {
+		t.Errorf("run with ambient CAP_KILL not inheritable: %s", r)
+	}
+	// Without an inheritable list exec --cap leaves ambient alone, quietly.
+	runningContainer(e, "noinh")
+	r = e.ok("exec", "--cap", "CAP_SYS_ADMIN", "noinh", "grep", "^CapAmb", "/proc/self/status")
+	if got := amb(r.Stdout); got != 0 || r.Stderr != "" {
+		t.Errorf("exec --cap without an inheritable list: CapAmb %x, stderr %q", got, r.Stderr)
 	}
 }

@@ -1,11 +1,17 @@
 package integration
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // process.ioPriority is the workload's I/O priority (class and level, as
@@ -36,24 +42,115 @@ func TestScheduler(t *testing.T) {
 	}
 }
 
+// rtGroupSched returns the cpu hierarchy's cpu.rt_runtime_us of the
+// suite's cgroup parent when the host has RT group scheduling (cgroup v1
+// with CONFIG_RT_GROUP_SCHED): there, a task may only be made real-time
+// in a cgroup given RT bandwidth, and a new cgroup has none.
+func rtGroupSched(t *testing.T) string {
+	t.Helper()
+	for _, m := range cgroupMountInfo() {
+		if m.fstype == "cgroup" && m.has([]string{"cpu"}) && exists(filepath.Join(m.point, "cpu.rt_runtime_us")) {
+			return filepath.Join(m.point, cgroupParent, "cpu.rt_runtime_us")
+		}
+	}
+	return ""
+}
+
 // An RT policy needs CAP_SYS_NICE at set-up time, which the runtime has:
-// the workload runs SCHED_FIFO even with the default capabilities.
+// the workload runs SCHED_FIFO even with the default capabilities. Where
+// the host has RT group scheduling, the container's cgroup (and the
+// suite's parent) need RT bandwidth for that; without it the kernel
+// refuses (EPERM) and so does the runtime, with runc's error.
 func TestSchedulerRealtime(t *testing.T) {
 	e := newEnv(t)
-	b := e.newBundle(withShell(`awk '{print $18, $41}' /proc/self/stat`), withSpec(func(s *specs.Spec) {
+	fifo := func(s *specs.Spec) {
 		s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedFIFO, Priority: 10}
+	}
+	rtFile := rtGroupSched(t)
+	if rtFile != "" {
+		noBW := e.newBundle(withArgs("true"), withSpec(fifo))
+		e.track("nort")
+		r := e.fails("run", "--bundle", noBW.Dir, "nort")
+		if !strings.Contains(r.Stderr, "error setting scheduler: operation not permitted") {
+			t.Errorf("SCHED_FIFO in a cgroup without RT bandwidth: %q, want runc's \"error setting scheduler: operation not permitted\"", r.Stderr)
+		}
+		e.assertNoTrace(noBW, "nort")
+		// Bandwidth for the suite's parent (made here if need be), then
+		// for the container's cgroup through its config.
+		if err := os.MkdirAll(filepath.Dir(rtFile), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(rtFile, []byte("10000"), 0); err != nil {
+			t.Fatalf("giving the suite's cgroup RT bandwidth: %v", err)
+		}
+		t.Cleanup(func() { os.WriteFile(rtFile, []byte("0"), 0) })
+	}
+	b := e.newBundle(withShell(`awk '{print $18, $41}' /proc/self/stat`), withSpec(fifo), withSpec(func(s *specs.Spec) {
+		if rtFile != "" {
+			rt, period := int64(10000), uint64(1000000)
+			s.Linux.Resources.CPU = &specs.LinuxCPU{RealtimeRuntime: &rt, RealtimePeriod: &period}
+		}
 	}))
 	r := e.runFG(b, "rt")
 	if r.Code != 0 {
-		// Some hosts forbid RT scheduling (no RT bandwidth for the cgroup).
-		if strings.Contains(r.Stderr, "sched_setattr") {
-			t.Skipf("host refuses SCHED_FIFO: %s", r.Stderr)
-		}
 		t.Fatal(r)
 	}
 	// field 18 is the priority as the kernel reports it (-1 - rt priority).
 	if strings.TrimSpace(r.Stdout) != "-11 1" {
 		t.Errorf("priority and policy %q, want \"-11 1\"", r.Stdout)
+	}
+}
+
+// Bad process.scheduler and linux.memoryPolicy configs fail with runc
+// 1.5's wording (husk's also names the field) and leave nothing behind.
+func TestSchedulerAndMemoryPolicyErrors(t *testing.T) {
+	e := newEnv(t)
+	type bad struct {
+		spec  func(s *specs.Spec)
+		want  string
+		field string
+	}
+	sched := func(sc specs.Scheduler) func(s *specs.Spec) {
+		return func(s *specs.Spec) { s.Process.Scheduler = &sc }
+	}
+	mpol := func(mp specs.LinuxMemoryPolicy) func(s *specs.Spec) {
+		return func(s *specs.Spec) { s.Linux.MemoryPolicy = &mp }
+	}
+	cases := []bad{
+		{sched(specs.Scheduler{Policy: "SCHED_BOGUS"}), "invalid scheduler policy: SCHED_BOGUS", "process.scheduler.policy"},
+		{sched(specs.Scheduler{}), "scheduler policy is required", "process.scheduler.policy"},
+		{sched(specs.Scheduler{Policy: specs.SchedOther, Nice: 30}), "invalid scheduler.nice: 30 when scheduler.policy is SCHED_OTHER", "process.scheduler.nice"},
+		{sched(specs.Scheduler{Policy: specs.SchedBatch, Priority: 3}), "scheduler.priority can only be specified for SchedFIFO or SchedRR policy", "process.scheduler.priority"},
+		{sched(specs.Scheduler{Policy: specs.SchedOther, Runtime: 3}), "scheduler runtime/deadline/period can only be specified for SchedDeadline policy", "process.scheduler"},
+		{sched(specs.Scheduler{Policy: specs.SchedOther, Flags: []specs.LinuxSchedulerFlag{"SCHED_FLAG_BOGUS"}}), "invalid scheduler flag: SCHED_FLAG_BOGUS", "process.scheduler.flags[0]"},
+		{mpol(specs.LinuxMemoryPolicy{Mode: "MPOL_BOGUS"}), `invalid memory policy mode "MPOL_BOGUS"`, "linux.memoryPolicy.mode"},
+		{mpol(specs.LinuxMemoryPolicy{Mode: "MPOL_BIND", Nodes: "0", Flags: []specs.MemoryPolicyFlagType{"MPOL_F_BOGUS"}}), `invalid memory policy flag "MPOL_F_BOGUS"`, "linux.memoryPolicy.flags[0]"},
+		{mpol(specs.LinuxMemoryPolicy{Mode: "MPOL_BIND", Nodes: "x"}), `invalid memory policy nodes "x": strconv.ParseUint: parsing "x": invalid syntax`, "linux.memoryPolicy.nodes"},
+		{mpol(specs.LinuxMemoryPolicy{Mode: "MPOL_BIND", Nodes: "2000"}), `invalid memory policy nodes "2000": values larger than 1023 are not supported`, "linux.memoryPolicy.nodes"},
+		{mpol(specs.LinuxMemoryPolicy{Mode: "MPOL_DEFAULT", Nodes: "0-1"}), "memory policy mode requires 0 nodes but got 2", "linux.memoryPolicy.nodes"},
+		{mpol(specs.LinuxMemoryPolicy{Mode: "MPOL_LOCAL", Nodes: "0"}), "memory policy mode requires 0 nodes but got 1", "linux.memoryPolicy.nodes"},
+		{mpol(specs.LinuxMemoryPolicy{Mode: "MPOL_INTERLEAVE"}), "memory policy mode requires at least one node but got 0", "linux.memoryPolicy.nodes"},
+		// Refused by the kernel, with its error.
+		{mpol(specs.LinuxMemoryPolicy{Mode: "MPOL_BIND", Nodes: "1000"}), "set_mempolicy: invalid argument", ""},
+	}
+	if online, _ := os.ReadFile("/sys/devices/system/cpu/online"); strings.TrimSpace(string(online)) != "0" {
+		// SCHED_DEADLINE wants all the CPUs of its root domain: a cpuset
+		// of fewer is refused (EPERM), which runc words so.
+		cases = append(cases, bad{func(s *specs.Spec) {
+			s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedDeadline, Runtime: 100000, Deadline: 1000000, Period: 1000000}
+			s.Linux.Resources.CPU = &specs.LinuxCPU{Cpus: "0"}
+		}, "process scheduler can't be used together with AllowedCPUs", ""})
+	}
+	for i, c := range cases {
+		id := fmt.Sprintf("badsched%d", i)
+		b := e.newBundle(withArgs("true"), withSpec(c.spec))
+		e.track(id)
+		r := e.fails("run", "--bundle", b.Dir, id)
+		stderr := strings.ReplaceAll(r.Stderr, `\"`, `"`)
+		if !strings.Contains(stderr, c.want) || (isHusk() && !strings.Contains(stderr, c.field)) {
+			t.Errorf("case %d: stderr %q, want %q (and the field %q)", i, r.Stderr, c.want, c.field)
+		}
+		e.assertNoTrace(b, id)
 	}
 }
 
@@ -79,19 +176,150 @@ func TestMemoryPolicy(t *testing.T) {
 	}
 }
 
-// execCPUAffinity.final applies to exec'd processes, not to the init.
-func TestExecCPUAffinity(t *testing.T) {
-	e := newEnv(t)
-	runningContainer(e, "aff", withSpec(func(s *specs.Spec) {
-		s.Process.ExecCPUAffinity = &specs.CPUAffinity{Final: "0"}
-	}))
-	r := e.ok("exec", "aff", "grep", "Cpus_allowed_list", "/proc/self/status")
-	if !strings.HasSuffix(strings.TrimSpace(r.Stdout), "\t0") {
-		t.Errorf("exec'd process affinity %q, want 0", r.Stdout)
+// onCPU0 runs f (which starts the runtime) on a thread bound to CPU 0,
+// as `taskset -c 0` would: the runtime inherits that affinity.
+func onCPU0(t *testing.T, f func()) {
+	t.Helper()
+	done := make(chan error)
+	go func() {
+		// The thread is never unlocked: it ends with the goroutine,
+		// and its affinity with it.
+		runtime.LockOSThread()
+		var set unix.CPUSet
+		set.Set(0)
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			done <- err
+			return
+		}
+		f()
+		done <- nil
+	}()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
-	r = e.ok("exec", "aff", "grep", "Cpus_allowed_list", "/proc/1/status")
-	if strings.HasSuffix(strings.TrimSpace(r.Stdout), "\t0") && isHusk() {
-		t.Errorf("the init got execCPUAffinity too: %q", r.Stdout)
+}
+
+// cpusAllowed is the Cpus_allowed_list of a host pid.
+func cpusAllowed(t *testing.T, pid int) string {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return statusFields(string(data))["Cpus_allowed_list"]
+}
+
+// The init and exec'd processes run on every CPU of the container's
+// cpuset, not on the caller's taskset; execCPUAffinity applies to exec'd
+// processes only, as runc 1.5 does: .initial until the process is in the
+// container's cgroups, then .final, or .initial's CPUs if there is no
+// .final; a CPU that cannot be used fails the exec with runc's error, a
+// list that cannot be parsed fails create.
+func TestCPUAffinity(t *testing.T) {
+	online, err := os.ReadFile("/sys/devices/system/cpu/online")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.TrimSpace(string(online))
+	if all == "0" {
+		t.Skip("the host has one CPU: no affinity to tell apart")
+	}
+	e := newEnv(t)
+	b := e.newBundle(withArgs("sleep", "100"), withSpec(func(s *specs.Spec) {
+		s.Process.ExecCPUAffinity = &specs.CPUAffinity{Final: "1"}
+	}))
+	e.track("aff")
+	onCPU0(t, func() { e.ok("run", "-d", "--bundle", b.Dir, "aff") })
+	pid := e.state("aff").PID
+	if got := cpusAllowed(t, pid); got != all {
+		t.Errorf("the init, started under taskset -c 0: CPUs %q, want the cpuset's %q (execCPUAffinity is not for the init)", got, all)
+	}
+	// And with create and start apart, without any execCPUAffinity.
+	plain := e.newBundle(withArgs("sleep", "100"))
+	e.track("aff2")
+	onCPU0(t, func() { e.ok("create", "--bundle", plain.Dir, "aff2") })
+	onCPU0(t, func() { e.ok("start", "aff2") })
+	if got := cpusAllowed(t, e.state("aff2").PID); got != all {
+		t.Errorf("the init, created under taskset -c 0: CPUs %q, want %q", got, all)
+	}
+	var r result
+	onCPU0(t, func() { r = e.ok("exec", "aff2", "grep", "Cpus_allowed_list", "/proc/self/status") })
+	if got := statusFields(r.Stdout)["Cpus_allowed_list"]; got != all {
+		t.Errorf("exec without execCPUAffinity, under taskset -c 0: CPUs %q, want %q", got, all)
+	}
+	e.ok("delete", "-f", "aff2")
+	procFile := func(a *specs.CPUAffinity) string {
+		p := defaultSpec().Process
+		p.Args = []string{"grep", "Cpus_allowed_list", "/proc/self/status"}
+		p.ExecCPUAffinity = a
+		data, _ := json.Marshal(p)
+		f, err := os.CreateTemp(e.dir, "process-*.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write(data)
+		f.Close()
+		return f.Name()
+	}
+	execCPUs := func(what string, args ...string) string {
+		t.Helper()
+		onCPU0(t, func() { r = e.run(args...) })
+		if r.Code != 0 {
+			t.Fatalf("%s: %s", what, r)
+		}
+		return statusFields(r.Stdout)["Cpus_allowed_list"]
+	}
+	for _, c := range []struct {
+		what string
+		aff  *specs.CPUAffinity
+		want string
+	}{
+		{"no execCPUAffinity (the container's applies)", nil, "1"},
+		{"an empty execCPUAffinity (none)", &specs.CPUAffinity{}, "1"},
+		{"initial 1", &specs.CPUAffinity{Initial: "1"}, "1"},
+		{"final 1", &specs.CPUAffinity{Final: "1"}, "1"},
+		{"initial 0, final 1", &specs.CPUAffinity{Initial: "0", Final: "1"}, "1"},
+	} {
+		if got := execCPUs(c.what, "exec", "-p", procFile(c.aff), "aff"); got != c.want {
+			t.Errorf("exec -p with %s, under taskset -c 0: CPUs %q, want %q", c.what, got, c.want)
+		}
+	}
+	if got := execCPUs("config.json's final 1", "exec", "aff", "grep", "Cpus_allowed_list", "/proc/self/status"); got != "1" {
+		t.Errorf("exec with config.json's execCPUAffinity.final 1: CPUs %q", got)
+	}
+	// CPU 1023 parses but is not there (on hosts with fewer CPUs).
+	if !exists("/sys/devices/system/cpu/cpu1023") {
+		for _, c := range []struct {
+			aff  *specs.CPUAffinity
+			want string
+		}{
+			{&specs.CPUAffinity{Final: "1023"}, "error setting final CPU affinity: invalid argument"},
+			{&specs.CPUAffinity{Initial: "1023"}, "error setting initial CPU affinity: invalid argument"},
+		} {
+			r := e.run("exec", "-p", procFile(c.aff), "aff")
+			if r.Code != 255 || !strings.Contains(r.Stderr, c.want) {
+				t.Errorf("exec with execCPUAffinity %+v: %s; want exit 255 and %q", *c.aff, r, c.want)
+			}
+		}
+	}
+	e.ok("delete", "-f", "aff")
+	for i, c := range []struct {
+		aff  *specs.CPUAffinity
+		want string
+	}{
+		{&specs.CPUAffinity{Final: "1024"}, "bad CPUAffinity.Final: values larger than 1023 are not supported"},
+		{&specs.CPUAffinity{Initial: "3-1"}, "bad CPUAffinity.Initial: invalid range: 3-1"},
+		{&specs.CPUAffinity{Final: "x"}, `bad CPUAffinity.Final: strconv.ParseUint: parsing \"x\": invalid syntax`},
+		{&specs.CPUAffinity{Final: " , "}, `bad CPUAffinity.Final: no members found in set \" , \"`},
+	} {
+		id := fmt.Sprintf("badaff%d", i)
+		bad := e.newBundle(withArgs("true"), withSpec(func(s *specs.Spec) { s.Process.ExecCPUAffinity = c.aff }))
+		e.track(id)
+		r := e.fails("create", "--bundle", bad.Dir, id)
+		if !strings.Contains(r.Stderr, c.want) {
+			t.Errorf("execCPUAffinity %+v: stderr %q, want %s", *c.aff, r.Stderr, c.want)
+		}
+		e.assertNoTrace(bad, id)
 	}
 }
 
@@ -138,7 +366,157 @@ func TestRlimitsAndUnknownCapability(t *testing.T) {
 	if got := lines(r.Stdout); len(got) != 3 || got[0] != "256" || got[1] != "300" || got[2] != "0" {
 		t.Errorf("limits %q", got)
 	}
-	if isHusk() && (!strings.Contains(r.Stderr, "level=warning") || !strings.Contains(r.Stderr, "CAP_NOT_A_REAL_ONE")) {
+	if !strings.Contains(r.Stderr, "level=warning") || !strings.Contains(r.Stderr, "CAP_NOT_A_REAL_ONE") {
 		t.Errorf("no warning about the unknown capability: %q", r.Stderr)
+	}
+}
+
+// envValues returns every value `env` printed for key, in order.
+func envValues(out, key string) []string {
+	var vals []string
+	for _, l := range lines(out) {
+		if v, ok := strings.CutPrefix(l, key+"="); ok {
+			vals = append(vals, v)
+		}
+	}
+	return vals
+}
+
+// A key given twice in process.env (or by exec -e) is set once, to its
+// last value; an empty HOME is replaced by the user's home from the
+// container's /etc/passwd, as an unset one is.
+func TestEnvDuplicatesAndEmptyHome(t *testing.T) {
+	e := newEnv(t)
+	runningContainer(e, "envs", withSpec(func(s *specs.Spec) {
+		s.Process.User = specs.User{UID: testUID, GID: testGID}
+		s.Process.Env = append(s.Process.Env, "A=1", "B=2", "A=3", "HOME=")
+	}))
+	out := e.ok("exec", "envs", "env").Stdout
+	if a, home, bv := envValues(out, "A"), envValues(out, "HOME"), envValues(out, "B"); len(a) != 1 || a[0] != "3" || len(home) != 1 || home[0] != "/home/tester" || len(bv) != 1 || bv[0] != "2" {
+		t.Errorf("process.env A=1 B=2 A=3 HOME=: A %q, B %q, HOME %q; want A=3, B=2, HOME=/home/tester, each once\n%s", a, bv, home, out)
+	}
+	out = e.ok("exec", "-e", "A=4", "-e", "HOME=", "-e", "A=5", "-u", "0", "envs", "env").Stdout
+	if a, home := envValues(out, "A"), envValues(out, "HOME"); len(a) != 1 || a[0] != "5" || len(home) != 1 || home[0] != "/root" {
+		t.Errorf("exec -e A=4 -e HOME= -e A=5 -u 0: A %q, HOME %q; want A=5 and HOME=/root once\n%s", a, home, out)
+	}
+	out = e.ok("exec", "-e", "HOME=/elsewhere", "envs", "env").Stdout
+	if home := envValues(out, "HOME"); len(home) != 1 || home[0] != "/elsewhere" {
+		t.Errorf("exec -e HOME=/elsewhere: HOME %q", home)
+	}
+	// The init's own environment too.
+	b2 := e.newBundle(withArgs("env"), withSpec(func(s *specs.Spec) {
+		s.Process.Env = append(s.Process.Env, "X=1", "HOME=", "X=2")
+	}))
+	r := e.runFG(b2, "envinit")
+	if x, home := envValues(r.Stdout, "X"), envValues(r.Stdout, "HOME"); r.Code != 0 || len(x) != 1 || x[0] != "2" || len(home) != 1 || home[0] != "/root" {
+		t.Errorf("init with X=1 HOME= X=2: X %q, HOME %q: %s", x, home, r)
+	}
+}
+
+// A workload that cannot be executed: a file whose interpreter is missing
+// fails in execve itself, which prints exactly "exec /x: no such file or
+// directory" on the process's stderr and exits 255; a missing file, a file
+// without the exec bit and a directory are found out before, and the
+// runtime's error says so as runc's does (exit 1 for run, 255 for exec).
+func TestExecFailureMessages(t *testing.T) {
+	e := newEnv(t)
+	files := func(e *env, b *bundle) {
+		os.WriteFile(filepath.Join(b.Rootfs, "x"), []byte("#!/nonexistent\n"), 0o755)
+		os.WriteFile(filepath.Join(b.Rootfs, "noexec"), []byte("true\n"), 0o644)
+		os.Mkdir(filepath.Join(b.Rootfs, "dir"), 0o755)
+	}
+	cases := []struct{ arg, want string }{
+		{"/nonexistent", `exec: "/nonexistent": stat /nonexistent: no such file or directory`},
+		{"/noexec", `exec: "/noexec": permission denied`},
+		{"/dir", `exec: "/dir": is a directory`},
+		{"nosuch", `exec: "nosuch": executable file not found in $PATH`},
+	}
+	b := e.newBundle(withPrivateRootfs(), files, withArgs("/x"))
+	r := e.runFG(b, "execx")
+	if r.Code != 255 || r.Stderr != "exec /x: no such file or directory\n" {
+		t.Errorf("run of /x (interpreter missing): %s; want exit 255 and exactly \"exec /x: no such file or directory\\n\"", r)
+	}
+	for i, c := range cases {
+		id := fmt.Sprintf("execf%d", i)
+		b := e.newBundle(withPrivateRootfs(), files, withArgs(c.arg))
+		e.track(id)
+		r := e.fails("run", "--bundle", b.Dir, id)
+		if !strings.Contains(r.Stderr, strings.ReplaceAll(c.want, `"`, `\"`)) {
+			t.Errorf("run %s: stderr %q, want it to say %s", c.arg, r.Stderr, c.want)
+		}
+		e.assertNoTrace(b, id)
+	}
+	runningContainer(e, "execsrc", withPrivateRootfs(), files)
+	r = e.run("exec", "execsrc", "/x")
+	if r.Code != 255 || r.Stderr != "exec /x: no such file or directory\n" {
+		t.Errorf("exec of /x (interpreter missing): %s; want exit 255 and exactly \"exec /x: no such file or directory\\n\"", r)
+	}
+	for _, c := range cases {
+		r := e.run("exec", "execsrc", c.arg)
+		if r.Code != 255 || !strings.Contains(r.Stderr, strings.ReplaceAll(c.want, `"`, `\"`)) {
+			t.Errorf("exec %s: %s; want exit 255 and %s", c.arg, r, c.want)
+		}
+	}
+}
+
+// timeOffsets reads /proc/self/timens_offsets as printed into a map.
+func timeOffsets(out string) map[string]string {
+	m := map[string]string{}
+	for _, l := range lines(out) {
+		if f := strings.Fields(l); len(f) == 3 {
+			m[f[0]] = f[1] + " " + f[2]
+		}
+	}
+	return m
+}
+
+// Time namespace offsets work together with a user namespace: one made
+// with the container, and one joined by path.
+func TestTimeOffsetsWithUserNamespace(t *testing.T) {
+	if !exists("/proc/self/timens_offsets") {
+		t.Skip("the host kernel has no time namespaces")
+	}
+	e := newEnv(t)
+	userns := func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 600000, Size: 65536}}
+		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 600000, Size: 65536}}
+	}
+	timens := func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
+		s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{
+			"monotonic": {Secs: 7881, Nanosecs: 2718281},
+			"boottime":  {Secs: 1337, Nanosecs: 3141519},
+		}
+	}
+	want := map[string]string{"monotonic": "7881 2718281", "boottime": "1337 3141519"}
+	b := e.newBundle(withOut(), withShell("cat /proc/self/timens_offsets > /out/offsets; sleep 100"), withSpec(userns), withSpec(timens))
+	e.runDetached(b, "tns")
+	waitFor(t, "the container's offsets", func() bool {
+		data, _ := os.ReadFile(b.outFile("offsets"))
+		return len(lines(string(data))) == 2
+	})
+	data, _ := os.ReadFile(b.outFile("offsets"))
+	if got := timeOffsets(string(data)); !reflect.DeepEqual(got, want) {
+		t.Errorf("offsets in a new user and time namespace: %q, want %v", data, want)
+	}
+	if got := timeOffsets(e.ok("exec", "tns", "cat", "/proc/self/timens_offsets").Stdout); !reflect.DeepEqual(got, want) {
+		t.Errorf("offsets seen by exec: %v, want %v", got, want)
+	}
+	// A second container joins the first one's user namespace and makes
+	// a time namespace of its own.
+	pid := e.state("tns").PID
+	second := e.newBundle(withArgs("cat", "/proc/self/timens_offsets"), withSpec(userns), withSpec(func(s *specs.Spec) {
+		for i, ns := range s.Linux.Namespaces {
+			if ns.Type == specs.UserNamespace {
+				s.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/user", pid)
+			}
+		}
+		timens(s)
+		s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"boottime": {Secs: 42}}
+	}))
+	r := e.runFG(second, "tns2")
+	if got := timeOffsets(r.Stdout); r.Code != 0 || got["boottime"] != "42 0" || got["monotonic"] != "0 0" {
+		t.Errorf("offsets with a joined user namespace: %s", r)
 	}
 }

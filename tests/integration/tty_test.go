@@ -129,9 +129,6 @@ func TestConsoleSocketShell(t *testing.T) {
 // A foreground run with a terminal proxies the caller's terminal: input,
 // output, size, SIGWINCH and the exit code.
 func TestRunTerminalForeground(t *testing.T) {
-	if !isHusk() {
-		t.Skip("runc 1.1.5's stty fails on its proxied pty here (\"stty: standard input\")")
-	}
 	e := newEnv(t)
 	master, slave := openPty(t)
 	unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 20, Col: 70})
@@ -149,8 +146,10 @@ func TestRunTerminalForeground(t *testing.T) {
 	// Resize the outer terminal: husk passes it on at SIGWINCH.
 	unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 40, Col: 120})
 	cmd.Process.Signal(syscall.SIGWINCH)
-	master.WriteString("sleep 0.2; stty size; exit 7\n")
-	readUntil(t, master, "40 120")
+	// The shell polls its size until the resize arrives (or readUntil's
+	// deadline passes).
+	master.WriteString("until [ \"$(stty size)\" = '40 120' ]; do sleep 0.01; done; echo resized-$((6*7)); exit 7\n")
+	readUntil(t, master, "resized-42")
 	err := cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != 7 {
 		t.Errorf("exit code %d (%v), want 7", code, err)
@@ -230,5 +229,119 @@ func TestPidfdSocket(t *testing.T) {
 	}
 	if e.state("pidfd2").Status != "running" {
 		t.Error("killing the exec'd process through its pidfd stopped the container")
+	}
+}
+
+// waitRaw waits until the runtime has put its terminal (the caller's pty,
+// whose slave is slave) in raw input mode: from then on, what the test
+// types reaches the container unechoed.
+func waitRaw(t *testing.T, slave *os.File) {
+	t.Helper()
+	waitFor(t, "the runtime to put its terminal in raw mode", func() bool {
+		tio, err := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS)
+		return err == nil && tio.Lflag&(unix.ECHO|unix.ICANON) == 0
+	})
+}
+
+// A foreground run -t or exec -t proxies the container's pty with its
+// ONLCR cleared, as runc does: the workload's "\n" reaches a caller whose
+// stdout is a pipe as "\n", not "\r\n". On the caller's own terminal
+// (raw input, output processing kept, as runc leaves it) each "\n" is
+// "\r\n" once, from that terminal alone.
+func TestTerminalNoCRLF(t *testing.T) {
+	e := newEnv(t)
+	script := `read x; printf 'one\ntwo\nthree-END'`
+	check := func(what string, toPipe bool, args ...string) {
+		t.Helper()
+		master, slave := openPty(t)
+		cmd := newCmd(e, args...)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+		var pr *os.File
+		if toPipe {
+			var pw *os.File
+			var err error
+			if pr, pw, err = os.Pipe(); err != nil {
+				t.Fatal(err)
+			}
+			defer pr.Close()
+			defer pw.Close()
+			cmd.Stdout, cmd.Stderr = pw, pw
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitRaw(t, slave)
+		master.WriteString("go\n")
+		var out string
+		if toPipe {
+			out = readUntil(t, pr, "three-END")
+		} else {
+			out = readUntil(t, master, "three-END")
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("%s: %v", what, err)
+		}
+		want := "one\ntwo\nthree-END"
+		if !toPipe {
+			want = "one\r\ntwo\r\nthree-END"
+		}
+		if !strings.HasSuffix(out, want) || strings.Count(out, "\r") != strings.Count(want, "\r")+strings.Count(out, "go\r\n") {
+			t.Errorf("%s printed %q, want it to end in %q", what, out, want)
+		}
+	}
+	b := e.newBundle(withShell(script), withSpec(func(s *specs.Spec) { s.Process.Terminal = true }))
+	for i, toPipe := range []bool{true, false} {
+		id := fmt.Sprintf("crlf%d", i)
+		e.track(id)
+		check(fmt.Sprintf("run -t (stdout a pipe: %v)", toPipe), toPipe, "run", "--bundle", b.Dir, id)
+	}
+	runningContainer(e, "crlfx")
+	for _, toPipe := range []bool{true, false} {
+		check(fmt.Sprintf("exec -t (stdout a pipe: %v)", toPipe), toPipe, "exec", "-t", "crlfx", "sh", "-c", script)
+	}
+}
+
+// The container's pty belongs to the process's user (its group is the
+// devpts mount's gid=5), for the init and an exec'd process, with and
+// without a user namespace.
+func TestTerminalOwner(t *testing.T) {
+	for _, userns := range []bool{false, true} {
+		name := "host"
+		if userns {
+			name = "userns"
+		}
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			sock, masters := consoleReceiver(t)
+			b := e.newBundle(withShell(`stat -c "init-owner %u:%g" $(tty); sleep 100`), withSpec(func(s *specs.Spec) {
+				s.Process.Terminal = true
+				s.Process.User = specs.User{UID: testUID, GID: testGID}
+				if userns {
+					s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+					s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 500000, Size: 65536}}
+					s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 500000, Size: 65536}}
+				}
+			}))
+			e.runDetached(b, "owner", "--console-socket", sock)
+			master, ok := <-masters
+			if !ok {
+				t.Fatal("no pty master came over the console socket")
+			}
+			defer master.Close()
+			if out := readUntil(t, master, "\n"); !strings.Contains(out, "init-owner 1000:5") {
+				t.Errorf("the init's pty: %q, want owner 1000:5", out)
+			}
+			sock2, masters2 := consoleReceiver(t)
+			e.ok("exec", "-d", "-t", "--console-socket", sock2, "-u", "2000:2000", "owner",
+				"sh", "-c", `stat -c "exec-owner %u:%g" $(tty); sleep 100`)
+			m2, ok := <-masters2
+			if !ok {
+				t.Fatal("no pty master came over the exec's console socket")
+			}
+			defer m2.Close()
+			if out := readUntil(t, m2, "\n"); !strings.Contains(out, "exec-owner 2000:5") {
+				t.Errorf("the exec'd process's pty: %q, want owner 2000:5", out)
+			}
+		})
 	}
 }
