@@ -116,7 +116,7 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 			return 0, fmt.Errorf("error setting initial CPU affinity: %w", err)
 		}
 	}
-	bs := nsenter.Bootstrap{CgroupTasks: tasks, Pidfd: 3 + o.PreserveFds, PidfdFlags: flags}
+	bs := nsenter.Bootstrap{CgroupTasks: tasks, Pidfd: 3 + o.PreserveFds, PidfdFlags: flags, ParentPidfd: sp.parentPidfd}
 	switch {
 	case len(o.Process.CPUAffinityFinal) > 0:
 		bs.Affinity, bs.AffinityFinal = nsenter.CPUMask(o.Process.CPUAffinityFinal), true
@@ -129,7 +129,7 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 	ic := initConfig{
 		ID: c.State.ID, Config: c.State.Config, Process: o.Process,
 		FifoFd: -1, PreserveFds: o.PreserveFds, Exec: true, ConsoleFd: consoleFd, ClearONLCR: o.ProxyConsole,
-		JoinAfterReady: paused,
+		JoinAfterReady: paused, ParentPidfd: sp.parentPidfd,
 	}
 	sc.fill(&ic, sp.pid, c.hookState(Running, c.State.InitPid), c.State.Config)
 	if err := sp.configure(&ic, nil); err != nil {
@@ -144,7 +144,9 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 		}
 	}
 	slog.Debug("exec: the process runs", "pid", sp.pid)
-	sp.release()
+	if err := sp.handoff(); err != nil {
+		return 0, err
+	}
 	return sp.pid, nil
 }
 

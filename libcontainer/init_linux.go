@@ -188,6 +188,11 @@ func readyToExec(sock *os.File, ic *initConfig) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// setuid, setgid and capability changes cleared the parent death
+	// signal: set again.
+	if err := dieWithParent(ic.ParentPidfd); err != nil {
+		return "", err
+	}
 	for fd := 3; fd < 3+ic.PreserveFds; fd++ {
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
 			return "", procErr("pass preserved fd", strconv.Itoa(fd), err)
@@ -218,8 +223,36 @@ func readyToExec(sock *os.File, ic *initConfig) (string, error) {
 			return "", err
 		}
 	}
+	// The parent writes the container's state and hands it over; until
+	// then, it may not outlive the parent (a parent gone is an EOF here).
+	if _, err := initproto.Expect(sock, initproto.Handoff); err != nil {
+		return "", err
+	}
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
+		return "", procErr("prctl", "PR_SET_PDEATHSIG", err)
+	}
+	if ic.ParentPidfd > 0 {
+		unix.Close(ic.ParentPidfd)
+	}
 	sock.Close()
 	return path, nil
+}
+
+// dieWithParent sets the parent death signal again (a change of
+// credentials clears it) and exits if the parent is already gone, seen on
+// its pidfd: until the handoff the init must not outlive the parent.
+func dieWithParent(pidfd int) error {
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		return procErr("prctl", "PR_SET_PDEATHSIG", err)
+	}
+	if pidfd <= 0 {
+		return nil
+	}
+	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	if n, err := unix.Poll(fds, 0); err != nil || n != 0 {
+		os.Exit(1) // the parent is gone: there is nobody to tell
+	}
+	return nil
 }
 
 // logSock is the init socket while the parent wants a record of each step

@@ -237,9 +237,11 @@ func (c *Container) Destroy(force bool) error {
 			return err
 		}
 	}
-	if !c.privatePidNs() {
+	if !c.privatePidNs() || c.State.Creating {
 		// Without a pid namespace of its own, processes outlive the init;
-		// with one, the kernel killed them all when the init died.
+		// with one, the kernel killed them all when the init died. A
+		// create that died may have left processes whose pid it never
+		// recorded: its cgroup knows them.
 		_ = c.killAll()
 		c.waitCgroupEmpty()
 	}
@@ -304,14 +306,4 @@ func (c *Container) Wait() (unix.WaitStatus, error) {
 			return ws, nil
 		}
 	}
-}
-
-// RemoveStale removes the state directory of a container whose state.json
-// was never written (an aborted create killed from outside).
-func RemoveStale(root, id string) error {
-	dir := filepath.Join(root, id)
-	if _, err := os.Stat(filepath.Join(dir, stateFile)); err == nil {
-		return nil
-	}
-	return os.RemoveAll(dir)
 }
