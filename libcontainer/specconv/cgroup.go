@@ -115,18 +115,32 @@ func ConvertResources(r *specs.LinuxResources, field string) (*configs.Resources
 		if rule.Access == "" {
 			rule.Access = "rwm"
 		}
+		// 'a' is no access of the devices cgroup (its rules' type "a" is
+		// all devices): runc passes it on to a parser that drops it, and
+		// so does husk ("rwa" is "rw"). Other letters are refused.
+		access := ""
 		for _, ch := range rule.Access {
-			if ch != 'r' && ch != 'w' && ch != 'm' {
+			switch ch {
+			case 'r', 'w', 'm':
+				if !strings.ContainsRune(access, ch) {
+					access += string(ch)
+				}
+			case 'a':
+			default:
 				return nil, fieldErr(f+".access", "%q is not made of r, w and m", d.Access)
 			}
 		}
+		if access == "" {
+			// "a" alone: a rule about no access at all changes nothing.
+			continue
+		}
+		rule.Access = access
 		res.Devices = append(res.Devices, rule)
 	}
 
 	if m := r.Memory; m != nil {
-		res.MemoryLimit, res.MemoryReservation, res.MemorySwap = m.Limit, m.Reservation, m.Swap
-		res.MemoryKernelTCP = m.KernelTCP
-		for name, v := range map[string]*int64{"limit": m.Limit, "reservation": m.Reservation, "swap": m.Swap, "kernelTCP": m.KernelTCP} {
+		res.MemoryLimit, res.MemoryReservation, res.MemorySwap = unset0(m.Limit), unset0(m.Reservation), unset0(m.Swap)
+		for name, v := range map[string]*int64{"limit": m.Limit, "reservation": m.Reservation, "swap": m.Swap} {
 			if v != nil && *v < -1 {
 				return nil, fieldErr(field+".memory."+name, "%d is neither a size in bytes nor -1 (unlimited)", *v)
 			}
