@@ -31,7 +31,8 @@ type Cgroup struct {
 }
 
 // Resources are linux.resources, flattened. A nil pointer or empty value
-// means "not set": the driver leaves that file alone. Values are as the
+// means "not set": the driver leaves that file alone (specconv makes the
+// zeros runc takes as unset nil). Values are as the
 // spec gives them (v1 units); the v2 and systemd drivers convert.
 type Resources struct {
 	// Devices is the device allowlist in order, ending in the defaults
@@ -45,7 +46,6 @@ type Resources struct {
 	// MemorySwap is memory+swap, as in the spec and v1's memsw; -1 is
 	// unlimited. v2's memory.swap.max is MemorySwap-MemoryLimit.
 	MemorySwap        *int64  `json:"memory_swap,omitempty"`
-	MemoryKernelTCP   *int64  `json:"memory_kernel_tcp,omitempty"`
 	MemorySwappiness  *uint64 `json:"memory_swappiness,omitempty"`
 	OOMKillDisable    bool    `json:"oom_kill_disable,omitempty"`
 	CheckBeforeUpdate bool    `json:"check_before_update,omitempty"`

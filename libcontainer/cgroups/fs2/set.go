@@ -81,14 +81,16 @@ func (m *Manager) setMemory(r *configs.Resources) error {
 	if r.OOMKillDisable {
 		slog.Warn("cgroup v2 cannot disable the OOM killer: linux.resources.memory.disableOOMKiller is ignored")
 	}
-	if r.MemoryKernelTCP != nil {
-		slog.Warn("cgroup v2 has no kernel TCP memory limit: linux.resources.memory.kernelTCP is ignored")
-	}
 	swap, err := cgroups.SwapV2(r.MemorySwap, r.MemoryLimit)
 	if err != nil {
 		return fmt.Errorf("cgroup: linux.resources.memory.swap: %w", err)
 	}
 	// swap first: memory.max then only shrinks what is left for memory.
+	// A kernel without swap accounting has no memory.swap.max: then
+	// there is no swap to lift ("max") or take away ("0"), as runc takes it.
+	if _, err := os.Stat(filepath.Join(m.dir, "memory.swap.max")); err != nil && (swap == "max" || swap == "0") {
+		swap = ""
+	}
 	if swap != "" {
 		if err := m.write("memory.swap", "memory.swap.max", swap); err != nil {
 			return err
