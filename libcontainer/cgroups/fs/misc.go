@@ -19,11 +19,7 @@ func (m *Manager) setPids(r *configs.Resources) error {
 	if err != nil {
 		return err
 	}
-	v := "max"
-	if *r.PidsLimit >= 0 {
-		v = strconv.FormatInt(*r.PidsLimit, 10)
-	}
-	return cgroups.WriteFile(dir, "pids.max", v)
+	return cgroups.WriteFile(dir, "pids.max", cgroups.PidsMax(*r.PidsLimit))
 }
 
 func (m *Manager) pidsStats(s *cgroups.Stats) {

@@ -60,11 +60,7 @@ func (m *Manager) setPids(r *configs.Resources) error {
 	if r.PidsLimit == nil {
 		return nil
 	}
-	v := "max"
-	if *r.PidsLimit >= 0 {
-		v = strconv.FormatInt(*r.PidsLimit, 10)
-	}
-	return m.write("pids", "pids.max", v)
+	return m.write("pids", "pids.max", cgroups.PidsMax(*r.PidsLimit))
 }
 
 func i64(v int64) string {
