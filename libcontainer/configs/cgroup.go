@@ -133,6 +133,9 @@ type IfPrioMap struct {
 	Priority  uint32 `json:"priority"`
 }
 
+// Idle reports whether the group is to be SCHED_IDLE (cpu.idle 1).
+func (r *Resources) Idle() bool { return r.CPUIdle != nil && *r.CPUIdle == 1 }
+
 // HasLimits reports whether r sets anything other than device rules.
 func (r *Resources) HasLimits() bool {
 	if r == nil {

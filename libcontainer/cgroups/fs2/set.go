@@ -167,7 +167,13 @@ func (m *Manager) setCPU(r *configs.Resources) error {
 			return errors.New("cgroup: linux.resources.cpu.realtimeRuntime/realtimePeriod need the v1 cpu controller; cgroup v2 has no realtime group scheduling")
 		}
 	}
-	if v := r.CPUShares; v != nil && *v != 0 {
+	// cpu.idle first, and no weight with idle 1: see fs's setCPU.
+	if v := r.CPUIdle; v != nil {
+		if err := m.write("cpu.idle", "cpu.idle", strconv.FormatInt(*v, 10)); err != nil {
+			return err
+		}
+	}
+	if v := r.CPUShares; v != nil && *v != 0 && !r.Idle() {
 		if err := m.write("cpu.shares", "cpu.weight", strconv.FormatUint(cgroups.SharesToWeight(*v), 10)); err != nil {
 			return err
 		}
@@ -191,11 +197,6 @@ func (m *Manager) setCPU(r *configs.Resources) error {
 	}
 	if v := r.CPUBurst; v != nil {
 		if err := m.write("cpu.burst", "cpu.max.burst", strconv.FormatUint(*v, 10)); err != nil {
-			return err
-		}
-	}
-	if v := r.CPUIdle; v != nil {
-		if err := m.write("cpu.idle", "cpu.idle", strconv.FormatInt(*v, 10)); err != nil {
 			return err
 		}
 	}

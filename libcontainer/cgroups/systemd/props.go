@@ -223,11 +223,13 @@ func resourceProps(r *configs.Resources, sdVer func() int) ([]sdbus.Property, er
 		n, _ := strconv.ParseUint(swap, 10, 64)
 		props = append(props, prop("MemorySwapMax", n))
 	}
-	idle := r.CPUIdle != nil && *r.CPUIdle == 1 && sdVer() >= sdCPUIdle
-	if idle {
+	if r.Idle() {
 		// systemd sets cpu.idle for CPUWeight=0 (and only for it: idle 0
-		// is fs2's to write).
-		props = append(props, prop("CPUWeight", uint64(0)))
+		// is fs2's to write). An idle group takes no weight: older
+		// systemd gets neither, fs2 writes cpu.idle.
+		if sdVer() >= sdCPUIdle {
+			props = append(props, prop("CPUWeight", uint64(0)))
+		}
 	} else if r.CPUShares != nil && *r.CPUShares != 0 {
 		props = append(props, prop("CPUWeight", cgroups.SharesToWeight(*r.CPUShares)))
 	}

@@ -255,9 +255,15 @@ func TestResourceProps(t *testing.T) {
 	if got["CPUWeight"] != uint64(0) {
 		t.Errorf("idle: CPUWeight = %v, want 0", got["CPUWeight"])
 	}
+	// Older systemd gets no weight for an idle group (fs2 writes
+	// cpu.idle, and the kernel refuses a weight while it is 1).
 	got = propMap(t, mustProps(t, &configs.Resources{CPUIdle: i64(1), CPUShares: u64(1024)}, 251))
+	if w, ok := got["CPUWeight"]; ok {
+		t.Errorf("idle on systemd 251: CPUWeight = %v, want none", w)
+	}
+	got = propMap(t, mustProps(t, &configs.Resources{CPUIdle: i64(0), CPUShares: u64(1024)}, 252))
 	if got["CPUWeight"] != cgroups.SharesToWeight(1024) {
-		t.Errorf("idle on systemd 251: CPUWeight = %v", got["CPUWeight"])
+		t.Errorf("idle 0: CPUWeight = %v", got["CPUWeight"])
 	}
 
 	if _, err := resourceProps(&configs.Resources{CPUs: "1-0"}, ver(252)); err == nil || !strings.Contains(err.Error(), "cpu.cpus") {
