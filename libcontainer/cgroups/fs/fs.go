@@ -22,8 +22,13 @@ type Manager struct {
 	paths map[string]string // hierarchy key → container cgroup dir
 }
 
-// New resolves the container's cgroup in every mounted hierarchy.
+// New resolves the container's cgroup in every mounted hierarchy. A
+// config it cannot apply (v2 files) is refused here, before anything is
+// made.
 func New(cg *configs.Cgroup) (*Manager, error) {
+	if err := checkNoUnified(cg.Resources); err != nil {
+		return nil, err
+	}
 	own, err := cgroups.OwnCgroups()
 	if err != nil {
 		return nil, fmt.Errorf("cgroup: %w", err)
