@@ -48,7 +48,7 @@ following will output a list of processes running in the container:
 		&cli.BoolFlag{Name: "no-new-privs", Usage: "set the no new privileges value for the process"},
 		&cli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability to the bounding set for the process"},
 		&cli.UintFlag{Name: "preserve-fds", Usage: "Pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)"},
-		&cli.StringSliceFlag{Name: "cgroup", Usage: "run the process in an (existing) sub-cgroup(s). Format is [<controller>:]<cgroup>."},
+		&cli.GenericFlag{Name: "cgroup", Value: &unsplitList{}, Usage: "run the process in an (existing) sub-cgroup(s). Format is [<controller>:]<cgroup>."},
 		&cli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container"},
 	},
 	SkipFlagParsing: false,
@@ -97,16 +97,9 @@ func execProcess(ctx *cli.Context) (int, error) {
 			return 0, err
 		}
 	}
-	subs := map[string]string{}
-	for _, arg := range ctx.StringSlice("cgroup") {
-		ctrl, sub, ok := strings.Cut(arg, ":")
-		if !ok {
-			ctrl, sub = "", arg
-		}
-		if sub == "" {
-			return 0, fmt.Errorf("exec: --cgroup %q: no cgroup given", arg)
-		}
-		subs[ctrl] = sub
+	subs, err := parseSubCgroups(*ctx.Generic("cgroup").(*unsplitList))
+	if err != nil {
+		return 0, err
 	}
 	listen := listenFds()
 	p.Env = withListenFds(p.Env, listen)
@@ -215,6 +208,46 @@ func execSpec(ctx *cli.Context, c *libcontainer.Container) (*configs.Process, er
 		return nil, fmt.Errorf("exec: the command must not be empty")
 	}
 	return p, nil
+}
+
+// unsplitList is a repeatable string flag whose values are taken whole:
+// `--cgroup cpu,cpuacct:sub` is one value (a StringSliceFlag would split
+// it at the comma).
+type unsplitList []string
+
+func (l *unsplitList) Set(v string) error { *l = append(*l, v); return nil }
+func (l *unsplitList) String() string     { return strings.Join(*l, " ") }
+
+// parseSubCgroups parses the --cgroup values as runc does: one bare path,
+// a sub-cgroup for every hierarchy (cgroup v2's only form); or any number
+// of "controller[,controller...]:path", each controller given once. The
+// result maps a controller ("" for all) to its path below the container's
+// cgroup.
+func parseSubCgroups(args []string) (map[string]string, error) {
+	if len(args) == 0 {
+		return nil, nil
+	}
+	subs := make(map[string]string, len(args))
+	for _, arg := range args {
+		ctrls, sub, ok := strings.Cut(arg, ":")
+		if !ok {
+			if len(args) != 1 {
+				return nil, fmt.Errorf("exec: --cgroup %q: a path without \"controller:\" must be the only --cgroup", arg)
+			}
+			subs[""] = arg
+			continue
+		}
+		for _, ctrl := range strings.Split(ctrls, ",") {
+			if ctrl == "" {
+				return nil, fmt.Errorf("exec: --cgroup %q: an empty controller name before the colon", arg)
+			}
+			if _, dup := subs[ctrl]; dup {
+				return nil, fmt.Errorf("exec: --cgroup: controller %s is given more than once", ctrl)
+			}
+			subs[ctrl] = sub
+		}
+	}
+	return subs, nil
 }
 
 // parseUser parses --user uid[:gid], both numeric, strictly.
