@@ -302,10 +302,10 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 	}
 	// pids.max is written once the init is ready (below): a low limit would
 	// keep the init's own runtime from starting its threads.
-	var pids *int64
+	var pids configs.Resources
 	if r := o.Config.Cgroup.Resources; r != nil {
-		early := *r
-		pids, early.PidsLimit = r.PidsLimit, nil
+		var early configs.Resources
+		early, pids = r.SplitPids()
 		if o.Rootless {
 			// Device rules need privileges an unprivileged user lacks, and
 			// it cannot reach devices beyond its own anyway (as runc).
@@ -345,10 +345,10 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 		}
 		return hooks.Run(hooks.CreateRuntime, o.Config.Hooks[hooks.CreateRuntime], state)
 	})
-	if err != nil || pids == nil {
+	if err != nil || !pids.HasLimits() {
 		return err
 	}
-	return sp.cgroup.Set(&configs.Resources{PidsLimit: pids})
+	return sp.cgroup.Set(&pids)
 }
 
 // fork starts `husk init` from the sealed binary with fds: stdio, the

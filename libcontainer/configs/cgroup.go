@@ -1,6 +1,9 @@
 package configs
 
-import "reflect"
+import (
+	"maps"
+	"reflect"
+)
 
 // Cgroup says where the container's processes go and what limits apply.
 type Cgroup struct {
@@ -135,6 +138,21 @@ type IfPrioMap struct {
 
 // Idle reports whether the group is to be SCHED_IDLE (cpu.idle 1).
 func (r *Resources) Idle() bool { return r.CPUIdle != nil && *r.CPUIdle == 1 }
+
+// SplitPids returns r without its pids limits (PidsLimit, unified
+// pids.max), and those limits alone: a new container's are applied once its
+// init is ready, as a low one (0 is 1) would keep the init's runtime from
+// starting its threads.
+func (r *Resources) SplitPids() (rest, pids Resources) {
+	rest = *r
+	pids.PidsLimit, rest.PidsLimit = r.PidsLimit, nil
+	if v, ok := r.Unified["pids.max"]; ok {
+		rest.Unified = maps.Clone(r.Unified)
+		delete(rest.Unified, "pids.max")
+		pids.Unified = map[string]string{"pids.max": v}
+	}
+	return rest, pids
+}
 
 // HasLimits reports whether r sets anything other than device rules.
 func (r *Resources) HasLimits() bool {
