@@ -35,8 +35,8 @@ type Cgroup struct {
 
 // Resources are linux.resources, flattened. A nil pointer or empty value
 // means "not set": the driver leaves that file alone (specconv makes the
-// zeros runc takes as unset nil). Values are as the
-// spec gives them (v1 units); the v2 and systemd drivers convert.
+// zeros runc takes as unset nil). Values are as the spec gives them (v1
+// units); the v2 and systemd drivers convert.
 type Resources struct {
 	// Devices is the device allowlist in order, ending in the defaults
 	// every container gets. Applied to the v1 devices controller, or as
@@ -66,8 +66,8 @@ type Resources struct {
 	CPUs         string  `json:"cpus,omitempty"`
 	Mems         string  `json:"mems,omitempty"`
 
-	// PidsLimit: a negative value is unlimited; 0 is a real limit (spec
-	// v1.3.0).
+	// PidsLimit: a negative value is unlimited; 0 is a limit (spec
+	// v1.3.0), which the drivers make 1 as runc does (cgroups.PidsMax).
 	PidsLimit *int64 `json:"pids_limit,omitempty"`
 
 	// Block I/O, v1 units (weights 10-1000); v2 converts.
