@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -184,6 +185,13 @@ func subCgroupPaths(paths map[string]string, subs map[string]string) (map[string
 			}
 		}
 		return out, nil
+	}
+	if _, v2 := paths[""]; v2 && len(paths) == 1 {
+		// cgroup v2 has no hierarchy of a controller's own: runc 1.5
+		// takes only a bare path there and runs the process in the
+		// container's cgroup otherwise. So does husk, saying so.
+		slog.Warn("exec --cgroup: cgroup v2 has one hierarchy, not one per controller: the controllers' sub-cgroups are ignored", "cgroup", subs)
+		return paths, nil
 	}
 	ctrls := make([]string, 0, len(subs))
 	for ctrl := range subs {

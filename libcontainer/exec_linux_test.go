@@ -50,4 +50,9 @@ func TestSubCgroupPaths(t *testing.T) {
 	if _, err := subCgroupPaths(paths, map[string]string{"": "../x"}); err == nil || !strings.Contains(err.Error(), "bad sub cgroup path: ../x") {
 		t.Errorf("../x: %v", err)
 	}
+	// cgroup v2: a controller's sub-cgroup is ignored, as runc 1.5.
+	v2 := map[string]string{"": paths[""]}
+	if got, err := subCgroupPaths(v2, map[string]string{"pids": "sub", "nosuch": "../x"}); err != nil || got[""] != v2[""] {
+		t.Errorf("pids:sub on v2: %v, %v", got, err)
+	}
 }
