@@ -104,7 +104,7 @@ func execProcess(ctx *cli.Context) (int, error) {
 			return 0, err
 		}
 	}
-	subs, err := subCgroupArgs(ctx.StringSlice("cgroup"))
+	subs, err := parseSubCgroups(ctx.StringSlice("cgroup"))
 	if err != nil {
 		return 0, err
 	}
@@ -258,6 +258,38 @@ func inheritFromContainer(p, base *configs.Process) {
 	}
 }
 
+// parseSubCgroups parses the --cgroup values as runc does: one bare path,
+// a sub-cgroup for every hierarchy (cgroup v2's only form); or any number
+// of "controller[,controller...]:path", each controller given once. The
+// result maps a controller ("" for all) to its path below the container's
+// cgroup.
+func parseSubCgroups(args []string) (map[string]string, error) {
+	if len(args) == 0 {
+		return nil, nil
+	}
+	subs := make(map[string]string, len(args))
+	for _, arg := range args {
+		ctrls, sub, ok := strings.Cut(arg, ":")
+		if !ok {
+			if len(args) != 1 {
+				return nil, fmt.Errorf("exec: --cgroup %q: a path without \"controller:\" must be the only --cgroup", arg)
+			}
+			subs[""] = arg
+			continue
+		}
+		for _, ctrl := range strings.Split(ctrls, ",") {
+			if ctrl == "" {
+				return nil, fmt.Errorf("exec: --cgroup %q: an empty controller name before the colon", arg)
+			}
+			if _, dup := subs[ctrl]; dup {
+				return nil, fmt.Errorf("exec: --cgroup: controller %s is given more than once", ctrl)
+			}
+			subs[ctrl] = sub
+		}
+	}
+	return subs, nil
+}
+
 // parseUser parses --user uid[:gid], both numeric, strictly.
 func parseUser(s string) (uid uint32, gid *uint32, err error) {
 	us, gs, hasGid := strings.Cut(s, ":")
@@ -274,35 +306,6 @@ func parseUser(s string) (uid uint32, gid *uint32, err error) {
 	}
 	g32 := uint32(g)
 	return uint32(u), &g32, nil
-}
-
-// subCgroupArgs parses the --cgroup options: "sub" (every hierarchy; alone)
-// or "ctrl[,ctrl...]:sub", the controllers of one v1 hierarchy sharing a
-// sub-cgroup. The map is controller (or "") → sub-cgroup.
-func subCgroupArgs(args []string) (map[string]string, error) {
-	subs := map[string]string{}
-	for _, arg := range args {
-		ctrls, sub, ok := strings.Cut(arg, ":")
-		if !ok {
-			if len(args) != 1 {
-				return nil, fmt.Errorf("exec: --cgroup %q: a sub-cgroup without controllers must be the only --cgroup", arg)
-			}
-			ctrls, sub = "", arg
-		}
-		if sub == "" {
-			return nil, fmt.Errorf("exec: --cgroup %q: no cgroup given", arg)
-		}
-		for _, ctrl := range strings.Split(ctrls, ",") {
-			if ctrl == "" && ok {
-				return nil, fmt.Errorf("exec: --cgroup %q: empty controller name", arg)
-			}
-			if _, dup := subs[ctrl]; dup {
-				return nil, fmt.Errorf("exec: --cgroup %q: controller %s given twice", arg, ctrl)
-			}
-			subs[ctrl] = sub
-		}
-	}
-	return subs, nil
 }
 
 // killExec SIGKILLs the exec'd process after a failure once it has

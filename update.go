@@ -89,11 +89,18 @@ other options are ignored.
 		if err != nil {
 			return err
 		}
-		zeroIsUnchanged(r)
 		// A memory limit of -1 with no swap given lifts both, as runc.
 		if r.Memory != nil && r.Memory.Limit != nil && *r.Memory.Limit == -1 && r.Memory.Swap == nil {
 			r.Memory.Swap = r.Memory.Limit
 		}
+		// A zero means "leave it as it is" where it means "unset" in a
+		// config (ConvertResources drops it), as for runc: clients send
+		// zeros for what they do not change. dockerd's update through
+		// containerd's shim, for one, sends every field of its struct, e.g.
+		// {"memory":{"limit":0,"reservation":33554432,"kernel":0},
+		// "cpu":{"shares":0,...},"blockIO":{"weight":0}} for `docker
+		// update --memory-reservation 32m`. Burst and idle 0 are values,
+		// and pids limit 0 is made 1, as runc does.
 		upd, err := specconv.ConvertResources(r, "resources")
 		if err != nil {
 			var fe *specconv.FieldError
@@ -189,44 +196,6 @@ func parseFlags[T any](ctx *cli.Context, parse func(string) (T, error), flags ma
 	return nil
 }
 
-// zeroIsUnchanged drops the zero values of an update request, which mean
-// "leave it as it is", as for runc (whose cgroup drivers write no zero):
-// clients send them for what they do not change. dockerd's update through
-// containerd's shim, for one, sends every field of its struct, e.g.
-// {"memory":{"limit":0,"reservation":33554432,"kernel":0},"cpu":{"shares":0,
-// ...},"blockIO":{"weight":0}} for `docker update --memory-reservation 32m`.
-// Burst and idle are left: 0 is a value there, as runc writes it.
-func zeroIsUnchanged(r *specs.LinuxResources) {
-	if m := r.Memory; m != nil {
-		dropZero(&m.Limit)
-		dropZero(&m.Reservation)
-		dropZero(&m.Swap)
-		dropZero(&m.Kernel)
-		dropZero(&m.KernelTCP)
-	}
-	if c := r.CPU; c != nil {
-		dropZero(&c.Shares)
-		dropZero(&c.Quota)
-		dropZero(&c.Period)
-		dropZero(&c.RealtimeRuntime)
-		dropZero(&c.RealtimePeriod)
-	}
-	if b := r.BlockIO; b != nil {
-		dropZero(&b.Weight)
-	}
-	if p := r.Pids; p != nil {
-		dropZero(&p.Limit)
-	}
-}
-
-// dropZero makes a pointer to a zero value nil.
-func dropZero[T comparable](p **T) {
-	var zero T
-	if *p != nil && **p == zero {
-		*p = nil
-	}
-}
-
 // ramInBytes parses a size as docker and runc accept it: a number with an
 // optional binary unit (k, m, g, t, p; an optional "b" or "ib"), or -1.
 func ramInBytes(s string) (int64, error) {
@@ -270,7 +239,6 @@ func mergeResources(cur configs.Resources, upd *configs.Resources) configs.Resou
 	set(&cur.MemoryLimit, upd.MemoryLimit)
 	set(&cur.MemoryReservation, upd.MemoryReservation)
 	set(&cur.MemorySwap, upd.MemorySwap)
-	set(&cur.MemoryKernelTCP, upd.MemoryKernelTCP)
 	setU(&cur.MemorySwappiness, upd.MemorySwappiness)
 	setU(&cur.CPUShares, upd.CPUShares)
 	set(&cur.CPUQuota, upd.CPUQuota)

@@ -166,6 +166,12 @@ func Create(o CreateOptions) (_ *Container, retErr error) {
 	if err != nil {
 		return nil, err
 	}
+	// A cgroup refused here (someone else's processes, frozen) is not
+	// ours: it is checked before the state names it for a delete to
+	// remove.
+	if err := checkCgroupUnused(cg); err != nil {
+		return nil, err
+	}
 	// The state comes before anything is made (cgroup, fifo, process): a
 	// create killed at any instant after this leaves a state that `delete`
 	// finds, with the cgroup paths to remove.
@@ -234,6 +240,39 @@ func Create(o CreateOptions) (_ *Container, retErr error) {
 	return c, nil
 }
 
+// checkCgroupUnused refuses, as runc does, a container cgroup that exists
+// with processes in it (on v1, those of the devices hierarchy, which runc
+// looks at) or that is frozen itself: the init would be frozen the moment
+// it is born, and create would wait for it forever.
+func checkCgroupUnused(cg cgroups.Manager) error {
+	paths := cg.Paths()
+	dir := paths[""]
+	for key, p := range paths {
+		for _, c := range strings.Split(key, ",") {
+			if c == "devices" {
+				dir = p
+			}
+		}
+	}
+	if dir != "" {
+		pids, err := cgroups.ReadProcs(dir)
+		if err != nil && !errors.Is(err, unix.ENODEV) {
+			return fmt.Errorf("cgroup: reading the processes of %s: %w", dir, err)
+		}
+		if len(pids) > 0 {
+			return fmt.Errorf("container's cgroup is not empty: %d process(es) found in %s", len(pids), dir)
+		}
+	}
+	frozen, err := cg.Frozen()
+	if err != nil {
+		return fmt.Errorf("cgroup: reading the freezer state: %w", err)
+	}
+	if frozen {
+		return errors.New("container's cgroup unexpectedly frozen")
+	}
+	return nil
+}
+
 // start runs `husk init`, takes it through the C stage and the Go init's
 // setup, and returns when the init reports Ready.
 func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
@@ -284,10 +323,10 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 	}
 	// pids.max is written once the init is ready (below): a low limit would
 	// keep the init's own runtime from starting its threads.
-	var pids *int64
+	var pids configs.Resources
 	if r := o.Config.Cgroup.Resources; r != nil {
-		early := *r
-		pids, early.PidsLimit = r.PidsLimit, nil
+		var early configs.Resources
+		early, pids = r.SplitPids()
 		if o.Rootless {
 			// Device rules need privileges an unprivileged user lacks, and
 			// it cannot reach devices beyond its own anyway (as runc).
@@ -332,10 +371,10 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 		}
 		return hooks.Run(hooks.CreateRuntime, o.Config.Hooks[hooks.CreateRuntime], state, o.Bundle)
 	})
-	if err != nil || pids == nil {
+	if err != nil || !pids.HasLimits() {
 		return err
 	}
-	return sp.cgroup.Set(&configs.Resources{PidsLimit: pids})
+	return sp.cgroup.Set(&pids)
 }
 
 // fork starts `husk init` from the sealed binary with fds: stdio, the

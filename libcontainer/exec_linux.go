@@ -3,8 +3,11 @@ package libcontainer
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
@@ -159,48 +162,79 @@ func (sp *spawned) abortExec() {
 	sp.cgroup = cg
 }
 
-// subCgroupPaths applies exec --cgroup to the container's cgroup paths.
+// subCgroupPaths applies exec --cgroup to the container's cgroup paths
+// (hierarchy key → directory): subs maps a controller, or "" for every
+// hierarchy, to a path below the container's cgroup there, which must
+// exist. As runc, a path that leads out of the container's cgroup is a
+// "bad sub cgroup path" (sub/.. is the cgroup itself).
 func subCgroupPaths(paths map[string]string, subs map[string]string) (map[string]string, error) {
 	if len(subs) == 0 {
 		return paths, nil
 	}
-	out := map[string]string{}
-	for key, dir := range paths {
-		sub, ok := subs[""]
-		for _, ctrl := range strings.Split(key, ",") {
-			if s, found := subs[ctrl]; found && key != "" {
-				sub, ok = s, true
-			}
+	out := maps.Clone(paths)
+	via := map[string]string{} // hierarchy key → the controller that moved it
+	join := func(key, sub, ctrl string) error {
+		base := paths[key]
+		p := filepath.Join(base, sub)
+		if p != base && !strings.HasPrefix(p, base+"/") {
+			return fmt.Errorf("--cgroup: bad sub cgroup path: %s", sub)
 		}
-		if key == "" {
-			if s, found := subs["unified"]; found {
-				sub, ok = s, true
-			}
+		if prev, ok := via[key]; ok && out[key] != p {
+			return fmt.Errorf("--cgroup: controllers %s and %s share a hierarchy but were given different sub-cgroups", prev, ctrl)
 		}
-		if !ok {
-			out[key] = dir
-			continue
-		}
-		clean := filepath.Clean("/" + sub)
-		p := filepath.Join(dir, clean)
 		if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
-			return nil, fmt.Errorf("--cgroup %s: no such sub-cgroup %s", sub, p)
+			return fmt.Errorf("--cgroup: no such sub-cgroup %s", p)
 		}
-		out[key] = p
+		out[key], via[key] = p, ctrl
+		return nil
 	}
-	for ctrl := range subs {
-		if ctrl == "" || ctrl == "unified" {
-			continue
-		}
-		found := false
+	if sub, ok := subs[""]; ok {
 		for key := range paths {
-			for _, k := range strings.Split(key, ",") {
-				found = found || k == ctrl
+			if err := join(key, sub, ""); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	if _, v2 := paths[""]; v2 && len(paths) == 1 {
+		// cgroup v2 has no hierarchy of a controller's own: runc 1.5
+		// takes only a bare path there and runs the process in the
+		// container's cgroup otherwise. So does husk, saying so.
+		slog.Warn("exec --cgroup: cgroup v2 has one hierarchy, not one per controller: the controllers' sub-cgroups are ignored", "cgroup", subs)
+		return paths, nil
+	}
+	ctrls := make([]string, 0, len(subs))
+	for ctrl := range subs {
+		ctrls = append(ctrls, ctrl)
+	}
+	sort.Strings(ctrls)
+	for _, ctrl := range ctrls {
+		key, found := "", false
+		for k := range paths {
+			if k != "" && slices.Contains(strings.Split(k, ","), ctrl) {
+				key, found = k, true
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("--cgroup %s: no such controller", ctrl)
+			return nil, fmt.Errorf("--cgroup: unknown controller %s (the container's cgroup hierarchies are: %s)", ctrl, hierarchyNames(paths))
+		}
+		if err := join(key, subs[ctrl], ctrl); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// hierarchyNames lists the controllers of the hierarchies in paths, for
+// errors ("the unified hierarchy" for cgroup v2's).
+func hierarchyNames(paths map[string]string) string {
+	var names []string
+	for key := range paths {
+		if key == "" {
+			key = "the unified hierarchy"
+		}
+		names = append(names, key)
+	}
+	sort.Strings(names)
+	return strings.Join(names, "; ")
 }

@@ -411,6 +411,19 @@ func CheckHugePageSize(s string) error {
 	return fmt.Errorf("hugepage size %s is not supported by this host (it has %s)", s, strings.Join(HugePageSizes(), ", "))
 }
 
+// PidsMax is pids.max for the spec's pids limit: a negative limit is
+// "max", and 0 is 1, as runc has it with every driver (systemd refuses
+// TasksMax=0; a group that may not even fork once works the same).
+func PidsMax(limit int64) string {
+	switch {
+	case limit < 0:
+		return "max"
+	case limit == 0:
+		return "1"
+	}
+	return strconv.FormatInt(limit, 10)
+}
+
 // SharesToWeight converts cpu.shares [2, 262144] to cpu.weight [1, 10000]
 // with runc's current formula, which keeps the defaults aligned (1024 →
 // 100) on a logarithmic scale: ⌈10^((L²+125L)/612 − 7/34)⌉, L = log2(shares).

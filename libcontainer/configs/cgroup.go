@@ -1,6 +1,9 @@
 package configs
 
-import "reflect"
+import (
+	"maps"
+	"reflect"
+)
 
 // Cgroup says where the container's processes go and what limits apply.
 type Cgroup struct {
@@ -31,8 +34,9 @@ type Cgroup struct {
 }
 
 // Resources are linux.resources, flattened. A nil pointer or empty value
-// means "not set": the driver leaves that file alone. Values are as the
-// spec gives them (v1 units); the v2 and systemd drivers convert.
+// means "not set": the driver leaves that file alone (specconv makes the
+// zeros runc takes as unset nil). Values are as the spec gives them (v1
+// units); the v2 and systemd drivers convert.
 type Resources struct {
 	// Devices is the device allowlist in order, ending in the defaults
 	// every container gets. Applied to the v1 devices controller, or as
@@ -45,7 +49,6 @@ type Resources struct {
 	// MemorySwap is memory+swap, as in the spec and v1's memsw; -1 is
 	// unlimited. v2's memory.swap.max is MemorySwap-MemoryLimit.
 	MemorySwap        *int64  `json:"memory_swap,omitempty"`
-	MemoryKernelTCP   *int64  `json:"memory_kernel_tcp,omitempty"`
 	MemorySwappiness  *uint64 `json:"memory_swappiness,omitempty"`
 	OOMKillDisable    bool    `json:"oom_kill_disable,omitempty"`
 	CheckBeforeUpdate bool    `json:"check_before_update,omitempty"`
@@ -63,8 +66,8 @@ type Resources struct {
 	CPUs         string  `json:"cpus,omitempty"`
 	Mems         string  `json:"mems,omitempty"`
 
-	// PidsLimit: a negative value is unlimited; 0 is a real limit (spec
-	// v1.3.0).
+	// PidsLimit: a negative value is unlimited; 0 is a limit (spec
+	// v1.3.0), which the drivers make 1 as runc does (cgroups.PidsMax).
 	PidsLimit *int64 `json:"pids_limit,omitempty"`
 
 	// Block I/O, v1 units (weights 10-1000); v2 converts.
@@ -131,6 +134,24 @@ type RdmaLimit struct {
 type IfPrioMap struct {
 	Interface string `json:"interface"`
 	Priority  uint32 `json:"priority"`
+}
+
+// Idle reports whether the group is to be SCHED_IDLE (cpu.idle 1).
+func (r *Resources) Idle() bool { return r.CPUIdle != nil && *r.CPUIdle == 1 }
+
+// SplitPids returns r without its pids limits (PidsLimit, unified
+// pids.max), and those limits alone: a new container's are applied once its
+// init is ready, as a low one (0 is 1) would keep the init's runtime from
+// starting its threads.
+func (r *Resources) SplitPids() (rest, pids Resources) {
+	rest = *r
+	pids.PidsLimit, rest.PidsLimit = r.PidsLimit, nil
+	if v, ok := r.Unified["pids.max"]; ok {
+		rest.Unified = maps.Clone(r.Unified)
+		delete(rest.Unified, "pids.max")
+		pids.Unified = map[string]string{"pids.max": v}
+	}
+	return rest, pids
 }
 
 // HasLimits reports whether r sets anything other than device rules.

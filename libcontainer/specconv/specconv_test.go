@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -349,5 +350,44 @@ func TestParseCPUList(t *testing.T) {
 		if _, err := ParseCPUList(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// The zeros runc takes as "unset" are nil after conversion (no driver
+// writes them); burst, idle and the pids limit keep their 0.
+func TestConvertResourcesZeroIsUnset(t *testing.T) {
+	u16, u32, u64, i64 := uint16(0), uint32(0), uint64(0), int64(0)
+	r, err := ConvertResources(&specs.LinuxResources{
+		Memory: &specs.LinuxMemory{Limit: &i64, Reservation: &i64, Swap: &i64, KernelTCP: &i64},
+		CPU: &specs.LinuxCPU{Shares: &u64, Quota: &i64, Period: &u64, RealtimeRuntime: &i64, RealtimePeriod: &u64,
+			Burst: &u64, Idle: &i64},
+		Pids:    &specs.LinuxPids{Limit: &i64},
+		BlockIO: &specs.LinuxBlockIO{Weight: &u16, LeafWeight: &u16, WeightDevice: []specs.LinuxWeightDevice{{Weight: &u16}}},
+		Network: &specs.LinuxNetwork{ClassID: &u32},
+	}, "linux.resources")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := configs.Resources{CPUBurst: &u64, CPUIdle: &i64, PidsLimit: &i64}
+	if !reflect.DeepEqual(*r, want) {
+		t.Errorf("got %+v\nwant %+v", *r, want)
+	}
+}
+
+// Device access "a" grants nothing and is dropped, as runc's parser does;
+// other letters are refused.
+func TestConvertDeviceAccess(t *testing.T) {
+	maj := int64(42)
+	for access, want := range map[string]string{"rwa": "rw", "rwm": "rwm", "mrw": "mrw", "rrw": "rw", "": "rwm"} {
+		r, err := ConvertResources(&specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: true, Type: "c", Major: &maj, Access: access}}}, "linux.resources")
+		if err != nil || len(r.Devices) != 1 || r.Devices[0].Access != want {
+			t.Errorf("access %q: %+v, %v; want %q", access, r, err, want)
+		}
+	}
+	if r, err := ConvertResources(&specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: true, Access: "a"}}}, "linux.resources"); err != nil || len(r.Devices) != 0 {
+		t.Errorf(`access "a": %+v, %v; want no rule`, r, err)
+	}
+	if _, err := ConvertResources(&specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: true, Access: "rwx"}}}, "linux.resources"); err == nil || !strings.Contains(err.Error(), "devices[0].access") {
+		t.Errorf(`access "rwx": %v`, err)
 	}
 }

@@ -128,9 +128,6 @@ func TestCgroupResourcesApplied(t *testing.T) {
 		res.BlockIO = &specs.LinuxBlockIO{ThrottleReadBpsDevice: []specs.LinuxThrottleDevice{
 			{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: maj, Minor: min}, Rate: 1 << 20}}}
 	}
-	if isRunc() && unifiedHost() {
-		res.CPU.Burst = nil // runc 1.1.5 has no cpu burst
-	}
 	runningContainer(e, "res", withResources(res))
 	pid := e.state("res").PID
 	type want struct{ ctrl, file, value string }
@@ -144,11 +141,11 @@ func TestCgroupResourcesApplied(t *testing.T) {
 			{"cpuset", "cpuset.cpus", "0"},
 			{"cpuset", "cpuset.mems", "0"},
 			{"pids", "pids.max", "50"},
+			// Shares map onto the weight so that 1024 is the default 100.
+			{"cpu", "cpu.weight", "59"},
 		}
-		if !isRunc() {
-			// runc 1.1.5 converts shares linearly (512 → 20); current runc
-			// and husk map 1024 onto the default 100 (512 → 59).
-			checks = append(checks, want{"cpu", "cpu.weight", "59"}, want{"cpu", "cpu.max.burst", "1000"})
+		if cgHas(t, pid, "cpu", "cpu.max.burst") {
+			checks = append(checks, want{"cpu", "cpu.max.burst", "1000"})
 		}
 		if haveDisk {
 			checks = append(checks, want{"io", "io.max", fmt.Sprintf("%d:%d rbps=1048576 wbps=max riops=max wiops=max", maj, min)})
@@ -165,7 +162,7 @@ func TestCgroupResourcesApplied(t *testing.T) {
 			{"cpuset", "cpuset.mems", "0"},
 			{"pids", "pids.max", "50"},
 		}
-		if cgHas(t, pid, "cpu", "cpu.cfs_burst_us") && !isRunc() {
+		if cgHas(t, pid, "cpu", "cpu.cfs_burst_us") {
 			checks = append(checks, want{"cpu", "cpu.cfs_burst_us", "1000"})
 		}
 		if haveDisk {
@@ -183,58 +180,156 @@ func TestCgroupResourcesApplied(t *testing.T) {
 func TestCgroupResourcesMore(t *testing.T) {
 	e := newEnv(t)
 	res := &specs.LinuxResources{
-		Memory:  &specs.LinuxMemory{Limit: ptrI64(64 << 20), Swappiness: ptrU64(10), DisableOOMKiller: ptrBool(false)},
-		CPU:     &specs.LinuxCPU{Idle: ptrI64(1)},
-		BlockIO: &specs.LinuxBlockIO{Weight: ptrU16(300)},
+		Memory: &specs.LinuxMemory{Limit: ptrI64(64 << 20), Swappiness: ptrU64(10), DisableOOMKiller: ptrBool(false)},
+		CPU:    &specs.LinuxCPU{Idle: ptrI64(1)},
 	}
 	runningContainer(e, "more", withResources(res))
 	pid := e.state("more").PID
+	if cgHas(t, pid, "cpu", "cpu.idle") {
+		if got := cgRead(t, pid, "cpu", "cpu.idle"); got != "1" {
+			t.Errorf("cpu.idle = %q", got)
+		}
+	}
 	if unifiedHost() {
-		if cgHas(t, pid, "cpu", "cpu.idle") && !isRunc() {
-			if got := cgRead(t, pid, "cpu", "cpu.idle"); got != "1" {
-				t.Errorf("cpu.idle = %q", got)
-			}
-		}
-		if cgHas(t, pid, "io", "io.bfq.weight") {
-			if got := cgRead(t, pid, "io", "io.bfq.weight"); !strings.Contains(got, "300") {
-				t.Errorf("io.bfq.weight = %q", got)
-			}
-		} else if cgHas(t, pid, "io", "io.weight") {
-			// 300 on blkio's 10-1000 scale is 2930 on io.weight's 1-10000.
-			if got := cgRead(t, pid, "io", "io.weight"); got != "default 2930" {
-				t.Errorf("io.weight = %q", got)
-			}
-		}
 		return
 	}
 	if got := cgRead(t, pid, "memory", "memory.swappiness"); got != "10" {
 		t.Errorf("memory.swappiness = %q", got)
 	}
-	if cgHas(t, pid, "cpu", "cpu.idle") && !isRunc() {
-		if got := cgRead(t, pid, "cpu", "cpu.idle"); got != "1" {
-			t.Errorf("cpu.idle = %q", got)
+}
+
+// blkioWeightFile is the weight file of the I/O scheduler the container's
+// cgroup has ("" if none: no BFQ nor CFQ, as on most VMs and NVMe hosts;
+// v2's io.weight is the io controller's own).
+func blkioWeightFile(t *testing.T, pid int) string {
+	t.Helper()
+	files := []string{"blkio.weight", "blkio.bfq.weight"}
+	if unifiedHost() {
+		files = []string{"io.bfq.weight", "io.weight"}
+	}
+	for _, f := range files {
+		if cgHas(t, pid, "blkio", f) {
+			return f
 		}
 	}
-	w := "blkio.weight"
-	if !cgHas(t, pid, "blkio", w) {
-		w = "blkio.bfq.weight"
+	return ""
+}
+
+// blockIO.weight lands in the scheduler's weight file where the host has
+// one; where it has none, a weight is refused and nothing is left.
+func TestCgroupBlkioWeight(t *testing.T) {
+	e := newEnv(t)
+	runningContainer(e, "probe")
+	file := blkioWeightFile(t, e.state("probe").PID)
+	t.Run("applied", func(t *testing.T) {
+		if file == "" {
+			t.Skip("this host has no I/O scheduler with weights (no blkio.weight, blkio.bfq.weight, io.weight)")
+		}
+		e := newEnv(t)
+		runningContainer(e, "w", withResources(&specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{Weight: ptrU16(300)}}))
+		got := cgRead(t, e.state("w").PID, "blkio", file)
+		want := "300"
+		if file == "io.weight" {
+			// 300 on blkio's 10-1000 scale is 2930 on io.weight's 1-10000.
+			want = "default 2930"
+		}
+		if !strings.Contains(got, want) {
+			t.Errorf("%s = %q, want %q", file, got, want)
+		}
+	})
+	t.Run("refused without weights", func(t *testing.T) {
+		if file != "" {
+			t.Skipf("this host has %s", file)
+		}
+		e := newEnv(t)
+		b := e.newBundle(withArgs("true"), withResources(&specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{Weight: ptrU16(300)}}))
+		e.track("w")
+		r := e.fails("run", "--bundle", b.Dir, "w")
+		if !strings.Contains(r.Stderr, "weight") {
+			t.Errorf("the error does not name the weight: %s", r.Stderr)
+		}
+		e.assertNoTrace(b, "w")
+	})
+}
+
+// The zeros that mean "unset" for runc (dockerd sends some for every
+// container: cpu.shares 0, blockIO.weight 0) write nothing: the container
+// runs on any host (one without an I/O scheduler with weights, without
+// net_cls) with the kernel's defaults.
+func TestCgroupZeroIsUnset(t *testing.T) {
+	e := newEnv(t)
+	zero16 := ptrU16(0)
+	runningContainer(e, "zero", withResources(&specs.LinuxResources{
+		Memory: &specs.LinuxMemory{Limit: ptrI64(0), Reservation: ptrI64(0), Swap: ptrI64(0)},
+		CPU: &specs.LinuxCPU{Shares: ptrU64(0), Quota: ptrI64(0), Period: ptrU64(0),
+			RealtimeRuntime: ptrI64(0), RealtimePeriod: ptrU64(0)},
+		BlockIO: &specs.LinuxBlockIO{Weight: zero16, LeafWeight: zero16, WeightDevice: []specs.LinuxWeightDevice{
+			{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: 8, Minor: 0}, Weight: zero16, LeafWeight: zero16}}},
+		Network: &specs.LinuxNetwork{ClassID: ptrU32(0)},
+	}))
+	pid := e.state("zero").PID
+	checks := map[string]string{"cpu.shares": "1024", "cpu.cfs_quota_us": "-1", "cpu.cfs_period_us": "100000"}
+	mem := "memory.limit_in_bytes"
+	if unifiedHost() {
+		checks = map[string]string{"cpu.weight": "100", "cpu.max": "max 100000"}
+		mem = "memory.max"
 	}
-	if got := cgRead(t, pid, "blkio", w); !strings.Contains(got, "300") {
-		t.Errorf("%s = %q", w, got)
+	for file, want := range checks {
+		if got := cgRead(t, pid, "cpu", file); got != want {
+			t.Errorf("%s = %q, want the default %q", file, got, want)
+		}
+	}
+	if got := cgRead(t, pid, "memory", mem); got != "max" && got != "9223372036854771712" {
+		t.Errorf("%s = %q, want no limit", mem, got)
 	}
 }
 
-// A pids limit of 0 is a real limit since runtime-spec v1.3.0.
+// A pids limit of 0 is 1, as runc makes it (systemd refuses TasksMax=0),
+// at create and on update.
 func TestCgroupPidsLimitZero(t *testing.T) {
-	if isRunc() {
-		t.Skip("runc 1.1.5 predates runtime-spec v1.3.0: pids limit 0 means unlimited there")
-	}
 	e := newEnv(t)
 	b := e.newBundle(withArgs("true"), withResources(&specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptrI64(0)}}))
 	e.create(b, "pids0")
 	pid := e.state("pids0").PID
-	if got := cgRead(t, pid, "pids", "pids.max"); got != "0" {
-		t.Errorf("pids.max = %q, want 0", got)
+	if got := cgRead(t, pid, "pids", "pids.max"); got != "1" {
+		t.Errorf("pids.max = %q, want 1", got)
+	}
+}
+
+// cpu.idle 1 → 0 with new shares: the kernel refuses shares while the
+// group is idle, so idle must be written first.
+func TestCgroupCPUIdleToZero(t *testing.T) {
+	e := newEnv(t)
+	runningContainer(e, "idle", withResources(&specs.LinuxResources{CPU: &specs.LinuxCPU{Idle: ptrI64(1)}}))
+	pid := e.state("idle").PID
+	if !cgHas(t, pid, "cpu", "cpu.idle") {
+		t.Skip("this kernel has no cpu.idle")
+	}
+	shares, weight := "cpu.shares", func(s int) string { return strconv.Itoa(s) }
+	if unifiedHost() {
+		// 700 shares on the weight's scale (1024 → 100).
+		shares, weight = "cpu.weight", func(s int) string { return map[int]string{700: "75", 1024: "100"}[s] }
+	}
+	e.ok("update", "--cpu-idle", "0", "idle")
+	if got := cgRead(t, pid, "cpu", "cpu.idle"); got != "0" {
+		t.Errorf("cpu.idle after update --cpu-idle 0: %q", got)
+	}
+	if got := cgRead(t, pid, "cpu", shares); got != weight(1024) {
+		t.Errorf("%s after update --cpu-idle 0: %q, want the default", shares, got)
+	}
+	e.ok("update", "--cpu-idle", "1", "idle")
+	if got := cgRead(t, pid, "cpu", "cpu.idle"); got != "1" {
+		t.Errorf("cpu.idle after update --cpu-idle 1: %q", got)
+	}
+	if isRunc() && !unifiedHost() {
+		t.Skip("runc 1.5.3 writes cpu.shares before cpu.idle on cgroup v1, which the kernel refuses while the group is idle (EINVAL)")
+	}
+	e.ok("update", "--cpu-idle", "0", "--cpu-share", "700", "idle")
+	if got := cgRead(t, pid, "cpu", "cpu.idle"); got != "0" {
+		t.Errorf("cpu.idle after update --cpu-idle 0 --cpu-share 700: %q", got)
+	}
+	if got := cgRead(t, pid, "cpu", shares); got != weight(700) {
+		t.Errorf("%s after update --cpu-idle 0 --cpu-share 700: %q, want %s", shares, got, weight(700))
 	}
 }
 
@@ -258,6 +353,171 @@ func TestCgroupDeviceRules(t *testing.T) {
 	}
 }
 
+// Device access "a" is no access (a rule's type "a" is all devices): "rwa"
+// is "rw", as runc's parser drops it.
+func TestCgroupDeviceAccessA(t *testing.T) {
+	e := newEnv(t)
+	mode := os.FileMode(0o666)
+	zero := uint32(0)
+	b := runningContainer(e, "acc", withSpec(func(s *specs.Spec) {
+		s.Linux.Devices = append(s.Linux.Devices,
+			specs.LinuxDevice{Path: "/dev/allowed42", Type: "c", Major: 42, Minor: 1, FileMode: &mode, UID: &zero, GID: &zero})
+		s.Linux.Resources.Devices = append(s.Linux.Resources.Devices,
+			specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: ptrI64(42), Minor: ptrI64(1), Access: "rwa"})
+	}))
+	// Allowed: open reaches the driver, which c 42:1 does not have.
+	r := e.run("exec", "acc", "sh", "-c", "head -c1 /dev/allowed42 2>&1; true")
+	if r.Code != 0 || strings.Contains(r.Stdout, "Operation not permitted") || !strings.Contains(r.Stdout, "No such device") {
+		t.Errorf("open of a device allowed \"rwa\": %s", r)
+	}
+	if unifiedHost() {
+		return
+	}
+	list := cgRead(t, e.state("acc").PID, "devices", "devices.list")
+	if !strings.Contains("\n"+list+"\n", "\nc 42:1 rw\n") {
+		t.Errorf("devices.list of %s has no \"c 42:1 rw\": %q", b.Cgroup, list)
+	}
+}
+
+// makeCgroup creates the cgroup cg (a path from the hierarchies' root) in
+// every hierarchy, and removes it when the test ends (after the runtime's
+// own cleanups: register it after them).
+func makeCgroup(t *testing.T, cg string) []string {
+	t.Helper()
+	var dirs []string
+	for _, mnt := range cgroupMounts() {
+		d := filepath.Join(mnt, cg)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		dirs = append(dirs, d)
+	}
+	return dirs
+}
+
+func removeCgroup(t *testing.T, dirs []string) {
+	for _, d := range dirs {
+		if err := os.Remove(d); err != nil && !os.IsNotExist(err) {
+			t.Errorf("removing the test's cgroup: %v", err)
+		}
+	}
+}
+
+// create/run into a cgroup that is frozen itself fails at once, as runc:
+// the init would be frozen when born.
+func TestCgroupFrozenRefused(t *testing.T) {
+	e := newEnv(t)
+	b := e.newBundle(withArgs("true"))
+	dirs := makeCgroup(t, b.Cgroup)
+	freeze, value, thaw := "cgroup.freeze", "1", "0"
+	if !unifiedHost() {
+		freeze, value, thaw = "freezer.state", "FROZEN", "THAWED"
+	}
+	var frozen string
+	for _, d := range dirs {
+		if exists(filepath.Join(d, freeze)) {
+			frozen = d
+		}
+	}
+	if frozen == "" {
+		t.Skip("no freezer on this host")
+	}
+	if err := os.WriteFile(filepath.Join(frozen, freeze), []byte(value), 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		os.WriteFile(filepath.Join(frozen, freeze), []byte(thaw), 0)
+		removeCgroup(t, dirs)
+	})
+	e.track("frz")
+	r := e.fails("run", "--bundle", b.Dir, "frz")
+	if !strings.Contains(r.Stderr, "container's cgroup unexpectedly frozen") {
+		t.Errorf("run into a frozen cgroup: %s", r)
+	}
+	if exists(filepath.Join(e.root, "frz")) {
+		t.Errorf("state dir left behind")
+	}
+	// The cgroup is not the runtime's: it is left as it was.
+	if got, _ := os.ReadFile(filepath.Join(frozen, freeze)); strings.TrimSpace(string(got)) != value {
+		t.Errorf("%s of the refused cgroup is now %q", freeze, got)
+	}
+}
+
+// create/run into a cgroup that has processes fails, as runc (which looks
+// at the devices hierarchy on v1).
+func TestCgroupNotEmptyRefused(t *testing.T) {
+	e := newEnv(t)
+	b := e.newBundle(withArgs("true"))
+	dirs := makeCgroup(t, b.Cgroup)
+	t.Cleanup(func() { removeCgroup(t, dirs) })
+	procs := filepath.Join("/sys/fs/cgroup", b.Cgroup, "cgroup.procs")
+	if !unifiedHost() {
+		procs = filepath.Join("/sys/fs/cgroup/devices", b.Cgroup, "cgroup.procs")
+	}
+	sleeper := exec.Command("sleep", "1000")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sleeper.Process.Kill()
+		sleeper.Wait()
+	})
+	if err := os.WriteFile(procs, []byte(strconv.Itoa(sleeper.Process.Pid)), 0); err != nil {
+		t.Fatal(err)
+	}
+	e.track("busy")
+	r := e.fails("run", "--bundle", b.Dir, "busy")
+	if !strings.Contains(r.Stderr, "container's cgroup is not empty: 1 process(es) found") {
+		t.Errorf("run into a cgroup with a process: %s", r)
+	}
+	if exists(filepath.Join(e.root, "busy")) {
+		t.Errorf("state dir left behind")
+	}
+	if !procAlive(sleeper.Process.Pid) {
+		t.Errorf("the process of the refused cgroup was killed")
+	}
+}
+
+// The cpuset.cpus and cpuset.mems of a v1 ancestor made by someone else
+// (a plain mkdir: empty) are filled from its parent, so that the
+// container can join its cgroup below.
+func TestCgroupCpusetAncestorFilled(t *testing.T) {
+	cpuset := "/sys/fs/cgroup/cpuset"
+	if unifiedHost() || !exists(filepath.Join(cpuset, "cpuset.cpus")) {
+		t.Skip("needs a cgroup v1 cpuset hierarchy (v2 cgroups inherit their cpus)")
+	}
+	e := newEnv(t)
+	b := e.newBundle(withArgs("true"))
+	if strings.Contains(b.Spec.Linux.CgroupsPath, ":") {
+		t.Skip("systemd slice:prefix:name path")
+	}
+	// b.Cgroup is the ancestor, made empty now; the container goes below.
+	dirs := makeCgroup(t, b.Cgroup)
+	t.Cleanup(func() { removeCgroup(t, dirs) })
+	anc := filepath.Join(cpuset, b.Cgroup)
+	if got := cgFile(t, anc, "cpuset.cpus"); got != "" {
+		t.Skipf("a new cpuset cgroup here starts with cpus %q (cgroup.clone_children?)", got)
+	}
+	b.Spec.Linux.CgroupsPath = b.Cgroup + "/ctr"
+	b.write(t)
+	e.create(b, "anc")
+	for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+		if got, want := cgFile(t, anc, f), cgFile(t, filepath.Dir(anc), f); got != want || got == "" {
+			t.Errorf("%s of the ancestor: %q, want its parent's %q", f, got, want)
+		}
+	}
+}
+
+// cgFile reads a cgroup file by path, trimmed.
+func cgFile(t *testing.T, dir, file string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(data))
+}
+
 // A value the kernel refuses fails create with the file and value named,
 // and leaves nothing behind.
 func TestCgroupRefusedValueFailsClean(t *testing.T) {
@@ -265,30 +525,29 @@ func TestCgroupRefusedValueFailsClean(t *testing.T) {
 	b := e.newBundle(withArgs("true"), withResources(&specs.LinuxResources{CPU: &specs.LinuxCPU{Cpus: "4095"}}))
 	e.track("badcpus")
 	r := e.fails("create", "--bundle", b.Dir, "badcpus")
-	if isHusk() && (!strings.Contains(r.Stderr, "cpuset.cpus") || !strings.Contains(r.Stderr, "4095")) {
+	if !strings.Contains(r.Stderr, "cpuset.cpus") || !strings.Contains(r.Stderr, "4095") {
 		t.Errorf("error does not name the file and value: %s", r.Stderr)
 	}
 	e.assertNoTrace(b, "badcpus")
 }
 
-// Resources a hierarchy cannot apply are refused with the field named.
+// Resources a hierarchy cannot apply are refused before anything is
+// made: unified (v2 files) on v1 as runc's "invalid configuration",
+// network (v1 controllers) on v2 with the field named.
 func TestCgroupUnsupportedOnThisHierarchy(t *testing.T) {
-	if !isHusk() {
-		t.Skip("husk's own error text")
+	if isRunc() && unifiedHost() {
+		t.Skip("runc 1.5.3 ignores linux.resources.network on cgroup v2")
 	}
 	e := newEnv(t)
-	var res *specs.LinuxResources
-	var field string
+	res, want := &specs.LinuxResources{Unified: map[string]string{"memory.high": "1000000"}}, "invalid configuration"
 	if unifiedHost() {
-		res, field = &specs.LinuxResources{Network: &specs.LinuxNetwork{ClassID: ptrU32(7)}}, "linux.resources.network"
-	} else {
-		res, field = &specs.LinuxResources{Unified: map[string]string{"memory.high": "1000000"}}, "linux.resources.unified"
+		res, want = &specs.LinuxResources{Network: &specs.LinuxNetwork{ClassID: ptrU32(7)}}, "linux.resources.network"
 	}
 	b := e.newBundle(withArgs("true"), withResources(res))
 	e.track("unsup")
 	r := e.fails("create", "--bundle", b.Dir, "unsup")
-	if !strings.Contains(r.Stderr, field) {
-		t.Errorf("error does not name %s: %s", field, r.Stderr)
+	if !strings.Contains(r.Stderr, want) || !unifiedHost() && !strings.Contains(r.Stderr, "unified") {
+		t.Errorf("error does not say %s: %s", want, r.Stderr)
 	}
 	e.assertNoTrace(b, "unsup")
 }
@@ -578,6 +837,7 @@ func TestUpdate(t *testing.T) {
 
 // In an update request a zero means "unchanged", as for runc: dockerd (via
 // containerd's shim) sends every field, zeros for those it does not change.
+// A pids limit of 0 is not a zero of that kind: it is 1, as runc has it.
 func TestUpdateZeroIsUnchanged(t *testing.T) {
 	e := newEnv(t)
 	runningContainer(e, "upz", withResources(&specs.LinuxResources{
@@ -587,7 +847,7 @@ func TestUpdateZeroIsUnchanged(t *testing.T) {
 	pid := e.state("upz").PID
 	f := filepath.Join(e.dir, "res.json")
 	// What `docker update --memory-reservation 32m` sends.
-	os.WriteFile(f, []byte(`{"memory":{"limit":0,"reservation":33554432,"kernel":0},"cpu":{"shares":0,"quota":0,"period":0},"blockIO":{"weight":0},"pids":{"limit":0}}`), 0o644)
+	os.WriteFile(f, []byte(`{"memory":{"limit":0,"reservation":33554432,"kernel":0},"cpu":{"shares":0,"quota":0,"period":0},"blockIO":{"weight":0}}`), 0o644)
 	e.ok("update", "-r", f, "upz")
 	mem, soft := "memory.limit_in_bytes", "memory.soft_limit_in_bytes"
 	if unifiedHost() {
@@ -600,7 +860,7 @@ func TestUpdateZeroIsUnchanged(t *testing.T) {
 		t.Errorf("%s after update: %q", soft, got)
 	}
 	if got := cgRead(t, pid, "pids", "pids.max"); got != "50" {
-		t.Errorf("pids.max after an update with limit 0: %q", got)
+		t.Errorf("pids.max after an update without pids: %q", got)
 	}
 	if !unifiedHost() {
 		if got := cgRead(t, pid, "cpu", "cpu.shares"); got != "512" {
@@ -608,17 +868,33 @@ func TestUpdateZeroIsUnchanged(t *testing.T) {
 		}
 	}
 	// And from flags.
-	e.ok("update", "--memory", "0", "--cpu-share", "0", "upz")
+	e.ok("update", "--memory", "0", "--cpu-share", "0", "--blkio-weight", "0", "upz")
 	if got := cgRead(t, pid, "memory", mem); got != strconv.Itoa(64<<20) {
 		t.Errorf("%s after update --memory 0: %q", mem, got)
+	}
+	if !unifiedHost() {
+		if got := cgRead(t, pid, "cpu", "cpu.shares"); got != "512" {
+			t.Errorf("cpu.shares after update --cpu-share 0: %q", got)
+		}
+	}
+	e.ok("update", "--pids-limit", "0", "upz")
+	if got := cgRead(t, pid, "pids", "pids.max"); got != "1" {
+		t.Errorf("pids.max after update --pids-limit 0: %q, want 1", got)
+	}
+	os.WriteFile(f, []byte(`{"pids":{"limit":-1}}`), 0o644)
+	e.ok("update", "-r", f, "upz")
+	if got := cgRead(t, pid, "pids", "pids.max"); got != "max" {
+		t.Errorf("pids.max after an update with limit -1: %q", got)
+	}
+	os.WriteFile(f, []byte(`{"pids":{"limit":0}}`), 0o644)
+	e.ok("update", "-r", f, "upz")
+	if got := cgRead(t, pid, "pids", "pids.max"); got != "1" {
+		t.Errorf("pids.max after an update with limit 0: %q, want 1", got)
 	}
 }
 
 // memory.checkBeforeUpdate refuses a limit below the current usage.
 func TestUpdateCheckBeforeUpdate(t *testing.T) {
-	if isRunc() {
-		t.Skip("runc 1.1.5 has no checkBeforeUpdate")
-	}
 	e := newEnv(t)
 	runningContainer(e, "cbu")
 	f := filepath.Join(e.dir, "res.json")
@@ -673,7 +949,7 @@ func TestCgroupPathExact(t *testing.T) {
 // once the container is resumed.
 func TestExecIgnorePaused(t *testing.T) {
 	if isRunc() {
-		t.Skip("runc 1.1.5 hangs: its exec'd process freezes before it is ready")
+		t.Skip("runc 1.5.3 hangs: its exec'd process joins the frozen cgroup before it is ready, and exec --detach waits for it")
 	}
 	e := newEnv(t)
 	b := runningContainer(e, "ip")

@@ -223,7 +223,9 @@ func TestExecWithoutPidNamespace(t *testing.T) {
 }
 
 // exec --cgroup puts the process in an existing sub-cgroup of the
-// container's, in every hierarchy or in one controller's.
+// container's, in every hierarchy or in one controller's, with runc's
+// syntax: "sub", "ctrl:sub", "ctrl1,ctrl2:sub" (the comma is not a list
+// separator), a path out of the container's cgroup refused.
 func TestExecSubCgroup(t *testing.T) {
 	e := newEnv(t)
 	b := runningContainer(e, "subcg")
@@ -252,9 +254,14 @@ func TestExecSubCgroup(t *testing.T) {
 		}
 	}
 	if unifiedHost() {
-		// One hierarchy: no controller has a cgroup of its own.
-		if r := e.run("exec", "--cgroup", "pids:sub", "subcg", "true"); r.Code != 255 {
-			t.Errorf("exec --cgroup pids:sub on cgroup v2: %s", r)
+		// One hierarchy: no controller has a cgroup of its own. runc 1.5
+		// takes only the bare path there, and runs the process in the
+		// container's cgroup.
+		r = e.ok("exec", "--cgroup", "pids:sub", "subcg", "cat", "/proc/self/cgroup")
+		for _, l := range lines(r.Stdout) {
+			if strings.HasSuffix(l, "/sub") {
+				t.Errorf("exec --cgroup pids:sub on cgroup v2: %q is in the sub-cgroup", l)
+			}
 		}
 	} else {
 		r = e.ok("exec", "--cgroup", "pids:sub", "subcg", "cat", "/proc/self/cgroup")
@@ -267,6 +274,50 @@ func TestExecSubCgroup(t *testing.T) {
 	}
 	if r := e.run("exec", "--cgroup", "nosuch", "subcg", "true"); r.Code != 255 {
 		t.Errorf("a missing sub-cgroup: %s", r)
+	}
+	// A path that stays in the container's cgroup is fine, one that
+	// leaves it is not.
+	r = e.ok("exec", "--cgroup", "sub/..", "subcg", "cat", "/proc/self/cgroup")
+	for _, l := range lines(r.Stdout) {
+		if strings.HasSuffix(l, "/sub") {
+			t.Errorf("exec --cgroup sub/..: %q is in the sub-cgroup", l)
+		}
+	}
+	bad := []string{"../sub", "sub/../.."}
+	if !unifiedHost() {
+		bad = append(bad, "memory:../sub")
+	}
+	for _, arg := range bad {
+		_, sub, _ := strings.Cut(arg, ":")
+		if !strings.Contains(arg, ":") {
+			sub = arg
+		}
+		r := e.run("exec", "--cgroup", arg, "subcg", "true")
+		if r.Code != 255 || !strings.Contains(r.Stderr, "bad sub cgroup path: "+sub) {
+			t.Errorf("exec --cgroup %s: %s", arg, r)
+		}
+	}
+	// A bare path is the only --cgroup or none; a controller is named
+	// once; an empty controller name is refused.
+	for _, args := range [][]string{{"sub", "memory:sub"}, {"memory:sub", "memory,pids:sub"}, {":sub"}} {
+		var flags []string
+		for _, a := range args {
+			flags = append(flags, "--cgroup", a)
+		}
+		if r := e.run(append(append([]string{"exec"}, flags...), "subcg", "true")...); r.Code != 255 || !strings.Contains(r.Stderr, "--cgroup") {
+			t.Errorf("exec %q: %s", flags, r)
+		}
+	}
+	if unifiedHost() {
+		return
+	}
+	// Two controllers of different hierarchies, one value.
+	r = e.ok("exec", "--cgroup", "memory,pids:sub", "subcg", "cat", "/proc/self/cgroup")
+	for _, l := range lines(r.Stdout) {
+		inSub := strings.HasSuffix(l, "/sub")
+		if want := strings.Contains(l, ":pids:") || strings.Contains(l, ":memory:"); want != inSub {
+			t.Errorf("exec --cgroup memory,pids:sub: %q", l)
+		}
 	}
 }
 

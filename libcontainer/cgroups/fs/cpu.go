@@ -20,7 +20,16 @@ func (m *Manager) setCPU(r *configs.Resources) error {
 	if err != nil {
 		return err
 	}
-	if v := r.CPUShares; v != nil && *v != 0 {
+	// cpu.idle first: the kernel refuses cpu.shares while the group is
+	// idle, and resets them to the default when it stops being idle. So
+	// idle 1→0 then the shares; with idle 1, no shares (they would not
+	// apply; they are written when idle goes back to 0).
+	if v := r.CPUIdle; v != nil {
+		if err := cgroups.WriteFile(dir, "cpu.idle", strconv.FormatInt(*v, 10)); err != nil {
+			return err
+		}
+	}
+	if v := r.CPUShares; v != nil && *v != 0 && !r.Idle() {
 		if err := cgroups.WriteFile(dir, "cpu.shares", strconv.FormatUint(*v, 10)); err != nil {
 			return err
 		}
@@ -58,15 +67,7 @@ func (m *Manager) setCPU(r *configs.Resources) error {
 	if r.CPURtRuntime != nil && *r.CPURtRuntime != 0 {
 		quota = strconv.FormatInt(*r.CPURtRuntime, 10)
 	}
-	if err := pair(dir, "cpu.rt_period_us", period, "cpu.rt_runtime_us", quota); err != nil {
-		return err
-	}
-	if v := r.CPUIdle; v != nil {
-		if err := cgroups.WriteFile(dir, "cpu.idle", strconv.FormatInt(*v, 10)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return pair(dir, "cpu.rt_period_us", period, "cpu.rt_runtime_us", quota)
 }
 
 // pair writes a period and its budget (either may be ""): period first, or

@@ -3,6 +3,7 @@ package fs
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
 	"golang.org/x/sys/unix"
@@ -45,7 +46,9 @@ func (m *Manager) Freeze(frozen bool) error {
 	return fmt.Errorf("cgroup: %s/freezer.state stays %s, not %s", dir, st, want)
 }
 
-// Frozen implements cgroups.Manager.
+// Frozen implements cgroups.Manager: the cgroup is frozen itself, not
+// only through a frozen ancestor (freezer.self_freezing, where the kernel
+// has it), as runc tells them apart. A cgroup not made yet is not frozen.
 func (m *Manager) Frozen() (bool, error) {
 	dir := m.path("freezer")
 	if dir == "" {
@@ -53,7 +56,14 @@ func (m *Manager) Frozen() (bool, error) {
 	}
 	st, err := cgroups.ReadFile(dir, "freezer.state")
 	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return false, nil
+		}
 		return false, fmt.Errorf("cgroup: %w", err)
 	}
-	return st == "FROZEN", nil
+	if st != "FROZEN" {
+		return false, nil
+	}
+	self, err := cgroups.ReadFile(dir, "freezer.self_freezing")
+	return err != nil || self == "1", nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/moby/sys/mountinfo"
+	"golang.org/x/sys/unix"
 )
 
 // Manager is the v1 manager.
@@ -22,8 +23,13 @@ type Manager struct {
 	paths map[string]string // hierarchy key → container cgroup dir
 }
 
-// New resolves the container's cgroup in every mounted hierarchy.
+// New resolves the container's cgroup in every mounted hierarchy. A
+// config it cannot apply (v2 files) is refused here, before anything is
+// made.
 func New(cg *configs.Cgroup) (*Manager, error) {
+	if err := checkNoUnified(cg.Resources); err != nil {
+		return nil, err
+	}
 	own, err := cgroups.OwnCgroups()
 	if err != nil {
 		return nil, fmt.Errorf("cgroup: %w", err)
@@ -120,9 +126,11 @@ func (m *Manager) Apply(pid int) error {
 	return nil
 }
 
-// mkdir creates p and its missing parents. New cpuset cgroups start with
-// no cpus and mems, which makes joining them fail, so each new level copies
-// its parent's.
+// mkdir creates p and its missing parents. A cpuset cgroup starts with
+// no cpus and mems, and no process can join one that has none, nor a
+// child of it: so each level below the hierarchy's root, made now or
+// before (by another program's plain mkdir), gets its parent's where it
+// has none, top down, as runc does.
 func (m *Manager) mkdir(key, p string) error {
 	isCpuset := false
 	for _, c := range strings.Split(key, ",") {
@@ -134,19 +142,34 @@ func (m *Manager) mkdir(key, p string) error {
 		}
 		return nil
 	}
-	var missing []string
+	// The levels from p up to the hierarchy's root (not included): the
+	// root is the directory whose parent is not a cgroup filesystem.
+	var levels []string
 	for d := p; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(d); err == nil || d == "/" {
+		parent := filepath.Dir(d)
+		if parent == d {
+			return fmt.Errorf("cgroup: %s is not in a cgroup filesystem", p)
+		}
+		var st unix.Statfs_t
+		err := unix.Statfs(parent, &st)
+		if err == nil && st.Type != unix.CGROUP_SUPER_MAGIC {
 			break
 		}
-		missing = append([]string{d}, missing...)
+		if err != nil && err != unix.ENOENT {
+			return fmt.Errorf("cgroup: statfs %s: %w", parent, err)
+		}
+		levels = append(levels, d)
 	}
-	for _, d := range missing {
+	for i := len(levels) - 1; i >= 0; i-- {
+		d := levels[i]
 		if err := os.Mkdir(d, 0o755); err != nil && !os.IsExist(err) {
 			return fmt.Errorf("cgroup: %w", err)
 		}
 		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
-			cur, _ := cgroups.ReadFile(d, f)
+			cur, err := cgroups.ReadFile(d, f)
+			if err != nil {
+				return fmt.Errorf("cgroup: %w", err)
+			}
 			if cur != "" {
 				continue
 			}

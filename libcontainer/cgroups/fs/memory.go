@@ -19,7 +19,7 @@ const (
 
 func (m *Manager) setMemory(r *configs.Resources) error {
 	if r.MemoryLimit == nil && r.MemorySwap == nil && r.MemoryReservation == nil &&
-		r.MemoryKernelTCP == nil && r.MemorySwappiness == nil && !r.OOMKillDisable {
+		r.MemorySwappiness == nil && !r.OOMKillDisable {
 		return nil
 	}
 	dir, err := m.need("memory", "memory")
@@ -72,11 +72,6 @@ func (m *Manager) setMemory(r *configs.Resources) error {
 	}
 	if v := r.MemoryReservation; v != nil {
 		if err := cgroups.WriteFile(dir, "memory.soft_limit_in_bytes", strconv.FormatInt(*v, 10)); err != nil {
-			return err
-		}
-	}
-	if v := r.MemoryKernelTCP; v != nil {
-		if err := cgroups.WriteFile(dir, "memory.kmem.tcp.limit_in_bytes", strconv.FormatInt(*v, 10)); err != nil {
 			return err
 		}
 	}

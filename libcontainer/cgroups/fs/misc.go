@@ -19,11 +19,7 @@ func (m *Manager) setPids(r *configs.Resources) error {
 	if err != nil {
 		return err
 	}
-	v := "max"
-	if *r.PidsLimit >= 0 {
-		v = strconv.FormatInt(*r.PidsLimit, 10)
-	}
-	return cgroups.WriteFile(dir, "pids.max", v)
+	return cgroups.WriteFile(dir, "pids.max", cgroups.PidsMax(*r.PidsLimit))
 }
 
 func (m *Manager) pidsStats(s *cgroups.Stats) {
@@ -121,7 +117,13 @@ func (m *Manager) setRdma(r *configs.Resources) error {
 }
 
 func (m *Manager) setUnified(r *configs.Resources) error {
-	if len(r.Unified) == 0 {
+	return checkNoUnified(r)
+}
+
+// checkNoUnified refuses linux.resources.unified, which are cgroup v2
+// files, on a v1 host: an invalid configuration, as runc calls it.
+func checkNoUnified(r *configs.Resources) error {
+	if r == nil || len(r.Unified) == 0 {
 		return nil
 	}
 	keys := make([]string, 0, len(r.Unified))
@@ -129,5 +131,5 @@ func (m *Manager) setUnified(r *configs.Resources) error {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	return errors.New("cgroup: linux.resources.unified (" + strings.Join(keys, ", ") + ") needs cgroup v2; this host runs cgroup v1")
+	return errors.New("invalid configuration: linux.resources.unified (" + strings.Join(keys, ", ") + ") cannot be used on cgroup v1, which this host runs")
 }

@@ -60,11 +60,7 @@ func (m *Manager) setPids(r *configs.Resources) error {
 	if r.PidsLimit == nil {
 		return nil
 	}
-	v := "max"
-	if *r.PidsLimit >= 0 {
-		v = strconv.FormatInt(*r.PidsLimit, 10)
-	}
-	return m.write("pids", "pids.max", v)
+	return m.write("pids", "pids.max", cgroups.PidsMax(*r.PidsLimit))
 }
 
 func i64(v int64) string {
@@ -81,14 +77,16 @@ func (m *Manager) setMemory(r *configs.Resources) error {
 	if r.OOMKillDisable {
 		slog.Warn("cgroup v2 cannot disable the OOM killer: linux.resources.memory.disableOOMKiller is ignored")
 	}
-	if r.MemoryKernelTCP != nil {
-		slog.Warn("cgroup v2 has no kernel TCP memory limit: linux.resources.memory.kernelTCP is ignored")
-	}
 	swap, err := cgroups.SwapV2(r.MemorySwap, r.MemoryLimit)
 	if err != nil {
 		return fmt.Errorf("cgroup: linux.resources.memory.swap: %w", err)
 	}
 	// swap first: memory.max then only shrinks what is left for memory.
+	// A kernel without swap accounting has no memory.swap.max: then
+	// there is no swap to lift ("max") or take away ("0"), as runc takes it.
+	if _, err := os.Stat(filepath.Join(m.dir, "memory.swap.max")); err != nil && (swap == "max" || swap == "0") {
+		swap = ""
+	}
 	if swap != "" {
 		if err := m.write("memory.swap", "memory.swap.max", swap); err != nil {
 			return err
@@ -169,7 +167,13 @@ func (m *Manager) setCPU(r *configs.Resources) error {
 			return errors.New("cgroup: linux.resources.cpu.realtimeRuntime/realtimePeriod need the v1 cpu controller; cgroup v2 has no realtime group scheduling")
 		}
 	}
-	if v := r.CPUShares; v != nil && *v != 0 {
+	// cpu.idle first, and no weight with idle 1: see fs's setCPU.
+	if v := r.CPUIdle; v != nil {
+		if err := m.write("cpu.idle", "cpu.idle", strconv.FormatInt(*v, 10)); err != nil {
+			return err
+		}
+	}
+	if v := r.CPUShares; v != nil && *v != 0 && !r.Idle() {
 		if err := m.write("cpu.shares", "cpu.weight", strconv.FormatUint(cgroups.SharesToWeight(*v), 10)); err != nil {
 			return err
 		}
@@ -193,11 +197,6 @@ func (m *Manager) setCPU(r *configs.Resources) error {
 	}
 	if v := r.CPUBurst; v != nil {
 		if err := m.write("cpu.burst", "cpu.max.burst", strconv.FormatUint(*v, 10)); err != nil {
-			return err
-		}
-	}
-	if v := r.CPUIdle; v != nil {
-		if err := m.write("cpu.idle", "cpu.idle", strconv.FormatInt(*v, 10)); err != nil {
 			return err
 		}
 	}

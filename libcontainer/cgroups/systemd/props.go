@@ -223,11 +223,13 @@ func resourceProps(r *configs.Resources, sdVer func() int) ([]sdbus.Property, er
 		n, _ := strconv.ParseUint(swap, 10, 64)
 		props = append(props, prop("MemorySwapMax", n))
 	}
-	idle := r.CPUIdle != nil && *r.CPUIdle == 1 && sdVer() >= sdCPUIdle
-	if idle {
+	if r.Idle() {
 		// systemd sets cpu.idle for CPUWeight=0 (and only for it: idle 0
-		// is fs2's to write).
-		props = append(props, prop("CPUWeight", uint64(0)))
+		// is fs2's to write). An idle group takes no weight: older
+		// systemd gets neither, fs2 writes cpu.idle.
+		if sdVer() >= sdCPUIdle {
+			props = append(props, prop("CPUWeight", uint64(0)))
+		}
 	} else if r.CPUShares != nil && *r.CPUShares != 0 {
 		props = append(props, prop("CPUWeight", cgroups.SharesToWeight(*r.CPUShares)))
 	}
@@ -263,13 +265,14 @@ func resourceProps(r *configs.Resources, sdVer func() int) ([]sdbus.Property, er
 		}
 	}
 	if r.PidsLimit != nil {
-		// Spec 1.3.0: 0 is a real limit, a negative value none. systemd
-		// refuses TasksMax=0 (its minimum is 1): pids.max 0 is written by
-		// fs2 alone.
+		// A negative limit is none; 0 is 1, which fs2 writes too (systemd
+		// refuses TasksMax=0), as runc.
 		switch l := *r.PidsLimit; {
 		case l < 0:
 			props = append(props, prop("TasksMax", infinity))
-		case l > 0:
+		case l == 0:
+			props = append(props, prop("TasksMax", uint64(1)))
+		default:
 			props = append(props, prop("TasksMax", uint64(l)))
 		}
 	}
@@ -393,7 +396,7 @@ func unifiedProps(u map[string]string, sdVer func() int) ([]sdbus.Property, erro
 				"memory.max": "MemoryMax", "memory.swap.max": "MemorySwapMax", "pids.max": "TasksMax",
 			}[k]
 			if name == "TasksMax" && n == 0 {
-				continue // systemd refuses 0; fs2 writes it
+				n = 1 // systemd refuses 0 (fs2 writes the 0 as given), as runc
 			}
 			props = append(props, prop(name, n))
 		case "cpu.idle":

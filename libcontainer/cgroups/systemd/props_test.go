@@ -227,7 +227,8 @@ func TestResourceProps(t *testing.T) {
 		}
 	}
 
-	// Unlimited values are infinity; a pids limit of 0 is fs2's alone.
+	// Unlimited values are infinity; a pids limit of 0 is 1 (as runc:
+	// systemd refuses 0).
 	got = propMap(t, mustProps(t, &configs.Resources{MemoryLimit: i64(-1), MemorySwap: i64(-1), PidsLimit: i64(-1), CPUQuota: i64(-1)}, 252))
 	for _, p := range []string{"MemoryMax", "MemorySwapMax", "TasksMax", "CPUQuotaPerSecUSec"} {
 		if got[p] != infinity {
@@ -235,8 +236,8 @@ func TestResourceProps(t *testing.T) {
 		}
 	}
 	got = propMap(t, mustProps(t, &configs.Resources{PidsLimit: i64(0)}, 252))
-	if _, ok := got["TasksMax"]; ok {
-		t.Error("TasksMax given for pids limit 0 (systemd refuses 0)")
+	if got["TasksMax"] != uint64(1) {
+		t.Errorf("pids limit 0: TasksMax = %v, want 1", got["TasksMax"])
 	}
 
 	// Nothing set, nothing sent (an update touches only what it sets).
@@ -254,9 +255,15 @@ func TestResourceProps(t *testing.T) {
 	if got["CPUWeight"] != uint64(0) {
 		t.Errorf("idle: CPUWeight = %v, want 0", got["CPUWeight"])
 	}
+	// Older systemd gets no weight for an idle group (fs2 writes
+	// cpu.idle, and the kernel refuses a weight while it is 1).
 	got = propMap(t, mustProps(t, &configs.Resources{CPUIdle: i64(1), CPUShares: u64(1024)}, 251))
+	if w, ok := got["CPUWeight"]; ok {
+		t.Errorf("idle on systemd 251: CPUWeight = %v, want none", w)
+	}
+	got = propMap(t, mustProps(t, &configs.Resources{CPUIdle: i64(0), CPUShares: u64(1024)}, 252))
 	if got["CPUWeight"] != cgroups.SharesToWeight(1024) {
-		t.Errorf("idle on systemd 251: CPUWeight = %v", got["CPUWeight"])
+		t.Errorf("idle 0: CPUWeight = %v", got["CPUWeight"])
 	}
 
 	if _, err := resourceProps(&configs.Resources{CPUs: "1-0"}, ver(252)); err == nil || !strings.Contains(err.Error(), "cpu.cpus") {
@@ -281,6 +288,7 @@ func TestUnifiedProps(t *testing.T) {
 	want := map[string]any{
 		"MemoryHigh": uint64(1048576), "MemoryMin": infinity, "CPUWeight": uint64(200),
 		"CPUQuotaPeriodUSec": uint64(50000), "CPUQuotaPerSecUSec": uint64(500000), "AllowedCPUs": []byte{0x02},
+		"TasksMax": uint64(1), // pids.max 0: systemd refuses 0 (fs2 writes it), as runc
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %v\nwant %v", got, want)

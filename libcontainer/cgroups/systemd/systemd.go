@@ -168,7 +168,8 @@ func (m *Manager) Apply(pid int) error {
 	}
 	// After the annotations: linux.resources win, as with runc (which
 	// sets them once the unit is there).
-	res, err := resourceProps(m.startResources(), m.version)
+	start := m.startResources()
+	res, err := resourceProps(start, m.version)
 	if err != nil {
 		return err
 	}
@@ -176,7 +177,7 @@ func (m *Manager) Apply(pid int) error {
 	if err := m.sd.startUnit(m.unit, props); err != nil {
 		return err
 	}
-	m.started, m.atStart = true, m.cg.Resources
+	m.started, m.atStart = true, start
 	// The directory was worked out from the slice's name; systemd's word
 	// is the one that counts (an annotation may have moved the unit).
 	rel, err := m.sd.controlGroup(m.unit)
@@ -199,18 +200,21 @@ func (m *Manager) Apply(pid int) error {
 	return m.fs.Create()
 }
 
-// startResources are the resources the unit starts with: a user's
-// instance is given no device rules (an unprivileged user cannot attach a
-// device program, and reaches no device beyond its own anyway; husk does
-// not set them either, as runc).
+// startResources are the resources the unit starts with: no pids limits
+// (TasksMax), which are set once the init is ready (a low one would keep
+// its runtime, which starts in the unit, from starting its threads); and
+// in a user's instance no device rules (an unprivileged user cannot
+// attach a device program, and reaches no device beyond its own anyway;
+// husk does not set them either, as runc).
 func (m *Manager) startResources() *configs.Resources {
-	r := m.cg.Resources
-	if m.cg.Rootless && r != nil && len(r.Devices) > 0 {
-		c := *r
-		c.Devices = nil
-		return &c
+	if m.cg.Resources == nil {
+		return nil
 	}
-	return r
+	r, _ := m.cg.Resources.SplitPids()
+	if m.cg.Rootless {
+		r.Devices = nil
+	}
+	return &r
 }
 
 // Set implements cgroups.Manager: the resources systemd has properties
