@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -93,6 +92,10 @@ type initConfig struct {
 	MountSources bool `json:"mount_sources,omitempty"`
 	// LogLevel "debug" has the init send a Log record per step.
 	LogLevel string `json:"log_level,omitempty"`
+	// ExecKilled, if set, is the action of the seccomp filter on the
+	// workload's execve that would end the process (SCMP_ACT_KILL...): the
+	// init loads no filter and tells `start` the workload cannot start.
+	ExecKilled string `json:"exec_killed,omitempty"`
 	// ParentPidfd is the init's fd of a pidfd of the parent, which it
 	// must not outlive until the handoff.
 	ParentPidfd int `json:"parent_pidfd,omitempty"`
@@ -236,6 +239,7 @@ func Create(o CreateOptions) (_ *Container, retErr error) {
 	if err := sp.handoff(); err != nil {
 		return nil, err
 	}
+	sp.sock.Close()
 	slog.Debug("container created: the init waits for start", "id", o.ID, "pid", sp.pid)
 	return c, nil
 }
@@ -759,22 +763,22 @@ func (sp *spawned) read(waitingFor string) (initproto.Type, []byte, error) {
 
 // handoff tells the init that the container's state is written: from now
 // on it may outlive this process. The init clears its parent death signal
-// and closes its end; only then may this process exit (or the init would
-// still die with it).
+// and says so (TakenOver); only then may this process exit (or the init
+// would still die with it).
 func (sp *spawned) handoff() error {
-	defer sp.sock.Close()
 	if err := initproto.Write(sp.sock, initproto.Handoff, nil); err != nil {
 		return fmt.Errorf("hand the container over to its init: %w", initErr(err))
 	}
-	t, _, err := sp.read("the init to take over")
+	t, p, err := sp.read("the init to take over")
 	switch {
-	case err == nil:
+	case err != nil:
+		return fmt.Errorf("hand the container over to its init: %w", initErr(err))
+	case t == initproto.Error:
+		return initproto.DecodeError(p)
+	case t != initproto.TakenOver:
 		return fmt.Errorf("%w from init after the handoff: %v", initproto.ErrUnexpected, t)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return nil
-	default:
-		return fmt.Errorf("hand the container over to its init: %w", err)
 	}
+	return nil
 }
 
 // reap0 waits for the process we started to exit after the C stage forked.
@@ -880,6 +884,14 @@ func prepareSeccomp(cfg *configs.Config) (*seccompSetup, error) {
 // metadata and the container's state.
 func (sc *seccompSetup) fill(ic *initConfig, pid int, state []byte, cfg *configs.Config) {
 	ic.Seccomp = sc.prog
+	if sc.prog != nil {
+		// A filter that kills the process at its execve is not loaded:
+		// the workload could never start, and `start` says so.
+		if ic.ExecKilled = sc.prog.KillsExec(); ic.ExecKilled != "" {
+			ic.Seccomp = nil
+			return
+		}
+	}
 	if sc.prog == nil || !sc.prog.Notify {
 		return
 	}

@@ -138,6 +138,11 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 	if err := sp.configure(&ic, nil); err != nil {
 		return 0, err
 	}
+	// Handed over before it joins a frozen cgroup, where it could not
+	// take over.
+	if err := sp.handoff(); err != nil {
+		return 0, err
+	}
 	if paused {
 		if err := cg.Apply(sp.pid); err != nil {
 			return 0, err
@@ -146,10 +151,8 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 			return 0, fmt.Errorf("send joined to exec: %w", err)
 		}
 	}
+	sp.sock.Close()
 	slog.Debug("exec: the process runs", "pid", sp.pid)
-	if err := sp.handoff(); err != nil {
-		return 0, err
-	}
 	return sp.pid, nil
 }
 

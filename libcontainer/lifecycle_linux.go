@@ -57,6 +57,12 @@ func (c *Container) Start() error {
 			if n >= 1 && b[0] == '0' {
 				break
 			}
+			if n >= 1 && b[0] == '2' {
+				// The workload cannot start (its seccomp filter would
+				// kill it at its execve): the init exits.
+				os.Remove(path)
+				return fmt.Errorf("start %s: %s", c.State.ID, b[1:n])
+			}
 			if n >= 1 {
 				// As runc's: the init tells the failure on its stderr
 				// and exits (255); `start` itself has done its part
@@ -160,8 +166,10 @@ func (c *Container) signalInit(sig unix.Signal) error {
 		}
 		return fmt.Errorf("unable to signal init: %w", err)
 	}
-	if sig == unix.SIGKILL && c.frozen() {
-		// v1-frozen tasks die only once thawed.
+	if sig == unix.SIGKILL && c.cgroupExists() {
+		// Frozen tasks die only once thawed, and so do tasks a pause left
+		// half-frozen (FREEZING, which is not "paused"): thaw whatever
+		// the state (a thawed cgroup is left as it is).
 		if err := c.cgroup().Freeze(false); err != nil {
 			slog.Warn(err.Error())
 		}
