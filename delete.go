@@ -28,20 +28,17 @@ status of "ubuntu01" as "stopped" the following will delete resources held for
 			return err
 		}
 		force := ctx.Bool("force")
-		c, err := getContainer(ctx)
-		if errors.Is(err, libcontainer.ErrNotExist) {
-			// A create killed before it wrote state.json leaves a bare
-			// directory: remove it, and with --force that is success.
-			if root, rerr := stateRoot(ctx); rerr == nil {
-				libcontainer.RemoveStale(root, ctx.Args().First())
-			}
-			if force {
-				return nil
-			}
+		// Under the container's lock: a create, start or delete of it
+		// still at work is waited for. A directory a create left without
+		// a state goes (LoadLocked), and with --force that is success.
+		c, err := getLocked(ctx, true)
+		if errors.Is(err, libcontainer.ErrNotExist) && force {
+			return nil
 		}
 		if err != nil {
 			return err
 		}
+		defer c.Unlock()
 		return c.Destroy(force)
 	},
 }

@@ -74,10 +74,13 @@ following will output a list of processes running in the container:
 }
 
 func execProcess(ctx *cli.Context) (int, error) {
-	c, err := getContainer(ctx)
+	// A shared lock while the process is set up: no delete, start or
+	// pause of the container meanwhile; other execs may run.
+	c, err := getLocked(ctx, false)
 	if err != nil {
 		return 0, err
 	}
+	defer c.Unlock()
 	p, err := execSpec(ctx, c)
 	if err != nil {
 		return 0, err
@@ -111,6 +114,7 @@ func execProcess(ctx *cli.Context) (int, error) {
 		Process: p, PreserveFds: listen + int(ctx.Uint("preserve-fds")), ConsoleSocket: toInit, ProxyConsole: ours != nil, SubCgroups: subs,
 		IgnorePaused: ctx.Bool("ignore-paused"),
 	})
+	c.Unlock()
 	if err != nil {
 		return 0, fmt.Errorf("exec %s: %w", c.ID(), err)
 	}

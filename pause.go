@@ -16,10 +16,11 @@ Use husk list to identify instances of containers and their current status.`,
 		if err := checkArgs(ctx, 1, exactArgs); err != nil {
 			return err
 		}
-		c, err := getContainer(ctx)
+		c, err := getLocked(ctx, true)
 		if err != nil {
 			return err
 		}
+		defer c.Unlock()
 		return c.Pause()
 	},
 }

@@ -65,6 +65,7 @@ filesystem.`,
 			c.Destroy(true)
 			return err
 		}
+		c.Unlock()
 		if err := c.RelayNotify(os.Getenv("NOTIFY_SOCKET")); err != nil {
 			slog.Warn("sd_notify relay: " + err.Error())
 		}

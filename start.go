@@ -15,10 +15,11 @@ var startCommand = &cli.Command{
 		if err := checkArgs(ctx, 1, exactArgs); err != nil {
 			return err
 		}
-		c, err := getContainer(ctx)
+		c, err := getLocked(ctx, true)
 		if err != nil {
 			return err
 		}
+		defer c.Unlock()
 		host := os.Getenv("NOTIFY_SOCKET")
 		if host != "" {
 			// Listen before the workload runs, so no READY=1 is lost.
@@ -29,6 +30,7 @@ var startCommand = &cli.Command{
 		if err := c.Start(); err != nil {
 			return err
 		}
+		c.Unlock()
 		return c.RelayNotify(host)
 	},
 }

@@ -80,10 +80,11 @@ other options are ignored.
 		if ctx.String("mem-bw-schema") != "" {
 			return errors.New("Intel RDT/MBA: memory bandwidth schema is not enabled")
 		}
-		c, err := getContainer(ctx)
+		c, err := getLocked(ctx, true)
 		if err != nil {
 			return err
 		}
+		defer c.Unlock()
 		r, src, err := updateRequest(ctx)
 		if err != nil {
 			return err

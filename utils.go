@@ -86,6 +86,20 @@ func getContainer(ctx *cli.Context) (*libcontainer.Container, error) {
 	return libcontainer.Load(root, id)
 }
 
+// getLocked loads the container named by the first argument holding its
+// lock: exclusive for a command that changes it, shared for exec.
+func getLocked(ctx *cli.Context, exclusive bool) (*libcontainer.Container, error) {
+	id := ctx.Args().First()
+	if id == "" {
+		return nil, errors.New("container id cannot be empty")
+	}
+	root, err := stateRoot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return libcontainer.LoadLocked(root, id, exclusive)
+}
+
 // writePidFile writes pid to path atomically, as runc does.
 func writePidFile(path string, pid int) error {
 	path, err := filepath.Abs(path)

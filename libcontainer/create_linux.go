@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -91,6 +92,13 @@ type initConfig struct {
 	MountSources bool `json:"mount_sources,omitempty"`
 	// LogLevel "debug" has the init send a Log record per step.
 	LogLevel string `json:"log_level,omitempty"`
+	// ExecKilled, if set, is the action of the seccomp filter on the
+	// workload's execve that would end the process (SCMP_ACT_KILL...): the
+	// init loads no filter and tells `start` the workload cannot start.
+	ExecKilled string `json:"exec_killed,omitempty"`
+	// ParentPidfd is the init's fd of a pidfd of the parent, which it
+	// must not outlive until the handoff.
+	ParentPidfd int `json:"parent_pidfd,omitempty"`
 }
 
 // spawned is an init process being set up, and what to undo if that fails.
@@ -107,6 +115,9 @@ type spawned struct {
 	// seccomp is the filter the init loads; its notify listener is sent
 	// on to the agent when the init hands it over.
 	seccomp *seccompSetup
+	// parentPidfd is the number, in the init, of the pidfd of this
+	// process it dies with until the handoff.
+	parentPidfd int
 }
 
 // Create creates a container: its state directory, cgroup and init process,
@@ -125,8 +136,17 @@ func Create(o CreateOptions) (_ *Container, retErr error) {
 		}
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	c := &Container{root: o.Root, dir: dir, State: State{
+	// The container's lock, held until the container exists (start, in
+	// `run`, keeps it): a delete meanwhile waits, and a killed create's
+	// lock goes with it.
+	lock, err := lockDir(dir, true)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	c := &Container{root: o.Root, dir: dir, lock: lock, State: State{
 		ID: o.ID, Bundle: o.Bundle, Config: o.Config, Process: o.Process, Created: time.Now().UTC(),
+		Creating: true,
 	}}
 	var sp *spawned
 	// Without a mount namespace, the container's mounts are made here.
@@ -141,8 +161,27 @@ func Create(o CreateOptions) (_ *Container, retErr error) {
 				unmountAll(newMounts(o.Config.Rootfs, hostMounts))
 			}
 			os.RemoveAll(dir)
+			c.Unlock()
 		}
 	}()
+
+	cg, err := manager.New(o.Config.Cgroup)
+	if err != nil {
+		return nil, err
+	}
+	// A cgroup refused here (someone else's processes, frozen) is not
+	// ours: it is checked before the state names it for a delete to
+	// remove.
+	if err := checkCgroupUnused(cg); err != nil {
+		return nil, err
+	}
+	// The state comes before anything is made (cgroup, fifo, process): a
+	// create killed at any instant after this leaves a state that `delete`
+	// finds, with the cgroup paths to remove.
+	c.State.CgroupPaths = cg.Paths()
+	if err := c.save(); err != nil {
+		return nil, fmt.Errorf("write state: %w", err)
+	}
 
 	fifoPath := filepath.Join(dir, fifoFile)
 	// The init opens the fifo for writing after it has switched to the
@@ -183,29 +222,25 @@ func Create(o CreateOptions) (_ *Container, retErr error) {
 		o.Process.Env = append(o.Process.Env, "NOTIFY_SOCKET="+notify.ContainerPath)
 	}
 
-	cg, err := manager.New(o.Config.Cgroup)
-	if err != nil {
-		return nil, err
-	}
-	// Before sp has the cgroup: a cgroup refused here is not ours to
-	// clean up.
-	if err := checkCgroupUnused(cg); err != nil {
-		return nil, err
-	}
 	sp = &spawned{cgroup: cg}
 	if err := sp.start(o, fifo); err != nil {
 		return nil, err
 	}
 	c.State.InitPid, c.State.InitStartTime = sp.pid, sp.startTime
 	c.State.CgroupPaths = sp.cgroup.Paths()
+	c.State.Creating = false
 	if hostMounts != nil {
 		c.State.HostMounts = newMounts(o.Config.Rootfs, hostMounts)
 	}
 	if err := c.save(); err != nil {
 		return nil, fmt.Errorf("write state: %w", err)
 	}
+	// The state says it all now: the init may outlive us.
+	if err := sp.handoff(); err != nil {
+		return nil, err
+	}
+	sp.sock.Close()
 	slog.Debug("container created: the init waits for start", "id", o.ID, "pid", sp.pid)
-	sp.release()
 	return c, nil
 }
 
@@ -307,7 +342,7 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 	}
 	// The init runs on every CPU of its cpuset, not on the caller's taskset
 	// (as runc).
-	bs := nsenter.Bootstrap{CgroupTasks: tasks, TimeOffsets: o.Config.TimeOffsets, Affinity: nsenter.AllCPUs()}
+	bs := nsenter.Bootstrap{CgroupTasks: tasks, TimeOffsets: o.Config.TimeOffsets, Affinity: nsenter.AllCPUs(), ParentPidfd: sp.parentPidfd}
 	for _, ns := range o.Config.Namespaces {
 		switch {
 		case ns.Type == configs.NEWPID && ns.Path == "" && newPid:
@@ -329,6 +364,7 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 		ID: o.ID, Config: o.Config, Process: o.Process, CgroupPaths: sp.cgroup.Paths(),
 		FifoFd: sockFd + 1, PreserveFds: o.PreserveFds, HookState: state,
 		ConsoleFd: consoleFd, MountSources: os.Geteuid() == 0, ClearONLCR: o.ProxyConsole,
+		ParentPidfd: sp.parentPidfd,
 	}
 	sc.fill(&ic, sp.pid, state, o.Config)
 	err = sp.configure(&ic, func() error {
@@ -363,11 +399,23 @@ func (sp *spawned) fork(preserveFds int, extra []uintptr, fifo *os.File, cloneFl
 		return 0, nil, err
 	}
 	defer exe.Close()
+	// Until the handoff the init dies with us (PR_SET_PDEATHSIG, checked
+	// against this pidfd of ours). The death signal comes when the thread
+	// that forked exits, not the process: this goroutine keeps its thread
+	// (never unlocked) for as long as the process lives.
+	runtime.LockOSThread()
+	self, err := unix.PidfdOpen(os.Getpid(), 0)
+	if err != nil {
+		return 0, nil, fmt.Errorf("pidfd of husk: %w", err)
+	}
+	defer unix.Close(self)
 	files := []uintptr{0, 1, 2}
 	for i := 0; i < preserveFds; i++ {
 		files = append(files, uintptr(3+i))
 	}
 	files = append(files, extra...)
+	sp.parentPidfd = len(files)
+	files = append(files, uintptr(self))
 	sockFd = len(files)
 	files = append(files, child.Fd())
 	if fifo != nil {
@@ -420,7 +468,7 @@ func (sp *spawned) configure(ic *initConfig, runtimeHooks func() error) error {
 		return fmt.Errorf("send config to init: %w", err)
 	}
 	for {
-		t, p, err := initproto.Read(sp.sock)
+		t, p, err := sp.read("ready")
 		if err != nil {
 			return initErr(err)
 		}
@@ -509,7 +557,7 @@ func (sp *spawned) bootstrap(bs *nsenter.Bootstrap, cfg *configs.Config) error {
 		return fmt.Errorf("send bootstrap to init: %w", err)
 	}
 	for {
-		t, p, err := initproto.Read(sp.sock)
+		t, p, err := sp.read("the C stage's child pid")
 		if err != nil {
 			return initErr(err)
 		}
@@ -688,7 +736,49 @@ func socketpair() (parent, child *os.File, err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("init socket: %w", err)
 	}
+	// Our end is non-blocking, so that a read can have a deadline.
+	if err := unix.SetNonblock(fds[0], true); err != nil {
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+		return nil, nil, fmt.Errorf("init socket: %w", err)
+	}
 	return os.NewFile(uintptr(fds[0]), "init-parent"), os.NewFile(uintptr(fds[1]), "init-child"), nil
+}
+
+// initTimeout bounds each wait for the init's next message: a step of its
+// set-up (a mount, a hook it runs) that takes longer fails the command.
+const initTimeout = time.Minute
+
+// read reads the init's next frame, waiting initTimeout at most.
+func (sp *spawned) read(waitingFor string) (initproto.Type, []byte, error) {
+	if err := sp.sock.SetReadDeadline(time.Now().Add(initTimeout)); err != nil {
+		return 0, nil, err
+	}
+	t, p, err := initproto.Read(sp.sock)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return 0, nil, fmt.Errorf("container init did not answer within %v (waiting for: %s)", initTimeout, waitingFor)
+	}
+	return t, p, err
+}
+
+// handoff tells the init that the container's state is written: from now
+// on it may outlive this process. The init clears its parent death signal
+// and says so (TakenOver); only then may this process exit (or the init
+// would still die with it).
+func (sp *spawned) handoff() error {
+	if err := initproto.Write(sp.sock, initproto.Handoff, nil); err != nil {
+		return fmt.Errorf("hand the container over to its init: %w", initErr(err))
+	}
+	t, p, err := sp.read("the init to take over")
+	switch {
+	case err != nil:
+		return fmt.Errorf("hand the container over to its init: %w", initErr(err))
+	case t == initproto.Error:
+		return initproto.DecodeError(p)
+	case t != initproto.TakenOver:
+		return fmt.Errorf("%w from init after the handoff: %v", initproto.ErrUnexpected, t)
+	}
+	return nil
 }
 
 // reap0 waits for the process we started to exit after the C stage forked.
@@ -708,11 +798,6 @@ func (sp *spawned) reap0() error {
 		}
 		return nil
 	}
-}
-
-// release forgets the processes: the container now owns them.
-func (sp *spawned) release() {
-	sp.sock.Close()
 }
 
 // abort kills whatever was started and removes the cgroup.
@@ -799,6 +884,14 @@ func prepareSeccomp(cfg *configs.Config) (*seccompSetup, error) {
 // metadata and the container's state.
 func (sc *seccompSetup) fill(ic *initConfig, pid int, state []byte, cfg *configs.Config) {
 	ic.Seccomp = sc.prog
+	if sc.prog != nil {
+		// A filter that kills the process at its execve is not loaded:
+		// the workload could never start, and `start` says so.
+		if ic.ExecKilled = sc.prog.KillsExec(); ic.ExecKilled != "" {
+			ic.Seccomp = nil
+			return
+		}
+	}
 	if sc.prog == nil || !sc.prog.Notify {
 		return
 	}

@@ -119,7 +119,7 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 			return 0, fmt.Errorf("error setting initial CPU affinity: %w", err)
 		}
 	}
-	bs := nsenter.Bootstrap{CgroupTasks: tasks, Pidfd: 3 + o.PreserveFds, PidfdFlags: flags}
+	bs := nsenter.Bootstrap{CgroupTasks: tasks, Pidfd: 3 + o.PreserveFds, PidfdFlags: flags, ParentPidfd: sp.parentPidfd}
 	switch {
 	case len(o.Process.CPUAffinityFinal) > 0:
 		bs.Affinity, bs.AffinityFinal = nsenter.CPUMask(o.Process.CPUAffinityFinal), true
@@ -132,10 +132,15 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 	ic := initConfig{
 		ID: c.State.ID, Config: c.State.Config, Process: o.Process,
 		FifoFd: -1, PreserveFds: o.PreserveFds, Exec: true, ConsoleFd: consoleFd, ClearONLCR: o.ProxyConsole,
-		JoinAfterReady: paused,
+		JoinAfterReady: paused, ParentPidfd: sp.parentPidfd,
 	}
 	sc.fill(&ic, sp.pid, c.hookState(Running, c.State.InitPid), c.State.Config)
 	if err := sp.configure(&ic, nil); err != nil {
+		return 0, err
+	}
+	// Handed over before it joins a frozen cgroup, where it could not
+	// take over.
+	if err := sp.handoff(); err != nil {
 		return 0, err
 	}
 	if paused {
@@ -146,8 +151,8 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 			return 0, fmt.Errorf("send joined to exec: %w", err)
 		}
 	}
+	sp.sock.Close()
 	slog.Debug("exec: the process runs", "pid", sp.pid)
-	sp.release()
 	return sp.pid, nil
 }
 

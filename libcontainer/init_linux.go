@@ -155,6 +155,11 @@ func initMain(sock *os.File) error {
 		hs := hooks.WithDefaultEnv(cfg.Hooks[hooks.StartContainer], proc.Env)
 		return hooks.Run(hooks.StartContainer, hs, stateHere(ic.HookState, specs.StateCreated), "")
 	}
+	if ic.ExecKilled != "" {
+		// The filter would kill the workload at its execve: say so to
+		// `start`, and end as the filter would have ended it.
+		startHooks = func() error { return &cannotExec{ic.ExecKilled} }
+	}
 	if err := waitForStart(ic.FifoFd, startHooks); err != nil {
 		// The parent is gone: only stderr is left to tell, and the exit
 		// status (255, as runc's init).
@@ -163,6 +168,14 @@ func initMain(sock *os.File) error {
 	}
 	execWorkload(path, &ic)
 	return nil
+}
+
+// cannotExec is the init's answer to `start` when the seccomp filter would
+// kill the workload at its execve: start fails with it.
+type cannotExec struct{ action string }
+
+func (e *cannotExec) Error() string {
+	return fmt.Sprintf("the container's seccomp filter (linux.seccomp) ends the process at its execve (%s): the workload cannot start", e.action)
 }
 
 // initWarnings are what the init has to warn about; they go to the
@@ -186,6 +199,11 @@ func readyToExec(sock *os.File, ic *initConfig) (string, error) {
 	}
 	path, err := finalizeProcess(ic.Process, ic.Config, early)
 	if err != nil {
+		return "", err
+	}
+	// setuid, setgid and capability changes cleared the parent death
+	// signal: set again.
+	if err := dieWithParent(ic.ParentPidfd); err != nil {
 		return "", err
 	}
 	for fd := 3; fd < 3+ic.PreserveFds; fd++ {
@@ -213,6 +231,20 @@ func readyToExec(sock *os.File, ic *initConfig) (string, error) {
 	if err := initproto.WriteJSON(sock, initproto.Ready, initproto.ReadyInfo{Warnings: initWarnings}); err != nil {
 		return "", err
 	}
+	// The parent writes the container's state and hands it over; until
+	// then, it may not outlive the parent (a parent gone is an EOF here).
+	if _, err := initproto.Expect(sock, initproto.Handoff); err != nil {
+		return "", err
+	}
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
+		return "", procErr("prctl", "PR_SET_PDEATHSIG", err)
+	}
+	if ic.ParentPidfd > 0 {
+		unix.Close(ic.ParentPidfd)
+	}
+	if err := initproto.Write(sock, initproto.TakenOver, nil); err != nil {
+		return "", err
+	}
 	if ic.JoinAfterReady {
 		if _, err := initproto.Expect(sock, initproto.Joined); err != nil {
 			return "", err
@@ -220,6 +252,23 @@ func readyToExec(sock *os.File, ic *initConfig) (string, error) {
 	}
 	sock.Close()
 	return path, nil
+}
+
+// dieWithParent sets the parent death signal again (a change of
+// credentials clears it) and exits if the parent is already gone, seen on
+// its pidfd: until the handoff the init must not outlive the parent.
+func dieWithParent(pidfd int) error {
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		return procErr("prctl", "PR_SET_PDEATHSIG", err)
+	}
+	if pidfd <= 0 {
+		return nil
+	}
+	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	if n, err := unix.Poll(fds, 0); err != nil || n != 0 {
+		os.Exit(1) // the parent is gone: there is nobody to tell
+	}
+	return nil
 }
 
 // logSock is the init socket while the parent wants a record of each step
@@ -250,6 +299,9 @@ func execWorkload(path string, ic *initConfig) {
 // container's namespaces and cgroup; set up the process and exec it.
 func execMain(sock *os.File, ic *initConfig) error {
 	proc := ic.Process
+	if ic.ExecKilled != "" {
+		return procErr("exec", "", &cannotExec{ic.ExecKilled})
+	}
 	if !ic.Config.Has(configs.NEWNS) {
 		// No mount namespace to join: enter the container's root as its
 		// init did.
@@ -374,7 +426,11 @@ func waitForStart(fifoFd int, startHooks func() error) error {
 		}
 		fd := int(f.Fd())
 		msg, herr := []byte{'0'}, startHooks()
-		if herr != nil {
+		var ce *cannotExec
+		switch {
+		case errors.As(herr, &ce):
+			msg = append([]byte{'2'}, herr.Error()...)
+		case herr != nil:
 			msg = append([]byte{'1'}, herr.Error()...)
 		}
 		_, err = unix.Write(fd, msg)

@@ -57,6 +57,12 @@ func (c *Container) Start() error {
 			if n >= 1 && b[0] == '0' {
 				break
 			}
+			if n >= 1 && b[0] == '2' {
+				// The workload cannot start (its seccomp filter would
+				// kill it at its execve): the init exits.
+				os.Remove(path)
+				return fmt.Errorf("start %s: %s", c.State.ID, b[1:n])
+			}
 			if n >= 1 {
 				// As runc's: the init tells the failure on its stderr
 				// and exits (255); `start` itself has done its part
@@ -160,8 +166,10 @@ func (c *Container) signalInit(sig unix.Signal) error {
 		}
 		return fmt.Errorf("unable to signal init: %w", err)
 	}
-	if sig == unix.SIGKILL && c.frozen() {
-		// v1-frozen tasks die only once thawed.
+	if sig == unix.SIGKILL && c.cgroupExists() {
+		// Frozen tasks die only once thawed, and so do tasks a pause left
+		// half-frozen (FREEZING, which is not "paused"): thaw whatever
+		// the state (a thawed cgroup is left as it is).
 		if err := c.cgroup().Freeze(false); err != nil {
 			slog.Warn(err.Error())
 		}
@@ -237,9 +245,11 @@ func (c *Container) Destroy(force bool) error {
 			return err
 		}
 	}
-	if !c.privatePidNs() {
+	if !c.privatePidNs() || c.State.Creating {
 		// Without a pid namespace of its own, processes outlive the init;
-		// with one, the kernel killed them all when the init died.
+		// with one, the kernel killed them all when the init died. A
+		// create that died may have left processes whose pid it never
+		// recorded: its cgroup knows them.
 		_ = c.killAll()
 		c.waitCgroupEmpty()
 	}
@@ -304,14 +314,4 @@ func (c *Container) Wait() (unix.WaitStatus, error) {
 			return ws, nil
 		}
 	}
-}
-
-// RemoveStale removes the state directory of a container whose state.json
-// was never written (an aborted create killed from outside).
-func RemoveStale(root, id string) error {
-	dir := filepath.Join(root, id)
-	if _, err := os.Stat(filepath.Join(dir, stateFile)); err == nil {
-		return nil
-	}
-	return os.RemoveAll(dir)
 }

@@ -59,6 +59,10 @@ type State struct {
 	// HostMounts are the mounts a container without a mount namespace of
 	// its own made in husk's, removed at delete.
 	HostMounts []string `json:"host_mounts,omitempty"`
+	// Creating is set while `create` runs: it writes the state, with the
+	// cgroup paths, before it makes anything, so that a delete after a
+	// create that was killed at any instant finds all there is to remove.
+	Creating bool `json:"creating,omitempty"`
 }
 
 // Container is a container known to husk, loaded from its state directory.
@@ -69,6 +73,9 @@ type Container struct {
 	// notify is the container's sd_notify socket while this command
 	// listens on it.
 	notify *net.UnixConn
+	// lock is the container's lock while this command holds it
+	// (LoadLocked, Create).
+	lock *os.File
 }
 
 // Load reads a container's state.
@@ -147,8 +154,16 @@ func (c *Container) save() error {
 func (c *Container) ID() string { return c.State.ID }
 
 // Status derives the status from the init process and the exec fifo: a dead
-// init means stopped; a fifo nobody has opened yet means created.
+// init means stopped; a fifo nobody has opened yet means created. A
+// container whose create is still at work (it holds the lock) is creating;
+// one whose create died is stopped, whatever it left.
 func (c *Container) Status() Status {
+	if c.State.Creating {
+		if c.lock == nil && lockedByOther(c.dir) {
+			return Creating
+		}
+		return Stopped
+	}
 	if !system.Alive(c.State.InitPid, c.State.InitStartTime) {
 		return Stopped
 	}

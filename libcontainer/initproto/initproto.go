@@ -43,9 +43,13 @@
 //	                                                      listener (pidfd_getfd) and has
 //	                                                      sent it to the seccomp agent
 //	10    init -> parent Ready         JSON ReadyInfo     set up; waiting for `start`
-//	11    parent -> init Joined        (none)             exec --ignore-paused only: the
+//	11    parent -> init Handoff       (none)             the container's state is written:
+//	                                                      the init may outlive the parent
+//	12    init -> parent TakenOver     (none)             the init cleared its parent death
+//	                                                      signal: the parent may exit
+//	13    parent -> init Joined        (none)             exec --ignore-paused only: the
 //	                                                      process was moved into the
-//	                                                      (frozen) cgroup after Ready
+//	                                                      (frozen) cgroup after TakenOver
 //
 // While it makes the mounts (between 5 and 8), the init may ask for the
 // source of a bind mount it cannot reach itself (an idmapped mount, or a
@@ -60,9 +64,17 @@
 // with its first byte): WriteFd and ReadFd send and receive it.
 //
 // At any step C or init may send Error instead and exit; the parent turns it
-// into the command's one-line error. The parent closes its end after Ready
-// (or Joined); the init then waits on the exec fifo (create) or execs at
-// once (exec).
+// into the command's one-line error. The parent writes the container's
+// state after Ready, then sends Handoff; once TakenOver comes back (and,
+// for exec --ignore-paused, Joined has gone) it closes its end; the init
+// then waits on the exec fifo (create) or execs at once (exec).
+//
+// Until Handoff the init must not outlive the parent: the C stage sets
+// PR_SET_PDEATHSIG (SIGKILL) first thing and checks a pidfd of the parent
+// (nsenter/proto.h HUSK_REC_PARENT_PIDFD) once it has it; the Go init sets
+// it again after every credential change (which clears it) and clears it
+// at Handoff. Each wait of the parent for the init is bounded (initTimeout
+// in ../create_linux.go).
 //
 // # Log records
 //
@@ -119,6 +131,8 @@ const (
 	SeccompFd    Type = 13
 	SeccompDone  Type = 14
 	Log          Type = 15
+	Handoff      Type = 16
+	TakenOver    Type = 17
 )
 
 var typeNames = map[Type]string{
@@ -126,7 +140,8 @@ var typeNames = map[Type]string{
 	ChildPid: "child-pid", Config: "config", HookRequest: "hook-request",
 	HookDone: "hook-done", Ready: "ready", Error: "error", Joined: "joined",
 	MountRequest: "mount-request", MountSource: "mount-source",
-	SeccompFd: "seccomp-fd", SeccompDone: "seccomp-done", Log: "log",
+	SeccompFd: "seccomp-fd", SeccompDone: "seccomp-done", Log: "log", Handoff: "handoff",
+	TakenOver: "taken-over",
 }
 
 func (t Type) String() string {

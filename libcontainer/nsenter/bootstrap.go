@@ -25,6 +25,7 @@ const (
 	recSetnsPidfd  = 5
 	recLogLevel    = 6
 	recAffinity    = 7
+	recParentPidfd = 8
 
 	affinityFinal = 1
 	// MaxAffinity is the size of the largest CPU mask (8192 CPUs).
@@ -69,6 +70,10 @@ type Bootstrap struct {
 	// with AffinityFinal a failure is an error (execCPUAffinity.final).
 	Affinity      []byte
 	AffinityFinal bool
+	// ParentPidfd, if not 0, is the fd in the C stage of a pidfd of the
+	// parent: until the handoff the init dies with its parent
+	// (PR_SET_PDEATHSIG, checked against this pidfd).
+	ParentPidfd int
 }
 
 // Encode returns the bootstrap payload, or an error for a message the C
@@ -137,6 +142,12 @@ func (b *Bootstrap) Encode() ([]byte, error) {
 	}
 	if b.TimeOffsets != "" {
 		rec(recTimeOffsets, []byte(b.TimeOffsets))
+	}
+	if b.ParentPidfd < 0 || b.ParentPidfd > 1<<20 {
+		return nil, fmt.Errorf("parent pidfd %d: bad fd", b.ParentPidfd)
+	}
+	if b.ParentPidfd > 0 {
+		rec(recParentPidfd, binary.LittleEndian.AppendUint32(nil, uint32(b.ParentPidfd)))
 	}
 	if b.LogLevel > 1 {
 		return nil, fmt.Errorf("log level %d: only 0 and 1 are known", b.LogLevel)

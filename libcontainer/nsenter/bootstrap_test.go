@@ -149,6 +149,7 @@ func TestConstantsAgree(t *testing.T) {
 		"HUSK_REC_SETNS_PIDFD":  recSetnsPidfd,
 		"HUSK_REC_LOG_LEVEL":    recLogLevel,
 		"HUSK_REC_CPU_AFFINITY": recAffinity,
+		"HUSK_REC_PARENT_PIDFD": recParentPidfd,
 		"HUSK_AFFINITY_FINAL":   affinityFinal,
 		"HUSK_AFFINITY_MAX":     MaxAffinity,
 	}

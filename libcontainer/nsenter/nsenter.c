@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -72,6 +73,7 @@ int husk_parse_bootstrap(const uint8_t *buf, size_t len, struct husk_bootstrap *
 
 	memset(out, 0, sizeof(*out));
 	out->pidfd = -1;
+	out->parent_pidfd = -1;
 	if (len > HUSK_BOOTSTRAP_MAX) {
 		*why = "bootstrap message too long";
 		return -1;
@@ -183,6 +185,13 @@ int husk_parse_bootstrap(const uint8_t *buf, size_t len, struct husk_bootstrap *
 				*why = "log level record has an unknown level";
 				return -1;
 			}
+			break;
+		case HUSK_REC_PARENT_PIDFD:
+			if (rlen != 4 || get_u32(val) > 1 << 20 || out->parent_pidfd >= 0) {
+				*why = "parent pidfd record has a bad length or fd, or is repeated";
+				return -1;
+			}
+			out->parent_pidfd = (int)get_u32(val);
 			break;
 		case HUSK_REC_CPU_AFFINITY:
 			if (rlen < 5 || rlen - 4 > HUSK_AFFINITY_MAX || out->affinity != NULL) {
@@ -376,6 +385,23 @@ static void join_cgroups(struct husk_bootstrap *bs)
 }
 
 /*
+ * Until the parent hands the container over (initproto.Handoff), the init
+ * must not outlive it: it is SIGKILLed when the parent dies
+ * (PR_SET_PDEATHSIG, set before anything else), and a parent that died
+ * before that was set is seen on its pidfd (which, unlike getppid(), works
+ * across a pid namespace and cannot be fooled by a reparenting).
+ */
+static void die_with_parent(struct husk_bootstrap *bs)
+{
+	struct pollfd p = { .fd = bs->parent_pidfd, .events = POLLIN };
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		bail(errno, "prctl", NULL, "PR_SET_PDEATHSIG");
+	if (bs->parent_pidfd >= 0 && poll(&p, 1, 0) != 0)
+		_exit(1); /* the parent is gone (or its pidfd is bad): nobody to report to */
+}
+
+/*
  * Once in the container's cgroups, the process runs on the CPUs the mask
  * allows (within the cgroup's cpuset): all of them for the init and an
  * exec without execCPUAffinity, whatever the caller's taskset was, or
@@ -470,6 +496,9 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 	/* Nobody may ptrace or read our memory until the workload's exec. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		bail(errno, "prctl", NULL, "PR_SET_DUMPABLE");
+	/* Die with the parent (checked against its pidfd once it is known). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		bail(errno, "prctl", NULL, "PR_SET_PDEATHSIG");
 
 	if (read_all(sockfd, hdr, sizeof(hdr)) < 0)
 		bail(errno ? errno : EPIPE, "read bootstrap", NULL, "parent went away");
@@ -482,6 +511,7 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 		bail(errno ? errno : EPIPE, "read bootstrap", NULL, "truncated");
 	if (husk_parse_bootstrap(buf, len, &bs, &why) < 0)
 		bail(EINVAL, "parse bootstrap", NULL, why);
+	die_with_parent(&bs);
 	log_debug = bs.log_level >= 1;
 	debugf("bootstrap: create namespaces 0x%x, join %d by path%s, %d cgroup(s)", bs.clone_flags, bs.nns,
 	       bs.pidfd >= 0 ? " and the container's by pidfd" : "", bs.ncgroups);
@@ -580,6 +610,8 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 			send_pid(HUSK_MSG_CHILD_PID, pid);
 			_exit(0);
 		}
+		/* A new process: the parent death signal is not inherited. */
+		die_with_parent(&bs);
 		return; /* the child runs the Go init */
 	}
 	debugf("start the Go init");

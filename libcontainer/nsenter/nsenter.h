@@ -26,6 +26,7 @@ struct husk_bootstrap {
 	int ncgroups;
 	char cgroups[HUSK_MAX_CGROUPS][PATH_MAX];
 	uint32_t log_level; /* 1: debug records to the parent */
+	int parent_pidfd; /* -1, or a pidfd of the parent: the init must not outlive it */
 };
 
 /* Parse a bootstrap payload. Returns 0, or -1 with *why set. */

@@ -45,6 +45,9 @@ func parseC(buf []byte) (*Bootstrap, error) {
 		b.Affinity = append([]byte(nil), buf[off:off+uintptr(out.affinity_len)]...)
 		b.AffinityFinal = out.affinity_flags&C.HUSK_AFFINITY_FINAL != 0
 	}
+	if out.parent_pidfd >= 0 {
+		b.ParentPidfd = int(out.parent_pidfd)
+	}
 	if out.time_offsets_len > 0 {
 		off := uintptr(unsafe.Pointer(out.time_offsets)) - uintptr(p)
 		b.TimeOffsets = string(buf[off : off+uintptr(out.time_offsets_len)])
@@ -71,6 +74,7 @@ var cConstants = map[string]int{
 	"HUSK_REC_SETNS_PIDFD":  C.HUSK_REC_SETNS_PIDFD,
 	"HUSK_REC_LOG_LEVEL":    C.HUSK_REC_LOG_LEVEL,
 	"HUSK_REC_CPU_AFFINITY": C.HUSK_REC_CPU_AFFINITY,
+	"HUSK_REC_PARENT_PIDFD": C.HUSK_REC_PARENT_PIDFD,
 	"HUSK_AFFINITY_FINAL":   C.HUSK_AFFINITY_FINAL,
 	"HUSK_AFFINITY_MAX":     C.HUSK_AFFINITY_MAX,
 }

@@ -31,6 +31,7 @@
 #define HUSK_REC_SETNS_PIDFD  5 /* u32 LE fd of a pidfd, u32 LE CLONE_NEW* flags: join that process's namespaces */
 #define HUSK_REC_LOG_LEVEL    6 /* u32 LE: 1 = send a LOG frame per step (--debug) */
 #define HUSK_REC_CPU_AFFINITY 7 /* u32 LE flags, then a CPU mask: set once the cgroups are joined */
+#define HUSK_REC_PARENT_PIDFD 8 /* u32 LE: fd of a pidfd of the parent; the init dies with it until the handoff */
 
 #define HUSK_AFFINITY_FINAL 1 /* the mask is execCPUAffinity.final: failing to set it is an error */
 #define HUSK_AFFINITY_MAX 1024 /* mask bytes: 8192 CPUs */
