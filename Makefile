@@ -94,14 +94,15 @@ vm-test: husk
 # Everything CI runs: needs root on Linux. SKIP_VM=1 leaves out vm-test.
 test: DEPS = --clients
 test: deps
-	$(MAKE) unit integration integration-runc conformance clients $(if $(SKIP_VM),,vm-test)
+	$(MAKE) unit fuzz integration integration-runc stress conformance clients $(if $(SKIP_VM),,vm-test)
 
 # Kill husk at random instants, race commands on one id, run lifecycles in
 # parallel and soak it (tests/stress): nothing may be left behind. CI runs
 # small counts; STRESS_KILLS=1000 STRESS_SOAK=1000 is the full run.
 STRESS_ENV ?= STRESS_KILLS=110 STRESS_RACES=5 STRESS_WORKERS=8 STRESS_CYCLES=3 STRESS_SOAK=60
 stress: husk
-	$(STRESS_ENV) STRESS_RUNTIME=$(CURDIR)/husk $(GO) test -count=1 -timeout 60m -v -run '$(STRESS_TESTS)' ./tests/stress/ | grep -E '^(stress:|---|FAIL|ok|panic)|_test.go'
+	$(STRESS_ENV) STRESS_RUNTIME=$(CURDIR)/husk $(GO) test -count=1 -timeout 60m -v -run '$(STRESS_TESTS)' ./tests/stress/ >.stress.log 2>&1; \
+		rc=$$?; grep -E '^(stress:|---|FAIL|ok|panic)|_test.go' .stress.log; rm -f .stress.log; exit $$rc
 
 # The same suite for husk, runc 1.5.3 and crun (crun 1.x needs the hybrid
 # host's cgroup2 controller list hidden: done in a private mount namespace).
