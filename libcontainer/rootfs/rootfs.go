@@ -682,8 +682,17 @@ func (s *Setup) createDevice(d *configs.Device) error {
 		mode |= unix.S_IFIFO
 	}
 	dev := int(unix.Mkdev(uint32(d.Major), uint32(d.Minor)))
-	_ = unix.Unlinkat(int(dir.Fd()), base, 0)
+	inDev := strings.HasPrefix(d.Path, "/dev/")
+	if inDev {
+		// What the image (or the /dev tmpfs) has there is replaced.
+		_ = unix.Unlinkat(int(dir.Fd()), base, 0)
+	}
 	err = unix.Mknodat(int(dir.Fd()), base, mode, dev)
+	if err == unix.EEXIST && !inDev {
+		// Elsewhere in the rootfs, the image's file is kept, as runc
+		// keeps it: a device node is not a reason to delete its files.
+		return nil
+	}
 	if err == unix.EPERM && d.Type != 'p' {
 		return s.bindDevice(dir, base, d)
 	}
@@ -866,7 +875,17 @@ func (s *Setup) readonlyPath(p string) error {
 // resolves to the init's own (new) namespaces.
 func (s *Setup) WriteSysctls() error {
 	for k, v := range s.cfg.Sysctl {
-		p := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
+		// The dotted name's path: dots and slashes swapped (a slash in a
+		// dotted name is a dot in its component, as in "eth0.100").
+		p := "/proc/sys/" + strings.Map(func(r rune) rune {
+			switch r {
+			case '.':
+				return '/'
+			case '/':
+				return '.'
+			}
+			return r
+		}, k)
 		if err := os.WriteFile(p, []byte(v), 0); err != nil {
 			return fail("write sysctl", k, unwrapPath(err))
 		}

@@ -124,8 +124,10 @@ func ConvertResources(r *specs.LinuxResources, field string) (*configs.Resources
 	}
 
 	if m := r.Memory; m != nil {
-		res.MemoryLimit, res.MemoryReservation, res.MemorySwap = m.Limit, m.Reservation, m.Swap
-		res.MemoryKernelTCP = m.KernelTCP
+		// 0 means unset (docker sends it for what it does not limit), as
+		// runc's cgroup drivers read it: nothing is written.
+		res.MemoryLimit, res.MemoryReservation, res.MemorySwap = nonZero(m.Limit), nonZero(m.Reservation), nonZero(m.Swap)
+		res.MemoryKernelTCP = nonZero(m.KernelTCP)
 		for name, v := range map[string]*int64{"limit": m.Limit, "reservation": m.Reservation, "swap": m.Swap, "kernelTCP": m.KernelTCP} {
 			if v != nil && *v < -1 {
 				return nil, fieldErr(field+".memory."+name, "%d is neither a size in bytes nor -1 (unlimited)", *v)
@@ -134,7 +136,7 @@ func ConvertResources(r *specs.LinuxResources, field string) (*configs.Resources
 		if m.Limit != nil && m.Swap != nil && *m.Swap != -1 && *m.Limit != -1 && *m.Swap != 0 && *m.Swap < *m.Limit {
 			return nil, fieldErr(field+".memory.swap", "%d is below memory.limit %d: swap is the limit of memory plus swap", *m.Swap, *m.Limit)
 		}
-		if m.Kernel != nil {
+		if m.Kernel != nil && *m.Kernel != 0 {
 			// As runc since 1.2: kernel memory limits are gone from the
 			// kernel (5.4 on v1, never on v2).
 			slog.Warn("linux.resources.memory.kernel is ignored: kernel memory limits are obsolete")
@@ -157,16 +159,25 @@ func ConvertResources(r *specs.LinuxResources, field string) (*configs.Resources
 			return nil, fieldErr(field+".cpu.idle", "%d is neither 0 nor 1", *c.Idle)
 		}
 		if c.Quota != nil && *c.Quota < -1 {
-			return nil, fieldErr(field+".cpu.quota", "%d is neither a time in µs nor -1 (unlimited)", *c.Quota)
+			// The kernel reads any negative quota as unlimited (runc
+			// writes it as it is): -1.
+			res.CPUQuota = ptrTo[int64](-1)
 		}
 	}
 	if r.Pids != nil {
 		res.PidsLimit = r.Pids.Limit
 	}
 	if b := r.BlockIO; b != nil {
-		res.BlkioWeight, res.BlkioLeafWeight = b.Weight, b.LeafWeight
+		// A weight of 0 is no weight (docker sends blockIO.weight 0 for
+		// every container): as runc, nothing is written, so a host
+		// without an I/O scheduler with weights runs it.
+		res.BlkioWeight, res.BlkioLeafWeight = nonZero(b.Weight), nonZero(b.LeafWeight)
 		for _, d := range b.WeightDevice {
-			res.BlkioWeightDevice = append(res.BlkioWeightDevice, configs.WeightDevice{Major: d.Major, Minor: d.Minor, Weight: d.Weight, LeafWeight: d.LeafWeight})
+			w, lw := nonZero(d.Weight), nonZero(d.LeafWeight)
+			if w == nil && lw == nil {
+				continue
+			}
+			res.BlkioWeightDevice = append(res.BlkioWeightDevice, configs.WeightDevice{Major: d.Major, Minor: d.Minor, Weight: w, LeafWeight: lw})
 		}
 		throttle := func(ds []specs.LinuxThrottleDevice) []configs.ThrottleDevice {
 			var out []configs.ThrottleDevice
@@ -187,7 +198,8 @@ func ConvertResources(r *specs.LinuxResources, field string) (*configs.Resources
 		res.HugetlbLimits = append(res.HugetlbLimits, configs.HugepageLimit{Pagesize: h.Pagesize, Limit: h.Limit})
 	}
 	if n := r.Network; n != nil {
-		res.NetClsClassid = n.ClassID
+		// classID 0 is no class, as runc reads it.
+		res.NetClsClassid = nonZero(n.ClassID)
 		for i, p := range n.Priorities {
 			if p.Name == "" || strings.ContainsAny(p.Name, " \n/") {
 				return nil, fieldErr(fmt.Sprintf("%s.network.priorities[%d].name", field, i), "%q is not an interface name", p.Name)
@@ -218,6 +230,17 @@ func ConvertResources(r *specs.LinuxResources, field string) (*configs.Resources
 		res.Unified[k] = v
 	}
 	return res, nil
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// nonZero is p, or nil when it points to a zero value.
+func nonZero[T comparable](p *T) *T {
+	var zero T
+	if p == nil || *p == zero {
+		return nil
+	}
+	return p
 }
 
 // validPagesize accepts the spec's "<size><unit>B" (64KB, 2MB, 1GB).
