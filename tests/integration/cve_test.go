@@ -7,6 +7,7 @@ package integration
 // TestCVE202445310MkdirAllRace its racing form.
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -308,5 +309,125 @@ func TestCVE202445310MkdirAllRace(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(hostDir); len(ents) != 0 {
 		t.Errorf("the runtime created %v in the host directory", ents)
+	}
+}
+
+// CVE-2019-19921, and its regressions CVE-2023-27561 and CVE-2023-28642:
+// an image whose /proc is a symlink (into the image, out of the rootfs, or
+// into a volume another container writes) would get the container's procfs
+// mounted elsewhere, leaving a /proc the attacker controls, where the
+// runtime's LSM label writes (/proc/self/attr/...) land on plain files.
+// The image is refused up front, by runc 1.5.3 with the same words.
+func TestCVE201919921ProcSymlink(t *testing.T) {
+	hostDir := t.TempDir()
+	for _, tc := range []struct {
+		name  string
+		plant func(t *testing.T, b *bundle) string // returns the symlink target
+	}{
+		{"into-the-image", func(t *testing.T, b *bundle) string { return "/tmp" }},
+		{"out-of-the-rootfs", func(t *testing.T, b *bundle) string {
+			rel, _ := filepath.Rel(b.Rootfs, hostDir)
+			return rel
+		}},
+		{"into-a-volume", func(t *testing.T, b *bundle) string {
+			// As the CVE: /proc -> /vol/proc, /vol a host dir shared
+			// with another container that can swap it for a fake procfs.
+			if err := os.MkdirAll(filepath.Join(hostDir, "proc", "self", "attr"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			b.Spec.Mounts = append(b.Spec.Mounts, specs.Mount{Destination: "/vol", Type: "bind", Source: hostDir, Options: []string{"rbind"}})
+			b.write(t)
+			return "/vol/proc"
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			b := e.newBundle(withPrivateRootfs(), withArgs("true"))
+			target := tc.plant(t, b)
+			proc := filepath.Join(b.Rootfs, "proc")
+			if err := os.Remove(proc); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(target, proc); err != nil {
+				t.Fatal(err)
+			}
+			r := e.runFG(b, "procsym")
+			if r.Code == 0 {
+				t.Fatalf("an image whose /proc is a symlink to %s ran", target)
+			}
+			if !strings.Contains(r.Stderr, `filesystem \"proc\" must be mounted on ordinary directory`) &&
+				!strings.Contains(r.Stderr, `filesystem "proc" must be mounted on ordinary directory`) {
+				t.Errorf("not refused for its /proc: %s", r.Stderr)
+			}
+			e.assertNoTrace(b, "procsym")
+			mi, _ := os.ReadFile("/proc/self/mountinfo")
+			if strings.Contains(string(mi), hostDir) {
+				t.Errorf("something was mounted on the host dir %s", hostDir)
+			}
+			if ents, _ := os.ReadDir(hostDir); tc.name == "out-of-the-rootfs" && len(ents) != 0 {
+				t.Errorf("the runtime wrote into the host dir: %v", ents)
+			}
+		})
+	}
+}
+
+// CVE-2019-19921 / CVE-2023-28642, the write itself: a container that
+// covers its own /proc (here with a tmpfs planting a fake
+// /proc/self/oom_score_adj and /proc/thread-self/attr/exec) must not
+// redirect a write the runtime makes for a process it execs into it. husk
+// writes oom_score_adj through the same function as the LSM labels
+// (system.WriteProc, a procfs of its own): the value must reach the real
+// process and the decoy stay as it was. (This host has neither AppArmor
+// nor SELinux, so a label write itself is covered by the unit test
+// TestCVE202328642WriteProcNotRedirected in libcontainer/system.)
+func TestCVE202328642ExecProcWriteNotRedirected(t *testing.T) {
+	e := newEnv(t)
+	b := e.newBundle(withSpec(func(s *specs.Spec) {
+		caps := append(s.Process.Capabilities.Bounding, "CAP_SYS_ADMIN")
+		s.Process.Capabilities.Bounding, s.Process.Capabilities.Effective, s.Process.Capabilities.Permitted = caps, caps, caps
+		s.Process.Args = []string{"sh", "-c", "mount -t tmpfs decoy /proc && mkdir -p /proc/self /proc/thread-self/attr && " +
+			"echo decoy > /proc/self/oom_score_adj && echo decoy > /proc/thread-self/attr/exec && touch /tmp/planted; " + waitForever}
+		s.Root.Readonly = false
+		adj := 567
+		s.Process.OOMScoreAdj = &adj
+	}))
+	e.runDetached(b, "redirect")
+	pid := e.state("redirect").PID
+	root := fmt.Sprintf("/proc/%d/root", pid)
+	waitFile(t, filepath.Join(root, "tmp/planted"))
+	procJSON := filepath.Join(e.dir, "process.json")
+	p := defaultSpec().Process
+	p.Args = []string{"sleep", "100"}
+	adj := 300
+	p.OOMScoreAdj = &adj
+	data, _ := json.Marshal(p)
+	if err := os.WriteFile(procJSON, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pidFile := filepath.Join(e.dir, "exec.pid")
+	e.ok("exec", "-d", "--pid-file", pidFile, "--process", procJSON, "redirect")
+	raw, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	execPid := strings.TrimSpace(string(raw))
+	got, err := os.ReadFile("/proc/" + execPid + "/oom_score_adj")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "300"
+	if isRunc() {
+		// runc 1.5.3 ignores an exec'd process's own oomScoreAdj: it
+		// gets the container's, written before it joins the container's
+		// namespaces (so no redirection can reach that write either).
+		want = "567"
+	}
+	if strings.TrimSpace(string(got)) != want {
+		t.Errorf("the exec'd process's oom_score_adj is %s, want %s: the write went elsewhere", got, want)
+	}
+	for _, f := range []string{"proc/self/oom_score_adj", "proc/thread-self/attr/exec"} {
+		if d, err := os.ReadFile(filepath.Join(root, f)); err != nil || string(d) != "decoy\n" {
+			t.Errorf("the decoy %s is %q (%v), want it untouched", f, d, err)
+		}
 	}
 }
