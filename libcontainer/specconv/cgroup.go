@@ -166,6 +166,12 @@ func ConvertResources(r *specs.LinuxResources, field string) (*configs.Resources
 	}
 	if r.Pids != nil {
 		res.PidsLimit = r.Pids.Limit
+		if l := r.Pids.Limit; l != nil && *l == 0 {
+			// A real limit (runtime-spec 1.3): no new task. As runc, 1
+			// with every driver (systemd's TasksMax cannot be 0); with
+			// the init in the cgroup, the same.
+			res.PidsLimit = ptrTo[int64](1)
+		}
 	}
 	if b := r.BlockIO; b != nil {
 		// A weight of 0 is no weight (docker sends blockIO.weight 0 for

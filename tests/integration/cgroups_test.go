@@ -179,13 +179,18 @@ func TestCgroupResourcesApplied(t *testing.T) {
 	}
 }
 
-// The rest of the memory and cpu knobs, where this hierarchy has them.
+// The rest of the memory and cpu knobs, where this hierarchy has them;
+// a blkio weight where the host has an I/O scheduler with weights (a v1
+// host without CFQ or BFQ has no blkio.weight: both runtimes refuse one).
 func TestCgroupResourcesMore(t *testing.T) {
 	e := newEnv(t)
 	res := &specs.LinuxResources{
-		Memory:  &specs.LinuxMemory{Limit: ptrI64(64 << 20), Swappiness: ptrU64(10), DisableOOMKiller: ptrBool(false)},
-		CPU:     &specs.LinuxCPU{Idle: ptrI64(1)},
-		BlockIO: &specs.LinuxBlockIO{Weight: ptrU16(300)},
+		Memory: &specs.LinuxMemory{Limit: ptrI64(64 << 20), Swappiness: ptrU64(10), DisableOOMKiller: ptrBool(false)},
+		CPU:    &specs.LinuxCPU{Idle: ptrI64(1)},
+	}
+	weights := unifiedHost() || hostBlkioWeights()
+	if weights {
+		res.BlockIO = &specs.LinuxBlockIO{Weight: ptrU16(300)}
 	}
 	runningContainer(e, "more", withResources(res))
 	pid := e.state("more").PID
@@ -215,6 +220,9 @@ func TestCgroupResourcesMore(t *testing.T) {
 			t.Errorf("cpu.idle = %q", got)
 		}
 	}
+	if !weights {
+		return
+	}
 	w := "blkio.weight"
 	if !cgHas(t, pid, "blkio", w) {
 		w = "blkio.bfq.weight"
@@ -224,17 +232,27 @@ func TestCgroupResourcesMore(t *testing.T) {
 	}
 }
 
-// A pids limit of 0 is a real limit since runtime-spec v1.3.0.
-func TestCgroupPidsLimitZero(t *testing.T) {
-	if isRunc() {
-		t.Skip("runc 1.1.5 predates runtime-spec v1.3.0: pids limit 0 means unlimited there")
+// hostBlkioWeights reports whether the host's v1 blkio hierarchy has
+// weights (CFQ's blkio.weight or BFQ's blkio.bfq.weight).
+func hostBlkioWeights() bool {
+	for _, m := range cgroupMountInfo() {
+		if m.fstype == "cgroup" && m.has([]string{"blkio"}) {
+			return exists(filepath.Join(m.point, "blkio.weight")) || exists(filepath.Join(m.point, "blkio.bfq.weight"))
+		}
 	}
+	return false
+}
+
+// A pids limit of 0 is a real limit since runtime-spec v1.3.0: no task
+// may be forked. runc 1.5.3 writes it as 1 with every driver (systemd's
+// TasksMax cannot be 0), the same with the init in the cgroup; so does husk.
+func TestCgroupPidsLimitZero(t *testing.T) {
 	e := newEnv(t)
 	b := e.newBundle(withArgs("true"), withResources(&specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptrI64(0)}}))
 	e.create(b, "pids0")
 	pid := e.state("pids0").PID
-	if got := cgRead(t, pid, "pids", "pids.max"); got != "0" {
-		t.Errorf("pids.max = %q, want 0", got)
+	if got := cgRead(t, pid, "pids", "pids.max"); got != "1" {
+		t.Errorf("pids.max = %q, want 1", got)
 	}
 }
 

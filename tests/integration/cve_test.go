@@ -431,3 +431,100 @@ func TestCVE202328642ExecProcWriteNotRedirected(t *testing.T) {
 		}
 	}
 }
+
+// CVE-2023-25809: a rootless container without a cgroup namespace must not
+// get the host's cgroup hierarchies writable: /sys/fs/cgroup is read-only
+// or masked (no cgroup is delegated to it here). The attack is a cgroup
+// the unprivileged user owns on the host (systemd delegates the user's own
+// to it): the container's root is that user, and could write it.
+func TestCVE202325809RootlessCgroupNotWritable(t *testing.T) {
+	// A host cgroup directory the test user owns, in a hierarchy the
+	// container may see: pids (v1) or the unified one (v2).
+	var hier string
+	for _, m := range cgroupMountInfo() {
+		if m.fstype == "cgroup" && m.has([]string{"pids"}) || m.fstype == "cgroup2" && m.point == "/sys/fs/cgroup" {
+			hier = m.point
+			break
+		}
+	}
+	if hier == "" {
+		t.Skip("the host has neither a v1 pids hierarchy nor cgroup2 at /sys/fs/cgroup")
+	}
+	owned := filepath.Join(hier, cgroupParent, "rootless-owned")
+	if err := os.MkdirAll(owned, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(filepath.Join(owned, "sub")); os.Remove(owned) })
+	if err := os.Chown(owned, testUID, testGID); err != nil {
+		t.Fatal(err)
+	}
+	script := "cat /proc/self/mountinfo; echo ---; mkdir " + filepath.Join(owned, "sub") + " 2>/dev/null && echo created; true"
+	cgMount := func(opts ...string) func(s *specs.Spec) {
+		return func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: opts})
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		spec func(s *specs.Spec)
+		runc string // why runc 1.5.3 fails the case, if it does
+	}{
+		// What `runc spec --rootless` writes: /sys an rbind,ro of the
+		// host's, and a read-only cgroup mount.
+		{"spec-rootless", cgMount("nosuid", "noexec", "nodev", "relatime", "ro"), ""},
+		{"rw-cgroup-mount", cgMount("nosuid", "noexec", "nodev", "relatime"),
+			"runc 1.5.3 binds the host's hierarchies into a rootless container with the cgroup mount's own flags, read-write here (its CVE-2023-25809 fix masks only a cgroup2 path it cannot find): the user's cgroup is writable"},
+		{"no-cgroup-mount", nil,
+			"runc 1.5.3 leaves the hierarchies that come with an rbind,ro /sys read-write (ro is the top mount's only) when the config has no /sys/fs/cgroup mount"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if isRunc() && tc.runc != "" {
+				t.Skip(tc.runc)
+			}
+			r := newRootlessEnv(t)
+			dir := r.bundle([]string{"sh", "-c", script}, tc.spec)
+			r.track("cg25809")
+			res := r.run("run", "--bundle", dir, "cg25809")
+			if res.Code != 0 {
+				t.Fatalf("rootless run: %s", res)
+			}
+			mi, after, _ := strings.Cut(res.Stdout, "---\n")
+			for _, m := range visibleCgroupMounts(mi) {
+				t.Errorf("in the container, the host's cgroups are writable at %s", m)
+			}
+			if strings.Contains(after, "created") || exists(filepath.Join(owned, "sub")) {
+				t.Errorf("the container created a cgroup in the host's %s", owned)
+			}
+		})
+	}
+}
+
+// visibleCgroupMounts lists the cgroup and cgroup2 mounts at or below
+// /sys/fs/cgroup that a mountinfo shows read-write and not covered by a
+// later mount on them or on a directory above them.
+func visibleCgroupMounts(mountinfo string) []string {
+	type ent struct{ mp, opts, fstype string }
+	var ents []ent
+	for _, l := range lines(mountinfo) {
+		pre, post, ok := strings.Cut(l, " - ")
+		f, g := strings.Fields(pre), strings.Fields(post)
+		if !ok || len(f) < 6 || len(g) < 1 {
+			continue
+		}
+		ents = append(ents, ent{unescapeMount(f[4]), f[5], g[0]})
+	}
+	var out []string
+	for i, e := range ents {
+		if !underDir(e.mp, "/sys/fs/cgroup") || e.fstype != "cgroup" && e.fstype != "cgroup2" {
+			continue
+		}
+		covered := false
+		for _, later := range ents[i+1:] {
+			covered = covered || underDir(e.mp, later.mp) && later.mp != "/"
+		}
+		if !covered && !contains(strings.Split(e.opts, ","), "ro") {
+			out = append(out, e.mp)
+		}
+	}
+	return out
+}
