@@ -528,3 +528,96 @@ func visibleCgroupMounts(mountinfo string) []string {
 	}
 	return out
 }
+
+// crun's CVE-2026-30892: `exec -u` parsed loosely ran a process as root
+// when asked for another user. Every form of --user either runs the
+// process as exactly the ids asked (the gid, when not given, the
+// container process's) or is refused with an error naming --user; never
+// as root in its place. Neither runtime resolves names: runc 1.5.3's
+// --user is uid[:gid], numbers only. runc 1.5.3 is compared row by row.
+func TestCVE202630892ExecUserParsing(t *testing.T) {
+	e := newEnv(t)
+	b := e.newBundle(withArgs("sleep", "1000"))
+	e.runDetached(b, "execu")
+	const refused = "refused"
+	rows := []struct {
+		user string
+		want string // "uid:gid" the process runs as, or refused
+		runc string // runc 1.5.3's outcome where it differs, and why
+	}{
+		{"0", "0:0", ""},
+		{"1000", "1000:0", ""},
+		{"1000:1000", "1000:1000", ""},
+		{"0:1000", "0:1000", ""},
+		{"65534:65534", "65534:65534", ""},
+		{"4294967294:4294967294", "4294967294:4294967294", ""},
+		{"01000", "1000:0", ""},
+		{"tester", refused, ""},
+		{"tester:tester", refused, ""},
+		{"root", refused, ""},
+		{"1000:tester", refused, ""},
+		{"-1", refused, ""},
+		{"-0", refused, "runs as 0:0: runc's strconv.Atoi reads \"-0\" as 0, which is what was asked"},
+		{"+1000", refused, "runs as 1000:0: strconv.Atoi takes a sign; the ids asked, not root"},
+		{"1000:-1", refused, ""},
+		{"4294967295", refused, ""},
+		{"1000:4294967295", refused, ""},
+		{"4294967296", refused, "runc 1.5.3 is not fixed: strconv.Atoi, then uint32(), wraps 4294967296 to uid 0: it runs the process as root"},
+		{"1000:4294967296", refused, "runc 1.5.3 is not fixed: the gid 4294967296 wraps to 0: it runs the process in group root"},
+		{"18446744073709551616", refused, ""},
+		{"0x3e8", refused, ""},
+		{"1e3", refused, ""},
+		{"0:", refused, ""},
+		{":0", refused, ""},
+		{":", refused, ""},
+		{" 1000", refused, ""},
+		{"1000 ", refused, ""},
+		{"1000: 1000", refused, ""},
+		{"1:2:3", refused, ""},
+		{"abc", refused, ""},
+		{"١٠٠٠", refused, ""},
+	}
+	for _, row := range rows {
+		t.Run(strconv.Quote(row.user), func(t *testing.T) {
+			if isRunc() && row.runc != "" {
+				t.Skip(row.runc)
+			}
+			r := e.run("exec", "-u", row.user, "execu", "sh", "-c", "echo $(id -u):$(id -g)")
+			got := strings.TrimSpace(r.Stdout)
+			if r.Code != 0 {
+				got = refused
+			}
+			if got != row.want {
+				t.Fatalf("exec -u %q: got %s, want %s: %s", row.user, got, row.want, r)
+			}
+			if got == refused {
+				if r.Stdout != "" {
+					t.Errorf("a refused exec ran something: %q", r.Stdout)
+				}
+				if isHusk() && (!strings.Contains(r.Stderr, "exec: --user") || !strings.Contains(r.Stderr, "must be a number")) {
+					t.Errorf("the error does not say what is wrong with --user: %s", r.Stderr)
+				}
+				if strings.Count(strings.TrimSpace(r.Stderr), "\n") != 0 {
+					t.Errorf("the error is not one line: %q", r.Stderr)
+				}
+			}
+		})
+	}
+	// The same ids in an exec --process file.
+	for _, u := range []specs.User{{UID: 4294967295}, {UID: 1000, GID: 4294967295}} {
+		p := defaultSpec().Process
+		p.Args, p.User = []string{"id"}, u
+		data, _ := json.Marshal(p)
+		f := filepath.Join(e.dir, "process-user.json")
+		if err := os.WriteFile(f, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if r := e.run("exec", "--process", f, "execu"); r.Code == 0 {
+			t.Errorf("exec --process with user %+v ran: %q", u, r.Stdout)
+		}
+	}
+	// Nothing of the refused ones is left in the container.
+	if out := e.ok("exec", "execu", "ps", "-o", "pid=,comm=").Stdout; len(lines(out)) != 2 {
+		t.Errorf("processes left in the container: %q", out)
+	}
+}
