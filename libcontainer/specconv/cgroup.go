@@ -82,6 +82,11 @@ func convertCgroup(lx *specs.Linux, opts Options, annotations map[string]string)
 	if res == nil {
 		res = &configs.Resources{}
 	}
+	if l := res.PidsLimit; l != nil && *l == 0 {
+		// A real limit (runtime-spec 1.3): no new task. As runc, 1 with
+		// every driver (systemd's TasksMax cannot be 0).
+		res.PidsLimit = ptrTo[int64](1)
+	}
 	// Every container gets the default devices after its own rules.
 	res.Devices = append(res.Devices, allowedDevices...)
 	cg.Resources = res
@@ -115,20 +120,32 @@ func ConvertResources(r *specs.LinuxResources, field string) (*configs.Resources
 		if rule.Access == "" {
 			rule.Access = "rwm"
 		}
+		// 'a' is no access of the devices cgroup (its rules' type "a" is
+		// all devices): runc passes it on to a parser that drops it, and
+		// so does husk ("rwa" is "rw"). Other letters are refused.
+		access := ""
 		for _, ch := range rule.Access {
-			if ch != 'r' && ch != 'w' && ch != 'm' {
+			switch ch {
+			case 'r', 'w', 'm':
+				if !strings.ContainsRune(access, ch) {
+					access += string(ch)
+				}
+			case 'a':
+			default:
 				return nil, fieldErr(f+".access", "%q is not made of r, w and m", d.Access)
 			}
 		}
+		if access == "" {
+			// "a" alone: a rule about no access at all changes nothing.
+			continue
+		}
+		rule.Access = access
 		res.Devices = append(res.Devices, rule)
 	}
 
 	if m := r.Memory; m != nil {
-		// 0 means unset (docker sends it for what it does not limit), as
-		// runc's cgroup drivers read it: nothing is written.
-		res.MemoryLimit, res.MemoryReservation, res.MemorySwap = nonZero(m.Limit), nonZero(m.Reservation), nonZero(m.Swap)
-		res.MemoryKernelTCP = nonZero(m.KernelTCP)
-		for name, v := range map[string]*int64{"limit": m.Limit, "reservation": m.Reservation, "swap": m.Swap, "kernelTCP": m.KernelTCP} {
+		res.MemoryLimit, res.MemoryReservation, res.MemorySwap = unset0(m.Limit), unset0(m.Reservation), unset0(m.Swap)
+		for name, v := range map[string]*int64{"limit": m.Limit, "reservation": m.Reservation, "swap": m.Swap} {
 			if v != nil && *v < -1 {
 				return nil, fieldErr(field+".memory."+name, "%d is neither a size in bytes nor -1 (unlimited)", *v)
 			}
@@ -136,10 +153,10 @@ func ConvertResources(r *specs.LinuxResources, field string) (*configs.Resources
 		if m.Limit != nil && m.Swap != nil && *m.Swap != -1 && *m.Limit != -1 && *m.Swap != 0 && *m.Swap < *m.Limit {
 			return nil, fieldErr(field+".memory.swap", "%d is below memory.limit %d: swap is the limit of memory plus swap", *m.Swap, *m.Limit)
 		}
-		if m.Kernel != nil && *m.Kernel != 0 {
+		if m.Kernel != nil || m.KernelTCP != nil {
 			// As runc since 1.2: kernel memory limits are gone from the
-			// kernel (5.4 on v1, never on v2).
-			slog.Warn("linux.resources.memory.kernel is ignored: kernel memory limits are obsolete")
+			// kernel (5.4 on v1, never on v2), and the TCP one with them.
+			slog.Warn("linux.resources.memory.kernel and kernelTCP are ignored: kernel memory limits are obsolete")
 		}
 		if m.Swappiness != nil {
 			if *m.Swappiness > 100 {
@@ -152,8 +169,10 @@ func ConvertResources(r *specs.LinuxResources, field string) (*configs.Resources
 		// useHierarchy: always on in the kernel since 5.x; ignored as runc.
 	}
 	if c := r.CPU; c != nil {
-		res.CPUShares, res.CPUQuota, res.CPUPeriod, res.CPUBurst = c.Shares, c.Quota, c.Period, c.Burst
-		res.CPURtRuntime, res.CPURtPeriod, res.CPUIdle = c.RealtimeRuntime, c.RealtimePeriod, c.Idle
+		// Burst and idle 0 are values (runc writes them); the others' 0
+		// is unset.
+		res.CPUShares, res.CPUQuota, res.CPUPeriod, res.CPUBurst = unset0(c.Shares), unset0(c.Quota), unset0(c.Period), c.Burst
+		res.CPURtRuntime, res.CPURtPeriod, res.CPUIdle = unset0(c.RealtimeRuntime), unset0(c.RealtimePeriod), c.Idle
 		res.CPUs, res.Mems = c.Cpus, c.Mems
 		if c.Idle != nil && *c.Idle != 0 && *c.Idle != 1 {
 			return nil, fieldErr(field+".cpu.idle", "%d is neither 0 nor 1", *c.Idle)
@@ -165,25 +184,20 @@ func ConvertResources(r *specs.LinuxResources, field string) (*configs.Resources
 		}
 	}
 	if r.Pids != nil {
+		// 0 is a limit, which the drivers make 1 as runc does (systemd
+		// takes no TasksMax=0).
 		res.PidsLimit = r.Pids.Limit
-		if l := r.Pids.Limit; l != nil && *l == 0 {
-			// A real limit (runtime-spec 1.3): no new task. As runc, 1
-			// with every driver (systemd's TasksMax cannot be 0); with
-			// the init in the cgroup, the same.
-			res.PidsLimit = ptrTo[int64](1)
-		}
 	}
 	if b := r.BlockIO; b != nil {
-		// A weight of 0 is no weight (docker sends blockIO.weight 0 for
-		// every container): as runc, nothing is written, so a host
-		// without an I/O scheduler with weights runs it.
-		res.BlkioWeight, res.BlkioLeafWeight = nonZero(b.Weight), nonZero(b.LeafWeight)
+		// A weight 0 is unset (dockerd sends blockIO.weight 0 for every
+		// container): nothing is written, so nothing needs a scheduler
+		// with weights.
+		res.BlkioWeight, res.BlkioLeafWeight = unset0(b.Weight), unset0(b.LeafWeight)
 		for _, d := range b.WeightDevice {
-			w, lw := nonZero(d.Weight), nonZero(d.LeafWeight)
-			if w == nil && lw == nil {
-				continue
+			wd := configs.WeightDevice{Major: d.Major, Minor: d.Minor, Weight: unset0(d.Weight), LeafWeight: unset0(d.LeafWeight)}
+			if wd.Weight != nil || wd.LeafWeight != nil {
+				res.BlkioWeightDevice = append(res.BlkioWeightDevice, wd)
 			}
-			res.BlkioWeightDevice = append(res.BlkioWeightDevice, configs.WeightDevice{Major: d.Major, Minor: d.Minor, Weight: w, LeafWeight: lw})
 		}
 		throttle := func(ds []specs.LinuxThrottleDevice) []configs.ThrottleDevice {
 			var out []configs.ThrottleDevice
@@ -204,8 +218,7 @@ func ConvertResources(r *specs.LinuxResources, field string) (*configs.Resources
 		res.HugetlbLimits = append(res.HugetlbLimits, configs.HugepageLimit{Pagesize: h.Pagesize, Limit: h.Limit})
 	}
 	if n := r.Network; n != nil {
-		// classID 0 is no class, as runc reads it.
-		res.NetClsClassid = nonZero(n.ClassID)
+		res.NetClsClassid = unset0(n.ClassID)
 		for i, p := range n.Priorities {
 			if p.Name == "" || strings.ContainsAny(p.Name, " \n/") {
 				return nil, fieldErr(fmt.Sprintf("%s.network.priorities[%d].name", field, i), "%q is not an interface name", p.Name)
@@ -240,8 +253,11 @@ func ConvertResources(r *specs.LinuxResources, field string) (*configs.Resources
 
 func ptrTo[T any](v T) *T { return &v }
 
-// nonZero is p, or nil when it points to a zero value.
-func nonZero[T comparable](p *T) *T {
+// unset0 is p, or nil when it points to 0: for the resources whose 0
+// runc's drivers (cgroupfs v1 and v2, systemd) take as "not set" and
+// write nothing for, such as the zeros dockerd sends (cpu.shares,
+// blockIO.weight) and update requests carry for what they leave alone.
+func unset0[T comparable](p *T) *T {
 	var zero T
 	if p == nil || *p == zero {
 		return nil

@@ -386,8 +386,13 @@ func convertHooks(h *specs.Hooks) (configs.Hooks, error) {
 				return nil, fieldErr(field+".path", "%q is not an absolute path", sh.Path)
 			}
 			if sh.Timeout != nil && *sh.Timeout <= 0 {
-				// As runc, which runs the hook with a timer that has
-				// already run out: the hook fails (for poststop, a warning).
+				// runc runs the hook with a timer that has already run
+				// out: the hook fails, which fails the container but for
+				// a poststop hook (a warning). husk refuses those up
+				// front, and runs the container with the poststop hook.
+				if kind.name != hooks.Poststop {
+					return nil, fieldErr(field+".timeout", "%d is not greater than zero", *sh.Timeout)
+				}
 				slog.Warn("config.json: a hook timeout must be greater than zero: the hook will time out at once", "field", field+".timeout", "timeout", *sh.Timeout)
 			}
 			out[kind.name] = append(out[kind.name], configs.Hook{Path: sh.Path, Args: sh.Args, Env: sh.Env, Timeout: sh.Timeout})

@@ -211,22 +211,6 @@ func TestConvertAcceptsWhatRuncAccepts(t *testing.T) {
 		mutate func(s *specs.Spec)
 		check  func(t *testing.T, c *configs.Config, p *configs.Process)
 	}{
-		{"docker's zero resources", func(s *specs.Spec) {
-			zero16, zero64, zeroU := uint16(0), int64(0), uint64(0)
-			zero32 := uint32(0)
-			s.Linux.Resources = &specs.LinuxResources{
-				Memory:  &specs.LinuxMemory{Limit: &zero64, Reservation: &zero64, Swap: &zero64, Kernel: &zero64, KernelTCP: &zero64},
-				CPU:     &specs.LinuxCPU{Shares: &zeroU},
-				BlockIO: &specs.LinuxBlockIO{Weight: &zero16, LeafWeight: &zero16, WeightDevice: []specs.LinuxWeightDevice{{Weight: &zero16}}},
-				Network: &specs.LinuxNetwork{ClassID: &zero32},
-			}
-		}, func(t *testing.T, c *configs.Config, _ *configs.Process) {
-			r := c.Cgroup.Resources
-			if r.MemoryLimit != nil || r.MemoryReservation != nil || r.MemorySwap != nil || r.MemoryKernelTCP != nil ||
-				r.BlkioWeight != nil || r.BlkioLeafWeight != nil || len(r.BlkioWeightDevice) != 0 || r.NetClsClassid != nil {
-				t.Errorf("zero values kept: %+v", r)
-			}
-		}},
 		{"cpu quota below -1", func(s *specs.Spec) {
 			q := int64(-5)
 			s.Linux.Resources = &specs.LinuxResources{CPU: &specs.LinuxCPU{Quota: &q}}

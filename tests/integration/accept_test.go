@@ -56,7 +56,9 @@ func TestAcceptDockerZeroResources(t *testing.T) {
 // init must not need the container's /proc to reopen the exec fifo.
 func TestAcceptNoMounts(t *testing.T) {
 	e := newEnv(t)
-	b := e.newBundle(withArgs("/bin/echo", "ran"), withSpec(func(s *specs.Spec) {
+	// A private rootfs: without a /dev tmpfs the devices are made in the
+	// image's /dev.
+	b := e.newBundle(withPrivateRootfs(), withArgs("/bin/echo", "ran"), withSpec(func(s *specs.Spec) {
 		s.Mounts = nil
 		s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = nil, nil
 	}))
@@ -103,7 +105,7 @@ func TestAcceptWhatRuncIgnores(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(strings.ReplaceAll(tc.name, " ", "-"), func(t *testing.T) {
 			e := newEnv(t)
-			got := strings.TrimSpace(e.output(tc.script, withSpec(tc.spec)))
+			got := strings.TrimSpace(e.output(tc.script, withPrivateRootfs(), withSpec(tc.spec)))
 			if got != tc.want {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}

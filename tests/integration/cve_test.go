@@ -382,7 +382,7 @@ func TestCVE201919921ProcSymlink(t *testing.T) {
 // TestCVE202328642WriteProcNotRedirected in libcontainer/system.)
 func TestCVE202328642ExecProcWriteNotRedirected(t *testing.T) {
 	e := newEnv(t)
-	b := e.newBundle(withSpec(func(s *specs.Spec) {
+	b := e.newBundle(withPrivateRootfs(), withSpec(func(s *specs.Spec) {
 		caps := append(s.Process.Capabilities.Bounding, "CAP_SYS_ADMIN")
 		s.Process.Capabilities.Bounding, s.Process.Capabilities.Effective, s.Process.Capabilities.Permitted = caps, caps, caps
 		s.Process.Args = []string{"sh", "-c", "mount -t tmpfs decoy /proc && mkdir -p /proc/self /proc/thread-self/attr && " +
