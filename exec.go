@@ -254,13 +254,13 @@ func inheritFromContainer(p, base *configs.Process) {
 	}
 }
 
-// parseUser parses --user uid[:gid], both numeric, strictly: decimal
-// digits only (no sign, space or name), below 2^32-1. 4294967295 is
-// (uid_t)-1, which setuid/setgid read as "leave unchanged": it would run
-// the process as root (crun's CVE-2026-30892 class).
+// parseUser parses --user uid[:gid], both numeric, strictly.
 func parseUser(s string) (uid uint32, gid *uint32, err error) {
 	us, gs, hasGid := strings.Cut(s, ":")
 	u, err := strconv.ParseUint(us, 10, 32)
+	// Decimal digits only (no sign, space or name), below 2^32-1:
+	// 4294967295 is (uid_t)-1, which setuid/setgid read as "leave
+	// unchanged": it would run the process as root (crun's CVE-2026-30892).
 	if err != nil || u == 1<<32-1 {
 		return 0, nil, fmt.Errorf("exec: --user %q: the uid must be a number below 4294967295", s)
 	}
