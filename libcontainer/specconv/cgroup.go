@@ -251,8 +251,6 @@ func ConvertResources(r *specs.LinuxResources, field string) (*configs.Resources
 	return res, nil
 }
 
-func ptrTo[T any](v T) *T { return &v }
-
 // unset0 is p, or nil when it points to 0: for the resources whose 0
 // runc's drivers (cgroupfs v1 and v2, systemd) take as "not set" and
 // write nothing for, such as the zeros dockerd sends (cpu.shares,
@@ -279,3 +277,5 @@ func validPagesize(s string) bool {
 	n, err := strconv.ParseUint(num[:len(num)-1], 10, 32)
 	return err == nil && n > 0
 }
+
+func ptrTo[T any](v T) *T { return &v }
