@@ -198,7 +198,7 @@ func execSpec(ctx *cli.Context, c *libcontainer.Container) (*configs.Process, er
 		// As runc: added to the container's process.user.additionalGids.
 		p.AdditionalGids = append([]uint32(nil), p.AdditionalGids...)
 		for _, g := range gids {
-			if g < 0 || g > 1<<32-1 {
+			if g < 0 || g >= 1<<32-1 {
 				return nil, fmt.Errorf("exec: --additional-gids: %d is not a gid", g)
 			}
 			p.AdditionalGids = append(p.AdditionalGids, uint32(g))
@@ -294,15 +294,18 @@ func parseSubCgroups(args []string) (map[string]string, error) {
 func parseUser(s string) (uid uint32, gid *uint32, err error) {
 	us, gs, hasGid := strings.Cut(s, ":")
 	u, err := strconv.ParseUint(us, 10, 32)
-	if err != nil {
-		return 0, nil, fmt.Errorf("exec: --user %q: the uid must be a number", s)
+	// Decimal digits only (no sign, space or name), below 2^32-1:
+	// 4294967295 is (uid_t)-1, which setuid/setgid read as "leave
+	// unchanged": it would run the process as root (crun's CVE-2026-30892).
+	if err != nil || u == 1<<32-1 {
+		return 0, nil, fmt.Errorf("exec: --user %q: the uid must be a number below 4294967295", s)
 	}
 	if !hasGid {
 		return uint32(u), nil, nil
 	}
 	g, err := strconv.ParseUint(gs, 10, 32)
-	if err != nil {
-		return 0, nil, fmt.Errorf("exec: --user %q: the gid must be a number", s)
+	if err != nil || g == 1<<32-1 {
+		return 0, nil, fmt.Errorf("exec: --user %q: the gid must be a number below 4294967295", s)
 	}
 	g32 := uint32(g)
 	return uint32(u), &g32, nil

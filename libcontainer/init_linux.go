@@ -14,6 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
 	"github.com/husk-runtime/husk/libcontainer/capabilities"
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/husk-runtime/husk/libcontainer/console"
@@ -143,6 +144,14 @@ func initMain(sock *os.File) error {
 		if _, err := unix.KeyctlJoinSessionKeyring("_ses." + ic.ID); err != nil && err != unix.ENOSYS {
 			return &initproto.InitError{Stage: "init", Op: "join session keyring", Errno: errnoOf(err)}
 		}
+	}
+	// The exec fifo is reopened (waitForStart) through a procfs handle of
+	// pathrs's own, which it makes once and keeps: make it now, while the
+	// init still has the capabilities to mount a procfs of the container's
+	// pid namespace. Later, with the workload's capabilities, only the
+	// container's /proc would be left, and a container may have none.
+	if h, err := procfs.OpenProcRoot(); err == nil {
+		_ = h.Close()
 	}
 	path, err := readyToExec(sock, &ic)
 	if err != nil {
@@ -758,6 +767,18 @@ func lookPath(file string, env []string) (string, error) {
 	return "", &initproto.InitError{Stage: "process", Op: "exec:", Path: strconv.Quote(file), Detail: "executable file not found in $PATH"}
 }
 
+// rlimitName names a resource as process.rlimits does.
 func rlimitName(t int) string {
-	return "rlimit " + strconv.Itoa(t)
+	names := map[int]string{
+		unix.RLIMIT_AS: "RLIMIT_AS", unix.RLIMIT_CORE: "RLIMIT_CORE", unix.RLIMIT_CPU: "RLIMIT_CPU",
+		unix.RLIMIT_DATA: "RLIMIT_DATA", unix.RLIMIT_FSIZE: "RLIMIT_FSIZE", unix.RLIMIT_LOCKS: "RLIMIT_LOCKS",
+		unix.RLIMIT_MEMLOCK: "RLIMIT_MEMLOCK", unix.RLIMIT_MSGQUEUE: "RLIMIT_MSGQUEUE",
+		unix.RLIMIT_NICE: "RLIMIT_NICE", unix.RLIMIT_NOFILE: "RLIMIT_NOFILE", unix.RLIMIT_NPROC: "RLIMIT_NPROC",
+		unix.RLIMIT_RSS: "RLIMIT_RSS", unix.RLIMIT_RTPRIO: "RLIMIT_RTPRIO", unix.RLIMIT_RTTIME: "RLIMIT_RTTIME",
+		unix.RLIMIT_SIGPENDING: "RLIMIT_SIGPENDING", unix.RLIMIT_STACK: "RLIMIT_STACK",
+	}
+	if n, ok := names[t]; ok {
+		return "process.rlimits " + n
+	}
+	return "process.rlimits " + strconv.Itoa(t)
 }

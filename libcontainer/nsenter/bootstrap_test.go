@@ -2,9 +2,11 @@ package nsenter
 
 import (
 	"encoding/binary"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/husk-runtime/husk/libcontainer/initproto"
 	"golang.org/x/sys/unix"
@@ -179,4 +181,62 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("re-encoding changed the message: %+v vs %+v (%v)", b, b2, err)
 		}
 	})
+}
+
+// CVE-2021-43784: runc's bootstrap encoder wrote a 16-bit attribute length,
+// which a value over 64 KiB wrapped, and the C decoder then read the rest
+// of the value as records of the attacker's choosing. Here each record's
+// length is 32 bits: a length that overflows what is left of the message
+// (0xffffffff and friends), or whose sum with the offset and the header
+// wraps a 32-bit integer back to the message's start, must be refused (not
+// read out of bounds, not looped on); and the encoder must refuse a value
+// too long for the message rather than write a length that wrapped.
+func TestCVE202143784RecordLengthOverflow(t *testing.T) {
+	hdr := func(typ uint16, n uint32) []byte {
+		return binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint16(nil, typ), n)
+	}
+	first, err := (&Bootstrap{CloneFlags: unix.CLONE_NEWNS}).Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string][]byte{}
+	for _, typ := range []uint16{recCloneFlags, recNsPath, recTimeOffsets, recCgroupTasks, recSetnsPidfd, recLogLevel, recAffinity} {
+		for _, n := range []uint32{0xffffffff, 0xfffffffe, 0xfffffffa, 0x80000000, 0x7fffffff, 1 << 16, 1<<16 + 1} {
+			cases[fmt.Sprintf("record %d of length %#x", typ, n)] = append(append([]byte(magic), hdr(typ, n)...), "0123456789abcdef"...)
+		}
+		// After a valid record, a length whose 32-bit sum with the offset
+		// and the header is 0 (the magic) or 4 (the first record again).
+		after := uint32(len(first)) + 6
+		for _, to := range []uint32{0, 4} {
+			buf := append(append([]byte(nil), first...), hdr(typ, to-after)...)
+			cases[fmt.Sprintf("record %d wrapping to offset %d", typ, to)] = append(buf, "0123456789abcdef"...)
+		}
+	}
+	for name, buf := range cases {
+		done := make(chan error, 1)
+		go func() {
+			_, err := parseC(buf)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "truncated") {
+				t.Errorf("%s: %v, want the record refused as truncated", name, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: the C decoder does not return (it loops on a wrapped length)", name)
+		}
+	}
+	// A value over 64 KiB (the length runc's 16-bit field wrapped) is
+	// refused whole by the encoder, never written with a wrapped length.
+	long := strings.Repeat("a", 1<<16+5)
+	for _, b := range []*Bootstrap{
+		{NsPaths: []NsPath{{Type: unix.CLONE_NEWNET, Path: "/" + long}}},
+		{CgroupTasks: []string{"/" + long}},
+		{TimeOffsets: long},
+	} {
+		if enc, err := b.Encode(); err == nil {
+			t.Errorf("Encode wrote a %d-byte message for a value of %d bytes", len(enc), len(long))
+		}
+	}
 }

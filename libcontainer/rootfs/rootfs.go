@@ -121,6 +121,9 @@ func (s *Setup) Prepare() error {
 			return err
 		}
 	}
+	if err := s.guardHostCgroups(); err != nil {
+		return err
+	}
 	if setupDev {
 		if err := s.createDevices(); err != nil {
 			return err
@@ -569,6 +572,55 @@ func setAttr(f *os.File, set, clr uint64, recursive bool) error {
 	return unix.MountSetattr(int(f.Fd()), "", uint(flags), &attr)
 }
 
+// guardHostCgroups keeps a container in a user namespace without a cgroup
+// namespace of its own from writing the host's cgroup hierarchies
+// (CVE-2023-25809): when no mount of the config puts anything at or below
+// /sys/fs/cgroup (the cgroup mount, or a bind of a cgroup delegated to
+// it), what is there came with a bind of the host's /sys ("rbind,ro" only
+// makes the top mount read-only): it is made read-only, every mount below
+// it too. The user's own cgroups are writable to its root otherwise.
+func (s *Setup) guardHostCgroups() error {
+	c := s.cfg
+	if !c.Has(configs.NEWUSER) || c.Has(configs.NEWCGROUP) || !c.Has(configs.NEWNS) {
+		return nil
+	}
+	const dir = "/sys/fs/cgroup"
+	for _, m := range c.Mounts {
+		if m.Destination == dir || strings.HasPrefix(m.Destination, dir+"/") {
+			return nil
+		}
+	}
+	f, err := s.open(dir)
+	if err != nil {
+		return nil // no /sys/fs/cgroup in the container
+	}
+	defer f.Close()
+	parent, err := s.open(filepath.Dir(dir))
+	if err != nil {
+		return nil
+	}
+	defer parent.Close()
+	var st, pst unix.Statx_t
+	if unix.Statx(int(f.Fd()), "", unix.AT_EMPTY_PATH, unix.STATX_MNT_ID, &st) != nil ||
+		unix.Statx(int(parent.Fd()), "", unix.AT_EMPTY_PATH, unix.STATX_MNT_ID, &pst) != nil ||
+		st.Mask&unix.STATX_MNT_ID == 0 || st.Mnt_id == pst.Mnt_id {
+		return nil // not a mount of its own: the image's directory
+	}
+	var sfs unix.Statfs_t
+	if err := unix.Fstatfs(int(f.Fd()), &sfs); err != nil {
+		return fail("statfs", dir, err)
+	}
+	switch sfs.Type {
+	case unix.CGROUP_SUPER_MAGIC, unix.CGROUP2_SUPER_MAGIC, unix.TMPFS_MAGIC:
+	default:
+		return nil
+	}
+	if err := setAttr(f, unix.MOUNT_ATTR_RDONLY, 0, true); err != nil {
+		return fail("make read-only", dir+" (the host's cgroups, without a cgroup namespace)", err)
+	}
+	return nil
+}
+
 // cgroupName is the directory name a v1 hierarchy gets under /sys/fs/cgroup.
 func cgroupName(key string) string {
 	return strings.TrimPrefix(key, "name=")
@@ -682,8 +734,17 @@ func (s *Setup) createDevice(d *configs.Device) error {
 		mode |= unix.S_IFIFO
 	}
 	dev := int(unix.Mkdev(uint32(d.Major), uint32(d.Minor)))
-	_ = unix.Unlinkat(int(dir.Fd()), base, 0)
+	inDev := strings.HasPrefix(d.Path, "/dev/")
+	if inDev {
+		// What the image (or the /dev tmpfs) has there is replaced.
+		_ = unix.Unlinkat(int(dir.Fd()), base, 0)
+	}
 	err = unix.Mknodat(int(dir.Fd()), base, mode, dev)
+	if err == unix.EEXIST && !inDev {
+		// Elsewhere in the rootfs, the image's file is kept, as runc
+		// keeps it: a device node is not a reason to delete its files.
+		return nil
+	}
 	if err == unix.EPERM && d.Type != 'p' {
 		return s.bindDevice(dir, base, d)
 	}
@@ -866,7 +927,17 @@ func (s *Setup) readonlyPath(p string) error {
 // resolves to the init's own (new) namespaces.
 func (s *Setup) WriteSysctls() error {
 	for k, v := range s.cfg.Sysctl {
-		p := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
+		// The dotted name's path: dots and slashes swapped (a slash in a
+		// dotted name is a dot in its component, as in "eth0.100").
+		p := "/proc/sys/" + strings.Map(func(r rune) rune {
+			switch r {
+			case '.':
+				return '/'
+			case '/':
+				return '.'
+			}
+			return r
+		}, k)
 		if err := os.WriteFile(p, []byte(v), 0); err != nil {
 			return fail("write sysctl", k, unwrapPath(err))
 		}

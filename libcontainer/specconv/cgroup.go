@@ -173,7 +173,9 @@ func ConvertResources(r *specs.LinuxResources, field string) (*configs.Resources
 			return nil, fieldErr(field+".cpu.idle", "%d is neither 0 nor 1", *c.Idle)
 		}
 		if c.Quota != nil && *c.Quota < -1 {
-			return nil, fieldErr(field+".cpu.quota", "%d is neither a time in µs nor -1 (unlimited)", *c.Quota)
+			// The kernel reads any negative quota as unlimited (runc
+			// writes it as it is): -1.
+			res.CPUQuota = ptrTo[int64](-1)
 		}
 	}
 	if r.Pids != nil {
@@ -270,3 +272,5 @@ func validPagesize(s string) bool {
 	n, err := strconv.ParseUint(num[:len(num)-1], 10, 32)
 	return err == nil && n > 0
 }
+
+func ptrTo[T any](v T) *T { return &v }

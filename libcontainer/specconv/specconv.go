@@ -143,7 +143,9 @@ func Convert(spec *specs.Spec, opts Options) (*configs.Config, *configs.Process,
 	if err := convertNamespaces(c, lx); err != nil {
 		return nil, nil, err
 	}
-	c.UIDMappings, c.GIDMappings = idMaps(lx.UIDMappings), idMaps(lx.GIDMappings)
+	if _, ok := c.Namespace(configs.NEWUSER); ok {
+		c.UIDMappings, c.GIDMappings = idMaps(lx.UIDMappings), idMaps(lx.GIDMappings)
+	}
 	if ns, ok := c.Namespace(configs.NEWUSER); ok && ns.Path != "" && len(c.UIDMappings) == 0 {
 		// Joined without mappings: the namespace's own, where its path
 		// tells them (the exec fifo and idmapped mounts need root's id).
@@ -155,9 +157,9 @@ func Convert(spec *specs.Spec, opts Options) (*configs.Config, *configs.Process,
 	if err := convertDevices(c, lx); err != nil {
 		return nil, nil, err
 	}
-	c.MaskedPaths = lx.MaskedPaths
-	c.ReadonlyPaths = lx.ReadonlyPaths
-	c.Sysctl = lx.Sysctl
+	c.MaskedPaths = containerPaths(lx.MaskedPaths)
+	c.ReadonlyPaths = containerPaths(lx.ReadonlyPaths)
+	c.Sysctl = sysctlsDotted(lx.Sysctl)
 	if err := convertLinuxExtras(c, lx); err != nil {
 		return nil, nil, err
 	}
@@ -216,13 +218,15 @@ var semverRe = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`^(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
 })
 
+// checkVersion warns about an ociVersion husk does not know: runc never
+// reads it, and a config that runc runs is not refused for it.
 func checkVersion(s *specs.Spec) error {
 	m := semverRe().FindStringSubmatch(s.Version)
-	if m == nil {
-		return fieldErr("ociVersion", "%q is not a SemVer version", s.Version)
-	}
-	if m[1] != "1" {
-		return fieldErr("ociVersion", "%q: husk supports runtime-spec 1.x (up to %s)", s.Version, specs.Version)
+	switch {
+	case m == nil:
+		slog.Warn("config.json: ociVersion is not a SemVer version: the config is read as runtime-spec "+specs.Version, "ociVersion", s.Version)
+	case m[1] != "1":
+		slog.Warn("config.json: ociVersion is not 1.x: the config is read as runtime-spec "+specs.Version, "ociVersion", s.Version)
 	}
 	return nil
 }
@@ -290,11 +294,54 @@ func checkUnsupported(s *specs.Spec) error {
 	return nil
 }
 
-// sysctlNamespaces says which namespace makes a sysctl key safe to set.
+// SysctlDotted is a sysctl name in its dotted form, as runc reads names:
+// "kernel.shmmax"; a name given in the slash form of sysctl.d(5)
+// ("kernel/shmmax", the path below /proc/sys) has its dots and slashes
+// swapped, so that a dot inside a component (an interface "eth0.100")
+// is a slash in the dotted form.
+func SysctlDotted(k string) string {
+	if i := strings.IndexAny(k, "./"); i < 0 || k[i] == '.' {
+		return k
+	}
+	return SysctlPath(k)
+}
+
+// SysctlPath is the path below /proc/sys of a dotted sysctl name (dots
+// and slashes swapped).
+func SysctlPath(dotted string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '.':
+			return '/'
+		case '/':
+			return '.'
+		}
+		return r
+	}, dotted)
+}
+
+func sysctlsDotted(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[SysctlDotted(k)] = v
+	}
+	return out
+}
+
+// checkSysctl checks each sysctl name and that a namespace of the
+// container's makes it safe to set.
 func checkSysctl(s *specs.Spec) error {
-	for k := range s.Linux.Sysctl {
-		field := fmt.Sprintf("linux.sysctl[%q]", k)
-		if strings.ContainsAny(k, "/\x00") || strings.Contains(k, "..") || k == "" {
+	for name := range s.Linux.Sysctl {
+		field := fmt.Sprintf("linux.sysctl[%q]", name)
+		k := SysctlDotted(name)
+		bad := k == "" || strings.IndexByte(k, 0) >= 0
+		for _, c := range strings.Split(SysctlPath(k), "/") {
+			bad = bad || c == "" || c == "." || c == ".."
+		}
+		if bad {
 			return fieldErr(field, "not a sysctl name")
 		}
 		switch {
@@ -339,7 +386,14 @@ func convertHooks(h *specs.Hooks) (configs.Hooks, error) {
 				return nil, fieldErr(field+".path", "%q is not an absolute path", sh.Path)
 			}
 			if sh.Timeout != nil && *sh.Timeout <= 0 {
-				return nil, fieldErr(field+".timeout", "%d is not greater than zero", *sh.Timeout)
+				// runc runs the hook with a timer that has already run
+				// out: the hook fails, which fails the container but for
+				// a poststop hook (a warning). husk refuses those up
+				// front, and runs the container with the poststop hook.
+				if kind.name != hooks.Poststop {
+					return nil, fieldErr(field+".timeout", "%d is not greater than zero", *sh.Timeout)
+				}
+				slog.Warn("config.json: a hook timeout must be greater than zero: the hook will time out at once", "field", field+".timeout", "timeout", *sh.Timeout)
 			}
 			out[kind.name] = append(out[kind.name], configs.Hook{Path: sh.Path, Args: sh.Args, Env: sh.Env, Timeout: sh.Timeout})
 		}
@@ -391,7 +445,8 @@ func convertNamespaces(c *configs.Config, lx *specs.Linux) error {
 		return fieldErr("linux.maskedPaths", "masked and read-only paths need a mount namespace (linux.namespaces has no \"mount\")")
 	}
 	if len(lx.UIDMappings)+len(lx.GIDMappings) > 0 && !seen[configs.NEWUSER] {
-		return fieldErr("linux.uidMappings", "mappings need a user namespace")
+		// As runc, which reads them only for a user namespace.
+		slog.Warn("config.json: linux.uidMappings and gidMappings are ignored: linux.namespaces has no \"user\"")
 	}
 	if seen[configs.NEWUSER] {
 		ns, _ := c.Namespace(configs.NEWUSER)
@@ -512,16 +567,29 @@ func convertMounts(c *configs.Config, spec *specs.Spec, bundle string) error {
 		c.Mounts = append(c.Mounts, m)
 	}
 	for i, p := range spec.Linux.MaskedPaths {
-		if !filepath.IsAbs(p) {
-			return fieldErr(fmt.Sprintf("linux.maskedPaths[%d]", i), "%q is not an absolute path", p)
+		if strings.IndexByte(p, 0) >= 0 {
+			return fieldErr(fmt.Sprintf("linux.maskedPaths[%d]", i), "%q is not a path", p)
 		}
 	}
 	for i, p := range spec.Linux.ReadonlyPaths {
-		if !filepath.IsAbs(p) {
-			return fieldErr(fmt.Sprintf("linux.readonlyPaths[%d]", i), "%q is not an absolute path", p)
+		if strings.IndexByte(p, 0) >= 0 {
+			return fieldErr(fmt.Sprintf("linux.readonlyPaths[%d]", i), "%q is not a path", p)
 		}
 	}
 	return nil
+}
+
+// containerPaths are masked or read-only paths as runc reads them: in the
+// container, a relative one from its "/" (the init's cwd when it masks);
+// "" names nothing and is skipped.
+func containerPaths(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		if p != "" {
+			out = append(out, filepath.Clean("/"+p))
+		}
+	}
+	return out
 }
 
 // procUsernsPath matches a user namespace named through a process.
@@ -675,11 +743,14 @@ func convertDevices(c *configs.Config, lx *specs.Linux) error {
 	given := map[string]bool{}
 	for i, d := range lx.Devices {
 		field := fmt.Sprintf("linux.devices[%d]", i)
-		if !filepath.IsAbs(d.Path) || filepath.Clean(d.Path) != d.Path {
-			return fieldErr(field+".path", "%q is not a clean absolute path", d.Path)
+		if d.Path == "" || strings.IndexByte(d.Path, 0) >= 0 {
+			return fieldErr(field+".path", "%q is not a path", d.Path)
 		}
-		if !strings.HasPrefix(d.Path, "/dev/") {
-			return fieldErr(field+".path", "%q is not under /dev", d.Path)
+		// As runc, which resolves it inside the rootfs: relative to its
+		// root, ".." stopping there.
+		path := filepath.Clean("/" + d.Path)
+		if path == "/" {
+			return fieldErr(field+".path", "%q: a device cannot replace the root", d.Path)
 		}
 		var t rune
 		switch d.Type {
@@ -696,14 +767,14 @@ func convertDevices(c *configs.Config, lx *specs.Linux) error {
 		if d.FileMode != nil {
 			mode = uint32(*d.FileMode) & 0o7777
 		}
-		dev := &configs.Device{Path: d.Path, Type: t, Major: d.Major, Minor: d.Minor, FileMode: mode}
+		dev := &configs.Device{Path: path, Type: t, Major: d.Major, Minor: d.Minor, FileMode: mode}
 		if d.UID != nil {
 			dev.UID = *d.UID
 		}
 		if d.GID != nil {
 			dev.GID = *d.GID
 		}
-		given[d.Path] = true
+		given[path] = true
 		c.Devices = append(c.Devices, dev)
 	}
 	for _, d := range defaultDevices {
@@ -767,7 +838,8 @@ func ConvertProcess(sp *specs.Process, field string) (*configs.Process, error) {
 		return nil, fieldErr(field+".args", "must not be empty")
 	}
 	if sp.CommandLine != "" {
-		return nil, fieldErr(field+".commandLine", "is for Windows")
+		// As runc, which does not read it.
+		slog.Warn("commandLine is for Windows: ignored", "field", field+".commandLine")
 	}
 	if sp.Cwd == "" || !filepath.IsAbs(sp.Cwd) {
 		return nil, fieldErr(field+".cwd", "%q is not an absolute path", sp.Cwd)
@@ -790,7 +862,21 @@ func ConvertProcess(sp *specs.Process, field string) (*configs.Process, error) {
 		OOMScoreAdj:     sp.OOMScoreAdj,
 	}
 	if sp.User.Username != "" {
-		return nil, fieldErr(field+".user.username", "is for Windows")
+		// As runc, which does not read it: the ids are uid and gid.
+		slog.Warn("user.username is for Windows: ignored", "field", field+".user.username")
+	}
+	// (uid_t)-1 and (gid_t)-1 are no ids: setuid(-1) and setgid(-1) leave
+	// the id as it is (root's), and no user namespace maps them.
+	if sp.User.UID == noID {
+		return nil, fieldErr(field+".user.uid", "%d is not a valid uid", sp.User.UID)
+	}
+	if sp.User.GID == noID {
+		return nil, fieldErr(field+".user.gid", "%d is not a valid gid", sp.User.GID)
+	}
+	for i, g := range sp.User.AdditionalGids {
+		if g == noID {
+			return nil, fieldErr(fmt.Sprintf("%s.user.additionalGids[%d]", field, i), "%d is not a valid gid", g)
+		}
 	}
 	if sp.Capabilities != nil {
 		sets := []struct {
@@ -847,6 +933,9 @@ func ConvertProcess(sp *specs.Process, field string) (*configs.Process, error) {
 	}
 	return p, nil
 }
+
+// noID is (uid_t)-1, which setuid/setgid read as "leave unchanged".
+const noID = ^uint32(0)
 
 var rlimits = map[string]int{
 	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU,

@@ -87,8 +87,6 @@ func TestConvertErrorsNameTheField(t *testing.T) {
 		}},
 		{"unknown rlimit", "process.rlimits[0].type", func(s *specs.Spec) { s.Process.Rlimits[0].Type = "RLIMIT_FOO" }},
 		{"soft above hard", "process.rlimits[0]", func(s *specs.Spec) { s.Process.Rlimits[0].Soft = 2048 }},
-		{"bad version", "ociVersion", func(s *specs.Spec) { s.Version = "2.0.0" }},
-		{"not semver", "ociVersion", func(s *specs.Spec) { s.Version = "one" }},
 		{"no root", "root.path", func(s *specs.Spec) { s.Root = nil }},
 		{"missing rootfs", "root.path", func(s *specs.Spec) { s.Root.Path = "nope" }},
 		{"no process", "process", func(s *specs.Spec) { s.Process = nil }},
@@ -108,16 +106,12 @@ func TestConvertErrorsNameTheField(t *testing.T) {
 		}},
 		{"unsupported mount option", "mounts[0].options[0]", func(s *specs.Spec) { s.Mounts[0].Options = []string{"tmpcopyup"} }},
 		{"bad rootfsPropagation", "linux.rootfsPropagation", func(s *specs.Spec) { s.Linux.RootfsPropagation = "sideways" }},
-		{"relative masked path", "linux.maskedPaths[0]", func(s *specs.Spec) { s.Linux.MaskedPaths[0] = "proc/kcore" }},
 		{"sysctl without ipc ns", `linux.sysctl["kernel.shmmax"]`, func(s *specs.Spec) {
 			s.Linux.Namespaces = []specs.LinuxNamespace{{Type: "mount"}}
 			s.Hostname = ""
 			s.Linux.Sysctl = map[string]string{"kernel.shmmax": "1"}
 		}},
 		{"host sysctl", `linux.sysctl["vm.swappiness"]`, func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"vm.swappiness": "1"} }},
-		{"device outside /dev", "linux.devices[0].path", func(s *specs.Spec) {
-			s.Linux.Devices = []specs.LinuxDevice{{Path: "/tmp/null", Type: "c", Major: 1, Minor: 3}}
-		}},
 		{"device type", "linux.devices[0].type", func(s *specs.Spec) {
 			s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/x", Type: "z"}}
 		}},
@@ -176,8 +170,19 @@ func TestConvertErrorsNameTheField(t *testing.T) {
 			s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: "MPOL_DEFAULT", Flags: []specs.MemoryPolicyFlagType{"MPOL_F_X"}}
 		}},
 		{"cgroupsPath escaping", "linux.cgroupsPath", func(s *specs.Spec) { s.Linux.CgroupsPath = "../x" }},
-		{"uid mappings without userns", "linux.uidMappings", func(s *specs.Spec) {
-			s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
+		{"uid -1", "process.user.uid", func(s *specs.Spec) { s.Process.User.UID = 4294967295 }},
+		{"gid -1", "process.user.gid", func(s *specs.Spec) { s.Process.User.GID = 4294967295 }},
+		{"additional gid -1", "process.user.additionalGids[1]", func(s *specs.Spec) {
+			s.Process.User.AdditionalGids = []uint32{5, 4294967295}
+		}},
+		{"sysctl escaping /proc/sys", `linux.sysctl["net/../../etc"]`, func(s *specs.Spec) {
+			s.Linux.Sysctl = map[string]string{"net/../../etc": "1"}
+		}},
+		{"sysctl with an empty component", `linux.sysctl["net..ipv4"]`, func(s *specs.Spec) {
+			s.Linux.Sysctl = map[string]string{"net..ipv4": "1"}
+		}},
+		{"device path /", "linux.devices[0].path", func(s *specs.Spec) {
+			s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/..", Type: "c", Major: 1, Minor: 3}}
 		}},
 		{"time offsets without timens", "linux.timeOffsets", func(s *specs.Spec) {
 			s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"monotonic": {Secs: 1}}
@@ -193,6 +198,91 @@ func TestConvertErrorsNameTheField(t *testing.T) {
 			}
 			if !strings.HasPrefix(err.Error(), "config.json: "+tc.field+": ") {
 				t.Errorf("error %q does not name %s", err, tc.field)
+			}
+		})
+	}
+}
+
+// What runc 1.5.3 runs, husk runs too (tests/differential found each): a
+// value that means "unset" is unset, a field runc does not read is
+// ignored, a path is read where runc reads it.
+func TestConvertAcceptsWhatRuncAccepts(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(s *specs.Spec)
+		check  func(t *testing.T, c *configs.Config, p *configs.Process)
+	}{
+		{"cpu quota below -1", func(s *specs.Spec) {
+			q := int64(-5)
+			s.Linux.Resources = &specs.LinuxResources{CPU: &specs.LinuxCPU{Quota: &q}}
+		}, func(t *testing.T, c *configs.Config, _ *configs.Process) {
+			if q := c.Cgroup.Resources.CPUQuota; q == nil || *q != -1 {
+				t.Errorf("quota %v, want -1", q)
+			}
+		}},
+		{"any ociVersion", func(s *specs.Spec) { s.Version = "one" }, nil},
+		{"ociVersion 2", func(s *specs.Spec) { s.Version = "2.0.0" }, nil},
+		{"username and commandLine", func(s *specs.Spec) {
+			s.Process.User.Username = "root"
+			s.Process.CommandLine = "cmd.exe"
+		}, nil},
+		{"mappings without a user namespace", func(s *specs.Spec) {
+			s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
+		}, func(t *testing.T, c *configs.Config, _ *configs.Process) {
+			if len(c.UIDMappings) != 0 {
+				t.Errorf("mappings kept without a user namespace: %v", c.UIDMappings)
+			}
+		}},
+		{"masked and read-only paths", func(s *specs.Spec) {
+			s.Linux.MaskedPaths = []string{"", "proc/kcore", "/a/../b"}
+			s.Linux.ReadonlyPaths = []string{"", "proc/sys"}
+		}, func(t *testing.T, c *configs.Config, _ *configs.Process) {
+			if strings.Join(c.MaskedPaths, " ") != "/proc/kcore /b" || strings.Join(c.ReadonlyPaths, " ") != "/proc/sys" {
+				t.Errorf("masked %q read-only %q", c.MaskedPaths, c.ReadonlyPaths)
+			}
+		}},
+		{"device paths", func(s *specs.Spec) {
+			s.Linux.Devices = []specs.LinuxDevice{
+				{Path: "/tmp/null", Type: "c", Major: 1, Minor: 3},
+				{Path: "dev/rel", Type: "c", Major: 1, Minor: 3},
+				{Path: "/dev/../../x", Type: "c", Major: 1, Minor: 3},
+			}
+		}, func(t *testing.T, c *configs.Config, _ *configs.Process) {
+			var got []string
+			for _, d := range c.Devices[:3] {
+				got = append(got, d.Path)
+			}
+			if strings.Join(got, " ") != "/tmp/null /dev/rel /x" {
+				t.Errorf("device paths %q", got)
+			}
+		}},
+		{"sysctl names in the slash form", func(s *specs.Spec) {
+			s.Linux.Sysctl = map[string]string{"kernel/shmmax": "1", "net/ipv4/conf/eth0.100/forwarding": "1", "net.ipv4.ip_forward": "1"}
+		}, func(t *testing.T, c *configs.Config, _ *configs.Process) {
+			for _, k := range []string{"kernel.shmmax", "net.ipv4.conf.eth0/100.forwarding", "net.ipv4.ip_forward"} {
+				if _, ok := c.Sysctl[k]; !ok {
+					t.Errorf("sysctls %v lack %s", c.Sysctl, k)
+				}
+			}
+			if p := SysctlPath("net.ipv4.conf.eth0/100.forwarding"); p != "net/ipv4/conf/eth0.100/forwarding" {
+				t.Errorf("path %s", p)
+			}
+		}},
+		{"hook timeout 0", func(s *specs.Spec) {
+			zero := 0
+			s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/true", Timeout: &zero}}}
+		}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, s := bundle(t)
+			tc.mutate(s)
+			c, p, err := convert(t, dir, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.check != nil {
+				tc.check(t, c, p)
 			}
 		})
 	}

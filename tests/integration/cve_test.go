@@ -7,6 +7,7 @@ package integration
 // TestCVE202445310MkdirAllRace its racing form.
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -308,5 +309,315 @@ func TestCVE202445310MkdirAllRace(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(hostDir); len(ents) != 0 {
 		t.Errorf("the runtime created %v in the host directory", ents)
+	}
+}
+
+// CVE-2019-19921, and its regressions CVE-2023-27561 and CVE-2023-28642:
+// an image whose /proc is a symlink (into the image, out of the rootfs, or
+// into a volume another container writes) would get the container's procfs
+// mounted elsewhere, leaving a /proc the attacker controls, where the
+// runtime's LSM label writes (/proc/self/attr/...) land on plain files.
+// The image is refused up front, by runc 1.5.3 with the same words.
+func TestCVE201919921ProcSymlink(t *testing.T) {
+	hostDir := t.TempDir()
+	for _, tc := range []struct {
+		name  string
+		plant func(t *testing.T, b *bundle) string // returns the symlink target
+	}{
+		{"into-the-image", func(t *testing.T, b *bundle) string { return "/tmp" }},
+		{"out-of-the-rootfs", func(t *testing.T, b *bundle) string {
+			rel, _ := filepath.Rel(b.Rootfs, hostDir)
+			return rel
+		}},
+		{"into-a-volume", func(t *testing.T, b *bundle) string {
+			// As the CVE: /proc -> /vol/proc, /vol a host dir shared
+			// with another container that can swap it for a fake procfs.
+			if err := os.MkdirAll(filepath.Join(hostDir, "proc", "self", "attr"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			b.Spec.Mounts = append(b.Spec.Mounts, specs.Mount{Destination: "/vol", Type: "bind", Source: hostDir, Options: []string{"rbind"}})
+			b.write(t)
+			return "/vol/proc"
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			b := e.newBundle(withPrivateRootfs(), withArgs("true"))
+			target := tc.plant(t, b)
+			proc := filepath.Join(b.Rootfs, "proc")
+			if err := os.Remove(proc); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(target, proc); err != nil {
+				t.Fatal(err)
+			}
+			r := e.runFG(b, "procsym")
+			if r.Code == 0 {
+				t.Fatalf("an image whose /proc is a symlink to %s ran", target)
+			}
+			if !strings.Contains(r.Stderr, `filesystem \"proc\" must be mounted on ordinary directory`) &&
+				!strings.Contains(r.Stderr, `filesystem "proc" must be mounted on ordinary directory`) {
+				t.Errorf("not refused for its /proc: %s", r.Stderr)
+			}
+			e.assertNoTrace(b, "procsym")
+			mi, _ := os.ReadFile("/proc/self/mountinfo")
+			if strings.Contains(string(mi), hostDir) {
+				t.Errorf("something was mounted on the host dir %s", hostDir)
+			}
+			if ents, _ := os.ReadDir(hostDir); tc.name == "out-of-the-rootfs" && len(ents) != 0 {
+				t.Errorf("the runtime wrote into the host dir: %v", ents)
+			}
+		})
+	}
+}
+
+// CVE-2019-19921 / CVE-2023-28642, the write itself: a container that
+// covers its own /proc (here with a tmpfs planting a fake
+// /proc/self/oom_score_adj and /proc/thread-self/attr/exec) must not
+// redirect a write the runtime makes for a process it execs into it. husk
+// writes oom_score_adj through the same function as the LSM labels
+// (system.WriteProc, a procfs of its own): the value must reach the real
+// process and the decoy stay as it was. (This host has neither AppArmor
+// nor SELinux, so a label write itself is covered by the unit test
+// TestCVE202328642WriteProcNotRedirected in libcontainer/system.)
+func TestCVE202328642ExecProcWriteNotRedirected(t *testing.T) {
+	e := newEnv(t)
+	b := e.newBundle(withPrivateRootfs(), withSpec(func(s *specs.Spec) {
+		caps := append(s.Process.Capabilities.Bounding, "CAP_SYS_ADMIN")
+		s.Process.Capabilities.Bounding, s.Process.Capabilities.Effective, s.Process.Capabilities.Permitted = caps, caps, caps
+		s.Process.Args = []string{"sh", "-c", "mount -t tmpfs decoy /proc && mkdir -p /proc/self /proc/thread-self/attr && " +
+			"echo decoy > /proc/self/oom_score_adj && echo decoy > /proc/thread-self/attr/exec && touch /tmp/planted; " + waitForever}
+		s.Root.Readonly = false
+		adj := 567
+		s.Process.OOMScoreAdj = &adj
+	}))
+	e.runDetached(b, "redirect")
+	pid := e.state("redirect").PID
+	root := fmt.Sprintf("/proc/%d/root", pid)
+	waitFile(t, filepath.Join(root, "tmp/planted"))
+	procJSON := filepath.Join(e.dir, "process.json")
+	p := defaultSpec().Process
+	p.Args = []string{"sleep", "100"}
+	adj := 300
+	p.OOMScoreAdj = &adj
+	data, _ := json.Marshal(p)
+	if err := os.WriteFile(procJSON, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pidFile := filepath.Join(e.dir, "exec.pid")
+	e.ok("exec", "-d", "--pid-file", pidFile, "--process", procJSON, "redirect")
+	raw, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	execPid := strings.TrimSpace(string(raw))
+	got, err := os.ReadFile("/proc/" + execPid + "/oom_score_adj")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "300"
+	if isRunc() {
+		// runc 1.5.3 ignores an exec'd process's own oomScoreAdj: it
+		// gets the container's, written before it joins the container's
+		// namespaces (so no redirection can reach that write either).
+		want = "567"
+	}
+	if strings.TrimSpace(string(got)) != want {
+		t.Errorf("the exec'd process's oom_score_adj is %s, want %s: the write went elsewhere", got, want)
+	}
+	for _, f := range []string{"proc/self/oom_score_adj", "proc/thread-self/attr/exec"} {
+		if d, err := os.ReadFile(filepath.Join(root, f)); err != nil || string(d) != "decoy\n" {
+			t.Errorf("the decoy %s is %q (%v), want it untouched", f, d, err)
+		}
+	}
+}
+
+// CVE-2023-25809: a rootless container without a cgroup namespace must not
+// get the host's cgroup hierarchies writable: /sys/fs/cgroup is read-only
+// or masked (no cgroup is delegated to it here). The attack is a cgroup
+// the unprivileged user owns on the host (systemd delegates the user's own
+// to it): the container's root is that user, and could write it.
+func TestCVE202325809RootlessCgroupNotWritable(t *testing.T) {
+	// A host cgroup directory the test user owns, in a hierarchy the
+	// container may see: pids (v1) or the unified one (v2).
+	var hier string
+	for _, m := range cgroupMountInfo() {
+		if m.fstype == "cgroup" && m.has([]string{"pids"}) || m.fstype == "cgroup2" && m.point == "/sys/fs/cgroup" {
+			hier = m.point
+			break
+		}
+	}
+	if hier == "" {
+		t.Skip("the host has neither a v1 pids hierarchy nor cgroup2 at /sys/fs/cgroup")
+	}
+	owned := filepath.Join(hier, cgroupParent, "rootless-owned")
+	if err := os.MkdirAll(owned, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(filepath.Join(owned, "sub")); os.Remove(owned) })
+	if err := os.Chown(owned, testUID, testGID); err != nil {
+		t.Fatal(err)
+	}
+	script := "cat /proc/self/mountinfo; echo ---; mkdir " + filepath.Join(owned, "sub") + " 2>/dev/null && echo created; true"
+	cgMount := func(opts ...string) func(s *specs.Spec) {
+		return func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: opts})
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		spec func(s *specs.Spec)
+		runc string // why runc 1.5.3 fails the case, if it does
+	}{
+		// What `runc spec --rootless` writes: /sys an rbind,ro of the
+		// host's, and a read-only cgroup mount.
+		{"spec-rootless", cgMount("nosuid", "noexec", "nodev", "relatime", "ro"), ""},
+		{"rw-cgroup-mount", cgMount("nosuid", "noexec", "nodev", "relatime"),
+			"runc 1.5.3 binds the host's hierarchies into a rootless container with the cgroup mount's own flags, read-write here (its CVE-2023-25809 fix masks only a cgroup2 path it cannot find): the user's cgroup is writable"},
+		{"no-cgroup-mount", nil,
+			"runc 1.5.3 leaves the hierarchies that come with an rbind,ro /sys read-write (ro is the top mount's only) when the config has no /sys/fs/cgroup mount"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if isRunc() && tc.runc != "" {
+				t.Skip(tc.runc)
+			}
+			r := newRootlessEnv(t)
+			dir := r.bundle([]string{"sh", "-c", script}, tc.spec)
+			r.track("cg25809")
+			res := r.run("run", "--bundle", dir, "cg25809")
+			if res.Code != 0 {
+				t.Fatalf("rootless run: %s", res)
+			}
+			mi, after, _ := strings.Cut(res.Stdout, "---\n")
+			for _, m := range visibleCgroupMounts(mi) {
+				t.Errorf("in the container, the host's cgroups are writable at %s", m)
+			}
+			if strings.Contains(after, "created") || exists(filepath.Join(owned, "sub")) {
+				t.Errorf("the container created a cgroup in the host's %s", owned)
+			}
+		})
+	}
+}
+
+// visibleCgroupMounts lists the cgroup and cgroup2 mounts at or below
+// /sys/fs/cgroup that a mountinfo shows read-write and not covered by a
+// later mount on them or on a directory above them.
+func visibleCgroupMounts(mountinfo string) []string {
+	type ent struct{ mp, opts, fstype string }
+	var ents []ent
+	for _, l := range lines(mountinfo) {
+		pre, post, ok := strings.Cut(l, " - ")
+		f, g := strings.Fields(pre), strings.Fields(post)
+		if !ok || len(f) < 6 || len(g) < 1 {
+			continue
+		}
+		ents = append(ents, ent{unescapeMount(f[4]), f[5], g[0]})
+	}
+	var out []string
+	for i, e := range ents {
+		if !underDir(e.mp, "/sys/fs/cgroup") || e.fstype != "cgroup" && e.fstype != "cgroup2" {
+			continue
+		}
+		covered := false
+		for _, later := range ents[i+1:] {
+			covered = covered || underDir(e.mp, later.mp) && later.mp != "/"
+		}
+		if !covered && !contains(strings.Split(e.opts, ","), "ro") {
+			out = append(out, e.mp)
+		}
+	}
+	return out
+}
+
+// crun's CVE-2026-30892: `exec -u` parsed loosely ran a process as root
+// when asked for another user. Every form of --user either runs the
+// process as exactly the ids asked (the gid, when not given, the
+// container process's) or is refused with an error naming --user; never
+// as root in its place. Neither runtime resolves names: runc 1.5.3's
+// --user is uid[:gid], numbers only. runc 1.5.3 is compared row by row.
+func TestCVE202630892ExecUserParsing(t *testing.T) {
+	e := newEnv(t)
+	b := e.newBundle(withArgs("sleep", "1000"))
+	e.runDetached(b, "execu")
+	const refused = "refused"
+	rows := []struct {
+		user string
+		want string // "uid:gid" the process runs as, or refused
+		runc string // runc 1.5.3's outcome where it differs, and why
+	}{
+		{"0", "0:0", ""},
+		{"1000", "1000:0", ""},
+		{"1000:1000", "1000:1000", ""},
+		{"0:1000", "0:1000", ""},
+		{"65534:65534", "65534:65534", ""},
+		{"4294967294:4294967294", "4294967294:4294967294", ""},
+		{"01000", "1000:0", ""},
+		{"tester", refused, ""},
+		{"tester:tester", refused, ""},
+		{"root", refused, ""},
+		{"1000:tester", refused, ""},
+		{"-1", refused, ""},
+		{"-0", refused, "runs as 0:0: runc's strconv.Atoi reads \"-0\" as 0, which is what was asked"},
+		{"+1000", refused, "runs as 1000:0: strconv.Atoi takes a sign; the ids asked, not root"},
+		{"1000:-1", refused, ""},
+		{"4294967295", refused, ""},
+		{"1000:4294967295", refused, ""},
+		{"4294967296", refused, "runc 1.5.3 is not fixed: strconv.Atoi, then uint32(), wraps 4294967296 to uid 0: it runs the process as root"},
+		{"1000:4294967296", refused, "runc 1.5.3 is not fixed: the gid 4294967296 wraps to 0: it runs the process in group root"},
+		{"18446744073709551616", refused, ""},
+		{"0x3e8", refused, ""},
+		{"1e3", refused, ""},
+		{"0:", refused, ""},
+		{":0", refused, ""},
+		{":", refused, ""},
+		{" 1000", refused, ""},
+		{"1000 ", refused, ""},
+		{"1000: 1000", refused, ""},
+		{"1:2:3", refused, ""},
+		{"abc", refused, ""},
+		{"١٠٠٠", refused, ""},
+	}
+	for _, row := range rows {
+		t.Run(strconv.Quote(row.user), func(t *testing.T) {
+			if isRunc() && row.runc != "" {
+				t.Skip(row.runc)
+			}
+			r := e.run("exec", "-u", row.user, "execu", "sh", "-c", "echo $(id -u):$(id -g)")
+			got := strings.TrimSpace(r.Stdout)
+			if r.Code != 0 {
+				got = refused
+			}
+			if got != row.want {
+				t.Fatalf("exec -u %q: got %s, want %s: %s", row.user, got, row.want, r)
+			}
+			if got == refused {
+				if r.Stdout != "" {
+					t.Errorf("a refused exec ran something: %q", r.Stdout)
+				}
+				if isHusk() && (!strings.Contains(r.Stderr, "exec: --user") || !strings.Contains(r.Stderr, "must be a number")) {
+					t.Errorf("the error does not say what is wrong with --user: %s", r.Stderr)
+				}
+				if strings.Count(strings.TrimSpace(r.Stderr), "\n") != 0 {
+					t.Errorf("the error is not one line: %q", r.Stderr)
+				}
+			}
+		})
+	}
+	// The same ids in an exec --process file.
+	for _, u := range []specs.User{{UID: 4294967295}, {UID: 1000, GID: 4294967295}} {
+		p := defaultSpec().Process
+		p.Args, p.User = []string{"id"}, u
+		data, _ := json.Marshal(p)
+		f := filepath.Join(e.dir, "process-user.json")
+		if err := os.WriteFile(f, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if r := e.run("exec", "--process", f, "execu"); r.Code == 0 {
+			t.Errorf("exec --process with user %+v ran: %q", u, r.Stdout)
+		}
+	}
+	// Nothing of the refused ones is left in the container.
+	if out := e.ok("exec", "execu", "ps", "-o", "pid=,comm=").Stdout; len(lines(out)) != 2 {
+		t.Errorf("processes left in the container: %q", out)
 	}
 }

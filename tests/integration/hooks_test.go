@@ -384,7 +384,9 @@ func TestStartContainerHookRunsAsTheProcess(t *testing.T) {
 
 // Hook paths must be absolute and timeouts positive: husk refuses them up
 // front, naming the field; runc 1.5.3 fails create when it runs the hook
-// (its poststart hooks run in create).
+// (its poststart hooks run in create). A poststop hook's timeout of 0 only
+// makes that hook fail, a warning: both run the container
+// (TestAcceptWhatRuncIgnores).
 func TestBadHooksRefused(t *testing.T) {
 	e := newEnv(t)
 	zero := 0

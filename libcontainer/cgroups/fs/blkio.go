@@ -25,7 +25,13 @@ func (m *Manager) setBlkio(r *configs.Resources) error {
 	if bfq {
 		weight, weightDev = "blkio.bfq.weight", "blkio.bfq.weight_device"
 	}
-	needWeights := r.BlkioWeight != nil || r.BlkioLeafWeight != nil || len(r.BlkioWeightDevice) > 0
+	// Only a weight that is set and not 0 needs the files: 0 means no
+	// weight (docker sends it), as for runc.
+	set := func(v *uint16) bool { return v != nil && *v != 0 }
+	needWeights := set(r.BlkioWeight) || set(r.BlkioLeafWeight)
+	for _, d := range r.BlkioWeightDevice {
+		needWeights = needWeights || set(d.Weight) || set(d.LeafWeight)
+	}
 	if needWeights && !exists(dir, weight) {
 		return fmt.Errorf("cgroup: linux.resources.blockIO weights are set but this kernel has no I/O scheduler with weights (no %s nor blkio.bfq.weight)", weight)
 	}
@@ -43,12 +49,12 @@ func (m *Manager) setBlkio(r *configs.Resources) error {
 		}
 	}
 	for _, d := range r.BlkioWeightDevice {
-		if d.Weight != nil {
+		if set(d.Weight) {
 			if err := cgroups.WriteFile(dir, weightDev, fmt.Sprintf("%d:%d %d", d.Major, d.Minor, *d.Weight)); err != nil {
 				return err
 			}
 		}
-		if d.LeafWeight != nil {
+		if set(d.LeafWeight) {
 			if bfq {
 				return fmt.Errorf("cgroup: linux.resources.blockIO.weightDevice leafWeight is not supported by the BFQ scheduler")
 			}
