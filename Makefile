@@ -94,7 +94,7 @@ vm-test: husk
 # Everything CI runs: needs root on Linux. SKIP_VM=1 leaves out vm-test.
 test: DEPS = --clients
 test: deps
-	$(MAKE) unit fuzz integration integration-runc stress conformance clients $(if $(SKIP_VM),,vm-test)
+	$(MAKE) unit fuzz integration integration-runc stress differential conformance clients $(if $(SKIP_VM),,vm-test)
 
 # Kill husk at random instants, race commands on one id, run lifecycles in
 # parallel and soak it (tests/stress): nothing may be left behind. CI runs
