@@ -713,8 +713,11 @@ func convertMount(sm specs.Mount, bundle string) (*configs.Mount, error) {
 		// The source is not looked at here: an earlier mount of the list
 		// may make it (runc resolves it at mount time too).
 		if m.Data != "" {
-			// The kernel ignores them on a bind: refused, as runc does.
-			return nil, &FieldError{Field: ".options", Msg: fmt.Sprintf("bind mounts cannot have filesystem-specific options (%q)", m.Data)}
+			// The kernel ignores them on a bind. runc 1.5 refuses them;
+			// the OCI validation suite (mounts) gives them, and crun
+			// ignores them: ignored, with a warning.
+			slog.Warn("filesystem options of a bind mount are ignored", "destination", m.Destination, "options", m.Data)
+			m.Data = ""
 		}
 	} else {
 		if m.Device == "" {

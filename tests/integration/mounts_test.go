@@ -558,12 +558,17 @@ func TestMountBindFlagsExact(t *testing.T) {
 	b := e.newBundle(withArgs("true"), withSpec(func(s *specs.Spec) {
 		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/b", Type: "bind", Source: src, Options: []string{"bind", "mode=755"}})
 	}))
-	e.track("binddata")
-	r := e.fails("run", "--bundle", b.Dir, "binddata")
-	if !strings.Contains(r.Stderr, "filesystem-specific options") {
-		t.Errorf("a bind with mode=755: stderr %q", r.Stderr)
+	// runc 1.5.3 refuses filesystem options on a bind; the OCI validation
+	// suite gives them (mode=, size=) and crun ignores them, as husk does,
+	// with a warning.
+	r := e.runFG(b, "binddata")
+	if isRunc() {
+		if r.Code == 0 {
+			t.Errorf("runc ran a bind with mode=755: %s", r)
+		}
+	} else if r.Code != 0 || !strings.Contains(r.Stderr, "filesystem options of a bind mount are ignored") {
+		t.Errorf("a bind with mode=755: %s", r)
 	}
-	e.assertNoTrace(b, "binddata")
 }
 
 // A path given twice in maskedPaths (however written) is masked once, and
