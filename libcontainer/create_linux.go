@@ -22,9 +22,11 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/exeseal"
 	"github.com/husk-runtime/husk/libcontainer/hooks"
 	"github.com/husk-runtime/husk/libcontainer/initproto"
+	"github.com/husk-runtime/husk/libcontainer/lsm"
 	"github.com/husk-runtime/husk/libcontainer/netdev"
 	"github.com/husk-runtime/husk/libcontainer/notify"
 	"github.com/husk-runtime/husk/libcontainer/nsenter"
+	"github.com/husk-runtime/husk/libcontainer/plan"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
 	"github.com/husk-runtime/husk/libcontainer/specconv"
 	"github.com/husk-runtime/husk/libcontainer/system"
@@ -55,52 +57,6 @@ type CreateOptions struct {
 	Rootless bool
 }
 
-// initConfig is what the parent sends the Go init (initproto.Config).
-type initConfig struct {
-	ID          string            `json:"id"`
-	Config      *configs.Config   `json:"config"`
-	Process     *configs.Process  `json:"process"`
-	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
-	// FifoFd is the exec fifo's O_PATH fd in the init; the init blocks on
-	// it until `start`.
-	FifoFd      int `json:"fifo_fd"`
-	PreserveFds int `json:"preserve_fds,omitempty"`
-	// Seccomp is the compiled filter; with notify rules, the init hands
-	// the listener to the parent (initproto.SeccompFd), which sends it on
-	// to linux.seccomp.listenerPath.
-	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
-	// DumpableHandOver: the parent is unprivileged and can take the
-	// listener (pidfd_getfd, a ptrace access) only while the init is
-	// dumpable.
-	DumpableHandOver bool `json:"dumpable_hand_over,omitempty"`
-	// JoinAfterReady: the parent moves the process into its (frozen)
-	// cgroup after Ready and says Joined (exec --ignore-paused).
-	JoinAfterReady bool `json:"join_after_ready,omitempty"`
-	// ConsoleFd is the socket to send the pty master over, or -1.
-	ConsoleFd int `json:"console_fd"`
-	// ClearONLCR turns off the pty's \n to \r\n translation: the pty
-	// goes to husk's own proxy, whose terminal (raw) adds nothing either.
-	ClearONLCR bool `json:"clear_onlcr,omitempty"`
-	// HookState is the OCI state JSON for the hooks the init runs.
-	HookState []byte `json:"hook_state,omitempty"`
-	// Exec is set for `husk exec`: the process joins a running container;
-	// there is no rootfs to set up and no fifo to wait on.
-	Exec bool `json:"exec,omitempty"`
-	// MountSources: the parent answers MountRequest (it runs as root), so
-	// the init may ask it for a bind mount's source it cannot reach (from
-	// a user namespace) and must ask it for idmapped ones.
-	MountSources bool `json:"mount_sources,omitempty"`
-	// LogLevel "debug" has the init send a Log record per step.
-	LogLevel string `json:"log_level,omitempty"`
-	// ExecKilled, if set, is the action of the seccomp filter on the
-	// workload's execve that would end the process (SCMP_ACT_KILL...): the
-	// init loads no filter and tells `start` the workload cannot start.
-	ExecKilled string `json:"exec_killed,omitempty"`
-	// ParentPidfd is the init's fd of a pidfd of the parent, which it
-	// must not outlive until the handoff.
-	ParentPidfd int `json:"parent_pidfd,omitempty"`
-}
-
 // spawned is an init process being set up, and what to undo if that fails.
 type spawned struct {
 	pid0      int // the process we started; the C stage may fork from it
@@ -118,6 +74,9 @@ type spawned struct {
 	// parentPidfd is the number, in the init, of the pidfd of this
 	// process it dies with until the handoff.
 	parentPidfd int
+	// lateNotify: the init loads a seccomp filter with a notify listener
+	// after the handoff (no_new_privs) and hands the listener over then.
+	lateNotify bool
 }
 
 // Create creates a container: its state directory, cgroup and init process,
@@ -237,6 +196,9 @@ func Create(o CreateOptions) (_ *Container, retErr error) {
 	}
 	// The state says it all now: the init may outlive us.
 	if err := sp.handoff(); err != nil {
+		return nil, err
+	}
+	if err := sp.lateListener(); err != nil {
 		return nil, err
 	}
 	sp.sock.Close()
@@ -360,14 +322,20 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 	}
 	// As runc: the hooks and the seccomp agent see the container "creating".
 	state := ociState(o.ID, Creating, sp.pid, o.Bundle, o.Config)
-	ic := initConfig{
+	sc.prepare(sp.pid, state, o.Config)
+	opts := plan.Options{
 		ID: o.ID, Config: o.Config, Process: o.Process, CgroupPaths: sp.cgroup.Paths(),
-		FifoFd: sockFd + 1, PreserveFds: o.PreserveFds, HookState: state,
-		ConsoleFd: consoleFd, MountSources: os.Geteuid() == 0, ClearONLCR: o.ProxyConsole,
-		ParentPidfd: sp.parentPidfd,
+		Fifo: sockFd + 1, ConsoleSocket: consoleFd, PreserveFds: o.PreserveFds,
+		HookState: hookStateParts(o.ID, o.Bundle, o.Config.Annotations),
+		MountSources: os.Geteuid() == 0, ClearONLCR: o.ProxyConsole,
 	}
-	sc.fill(&ic, sp.pid, state, o.Config)
-	err = sp.configure(&ic, func() error {
+	sp.seccompPlan(&opts, o.Process.NoNewPrivileges)
+	hostPlan(&opts)
+	ops, err := plan.Build(opts)
+	if err != nil {
+		return err
+	}
+	err = sp.run(ops, o.Config, func() error {
 		// prestart and createRuntime, in the runtime's namespaces and,
 		// as runc's, in the bundle.
 		if err := hooks.Run(hooks.Prestart, o.Config.Hooks[hooks.Prestart], state, o.Bundle); err != nil {
@@ -457,15 +425,22 @@ func (sp *spawned) fork(preserveFds int, extra []uintptr, fifo *os.File, cloneFl
 	return sockFd, tasks, nil
 }
 
-// configure sends the Go init its configuration and waits until it is
-// ready (or has failed), running runtimeHooks when it asks.
-func (sp *spawned) configure(ic *initConfig, runtimeHooks func() error) error {
-	if debugEnabled() {
-		ic.LogLevel = "debug"
+// run sends the init its plan and waits until it is ready (or has
+// failed), answering its requests: the sources of bind mounts it cannot
+// reach, its seccomp listener, the runtime's hooks (runtimeHooks).
+func (sp *spawned) run(ops []initproto.Op, cfg *configs.Config, runtimeHooks func() error) error {
+	payload, err := initproto.EncodePlan(ops)
+	if err != nil {
+		return err
 	}
-	slog.Debug("sending the init its config", "pid", sp.pid)
-	if err := initproto.WriteJSON(sp.sock, initproto.Config, ic); err != nil {
-		return fmt.Errorf("send config to init: %w", err)
+	if debugEnabled() {
+		for _, op := range ops {
+			slog.Debug("plan: " + op.String())
+		}
+	}
+	slog.Debug("sending the init its plan", "pid", sp.pid, "ops", len(ops), "bytes", len(payload))
+	if err := initproto.Write(sp.sock, initproto.Plan, payload); err != nil {
+		return fmt.Errorf("send plan to init: %w", err)
 	}
 	for {
 		t, p, err := sp.read("ready")
@@ -477,20 +452,17 @@ func (sp *spawned) configure(ic *initConfig, runtimeHooks func() error) error {
 			logFromInit(p)
 		case initproto.Ready:
 			slog.Debug("the init is ready", "pid", sp.pid)
-			var info initproto.ReadyInfo
-			if len(p) > 0 {
-				if err := json.Unmarshal(p, &info); err != nil {
-					return fmt.Errorf("decode ready from init: %w", err)
+			// Warnings: NUL-terminated strings.
+			for _, w := range strings.Split(string(p), "\x00") {
+				if w != "" {
+					slog.Warn(w)
 				}
-			}
-			for _, w := range info.Warnings {
-				slog.Warn(w)
 			}
 			return nil
 		case initproto.Error:
 			return initproto.DecodeError(p)
 		case initproto.MountRequest:
-			if err := sp.sendMountSource(ic.Config, p); err != nil {
+			if err := sp.sendMountSource(cfg, p); err != nil {
 				return err
 			}
 		case initproto.SeccompFd:
@@ -512,6 +484,28 @@ func (sp *spawned) configure(ic *initConfig, runtimeHooks func() error) error {
 			return fmt.Errorf("%w from init: %v", initproto.ErrUnexpected, t)
 		}
 	}
+}
+
+// hookStateParts is the OCI state the init's hooks get, around the status
+// and pid the init fills in.
+func hookStateParts(id, bundle string, annotations map[string]string) [2]string {
+	jid, _ := json.Marshal(id)
+	jb, _ := json.Marshal(bundle)
+	before := `{"ociVersion":"` + specs.Version + `","id":` + string(jid) + `,`
+	after := `,"bundle":` + string(jb)
+	if len(annotations) > 0 {
+		ja, _ := json.Marshal(annotations)
+		after += `,"annotations":` + string(ja)
+	}
+	return [2]string{before, after + "}"}
+}
+
+// hostPlan gives the plan the host's facts it depends on.
+func hostPlan(o *plan.Options) {
+	_, err := os.Stat("/proc/kcore")
+	o.HostKcore = err == nil
+	o.SELinux = lsm.SELinuxEnabled()
+	o.AppArmor = lsm.AppArmorEnabled()
 }
 
 // debugEnabled says whether --debug is on: the init is then asked for a
@@ -781,6 +775,27 @@ func (sp *spawned) handoff() error {
 	return nil
 }
 
+// lateListener passes on the seccomp notify listener of a filter the init
+// loads after the handoff (with no_new_privs), if it has one.
+func (sp *spawned) lateListener() error {
+	if !sp.lateNotify {
+		return nil
+	}
+	for {
+		t, p, err := sp.read("the seccomp listener")
+		switch {
+		case err != nil:
+			return fmt.Errorf("seccomp listener: %w", initErr(err))
+		case t == initproto.Error:
+			return initproto.DecodeError(p)
+		case t == initproto.SeccompFd:
+			return sp.passListener(p)
+		case t != initproto.Log:
+			return fmt.Errorf("%w from init after the handoff: %v", initproto.ErrUnexpected, t)
+		}
+	}
+}
+
 // reap0 waits for the process we started to exit after the C stage forked.
 func (sp *spawned) reap0() error {
 	var ws unix.WaitStatus
@@ -879,29 +894,36 @@ func prepareSeccomp(cfg *configs.Config) (*seccompSetup, error) {
 	return sc, nil
 }
 
-// fill puts the filter in the init's config and makes the container
-// process state the agent gets: the process's pid as husk sees it, the
-// metadata and the container's state.
-func (sc *seccompSetup) fill(ic *initConfig, pid int, state []byte, cfg *configs.Config) {
-	ic.Seccomp = sc.prog
-	if sc.prog != nil {
-		// A filter that kills the process at its execve is not loaded:
-		// the workload could never start, and `start` says so.
-		if ic.ExecKilled = sc.prog.KillsExec(); ic.ExecKilled != "" {
-			ic.Seccomp = nil
-			return
-		}
-	}
+// prepare makes the container process state the seccomp agent gets
+// with the listener: the process's pid as husk sees it, the metadata and
+// the container's state.
+func (sc *seccompSetup) prepare(pid int, state []byte, cfg *configs.Config) {
 	if sc.prog == nil || !sc.prog.Notify {
 		return
 	}
-	ic.DumpableHandOver = os.Geteuid() != 0
 	var st specs.State
 	json.Unmarshal(state, &st)
 	sc.state, _ = json.Marshal(specs.ContainerProcessState{
 		Version: specs.Version, Fds: []string{specs.SeccompFdName}, Pid: pid,
 		Metadata: cfg.Seccomp.ListenerMetadata, State: st,
 	})
+}
+
+// seccompPlan puts the filter in the plan. A filter that kills the
+// process at its execve is not loaded: the workload could never start,
+// and `start` says so.
+func (sp *spawned) seccompPlan(o *plan.Options, nnp bool) {
+	sc := sp.seccomp
+	if sc == nil || sc.prog == nil {
+		return
+	}
+	if action := sc.prog.KillsExec(); action != "" {
+		o.CannotExec = fmt.Sprintf("the container's seccomp filter (linux.seccomp) ends the process at its execve (%s): the workload cannot start", action)
+		return
+	}
+	o.Seccomp = sc.prog
+	o.SeccompDumpable = sc.prog.Notify && os.Geteuid() != 0
+	sp.lateNotify = sc.prog.Notify && nnp
 }
 
 // passListener takes a copy of the init's seccomp listener (its fd number

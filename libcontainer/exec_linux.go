@@ -15,6 +15,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/husk-runtime/husk/libcontainer/initproto"
 	"github.com/husk-runtime/husk/libcontainer/nsenter"
+	"github.com/husk-runtime/husk/libcontainer/plan"
 	"github.com/husk-runtime/husk/libcontainer/specconv"
 	"golang.org/x/sys/unix"
 )
@@ -94,6 +95,11 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 		return 0, err
 	}
 	sp.seccomp = sc
+	if sc.prog != nil {
+		if action := sc.prog.KillsExec(); action != "" {
+			return 0, fmt.Errorf("exec: the container's seccomp filter (linux.seccomp) ends the process at its execve (%s): the process cannot start", action)
+		}
+	}
 	if j, ok := sp.cgroup.(cgroups.JoinedByApply); ok && j.JoinedByApply() {
 		sp.placeLater = true
 	}
@@ -129,13 +135,19 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 	if err := sp.bootstrap(&bs, c.State.Config); err != nil {
 		return 0, err
 	}
-	ic := initConfig{
-		ID: c.State.ID, Config: c.State.Config, Process: o.Process,
-		FifoFd: -1, PreserveFds: o.PreserveFds, Exec: true, ConsoleFd: consoleFd, ClearONLCR: o.ProxyConsole,
-		JoinAfterReady: paused, ParentPidfd: sp.parentPidfd,
+	opts := plan.Options{
+		ID: c.State.ID, Config: c.State.Config, Process: o.Process, Exec: true,
+		Fifo: -1, ConsoleSocket: consoleFd, PreserveFds: o.PreserveFds,
+		ClearONLCR: o.ProxyConsole, JoinAfterReady: paused,
 	}
-	sc.fill(&ic, sp.pid, c.hookState(Running, c.State.InitPid), c.State.Config)
-	if err := sp.configure(&ic, nil); err != nil {
+	sc.prepare(sp.pid, c.hookState(Running, c.State.InitPid), c.State.Config)
+	sp.seccompPlan(&opts, o.Process.NoNewPrivileges && !paused)
+	hostPlan(&opts)
+	ops, err := plan.Build(opts)
+	if err != nil {
+		return 0, err
+	}
+	if err := sp.run(ops, c.State.Config, nil); err != nil {
 		return 0, err
 	}
 	// Handed over before it joins a frozen cgroup, where it could not
@@ -150,6 +162,9 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 		if err := initproto.Write(sp.sock, initproto.Joined, nil); err != nil {
 			return 0, fmt.Errorf("send joined to exec: %w", err)
 		}
+	}
+	if err := sp.lateListener(); err != nil {
+		return 0, err
 	}
 	sp.sock.Close()
 	slog.Debug("exec: the process runs", "pid", sp.pid)

@@ -133,6 +133,7 @@ const (
 	Log          Type = 15
 	Handoff      Type = 16
 	TakenOver    Type = 17
+	Plan         Type = 18
 )
 
 var typeNames = map[Type]string{
@@ -141,7 +142,7 @@ var typeNames = map[Type]string{
 	HookDone: "hook-done", Ready: "ready", Error: "error", Joined: "joined",
 	MountRequest: "mount-request", MountSource: "mount-source",
 	SeccompFd: "seccomp-fd", SeccompDone: "seccomp-done", Log: "log", Handoff: "handoff",
-	TakenOver: "taken-over",
+	TakenOver: "taken-over", Plan: "plan",
 }
 
 func (t Type) String() string {

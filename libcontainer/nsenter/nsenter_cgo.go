@@ -58,12 +58,6 @@ func parseC(buf []byte) (*Bootstrap, error) {
 // cConstants are proto.h's numbers, for TestConstantsAgree.
 var cConstants = map[string]int{
 	"HUSK_FRAME_HEADER":     C.HUSK_FRAME_HEADER,
-	"HUSK_MSG_BOOTSTRAP":    C.HUSK_MSG_BOOTSTRAP,
-	"HUSK_MSG_USERNS_READY": C.HUSK_MSG_USERNS_READY,
-	"HUSK_MSG_MAPS_DONE":    C.HUSK_MSG_MAPS_DONE,
-	"HUSK_MSG_CHILD_PID":    C.HUSK_MSG_CHILD_PID,
-	"HUSK_MSG_ERROR":        C.HUSK_MSG_ERROR,
-	"HUSK_MSG_LOG":          C.HUSK_MSG_LOG,
 	"HUSK_BOOTSTRAP_MAX":    C.HUSK_BOOTSTRAP_MAX,
 	"HUSK_REC_CLONE_FLAGS":  C.HUSK_REC_CLONE_FLAGS,
 	"HUSK_REC_NS_PATH":      C.HUSK_REC_NS_PATH,

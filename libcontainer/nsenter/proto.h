@@ -9,13 +9,7 @@
 /* Frame: u32 LE payload length | u16 LE type | payload. */
 #define HUSK_FRAME_HEADER 6
 
-/* Frame types (initproto.Type). */
-#define HUSK_MSG_BOOTSTRAP    1
-#define HUSK_MSG_USERNS_READY 2
-#define HUSK_MSG_MAPS_DONE    3
-#define HUSK_MSG_CHILD_PID    4
-#define HUSK_MSG_ERROR        9
-#define HUSK_MSG_LOG          15 /* "level" NUL message: a record for the parent's log */
+/* The frame types (HUSK_MSG_*) are in plan_ops.h, generated from Go. */
 
 /*
  * Bootstrap payload: the 4 bytes "HSK1", then records until the end:

@@ -18,7 +18,7 @@ const (
 )
 
 // loadFlags are the seccomp(2) flags a program is loaded with.
-func (p *Program) loadFlags() uintptr {
+func (p *Program) LoadFlags() uintptr {
 	flags := p.Flags
 	if p.Notify {
 		flags |= flagNewListener
@@ -49,7 +49,7 @@ func Load(p *Program) (listener int, err error) {
 		return -1, errors.New("empty seccomp program")
 	}
 	prog := unix.SockFprog{Len: uint16(len(p.Insns)), Filter: &p.Insns[0]}
-	r, _, errno := unix.RawSyscall(unix.SYS_SECCOMP, setModeFilter, p.loadFlags(), uintptr(unsafe.Pointer(&prog)))
+	r, _, errno := unix.RawSyscall(unix.SYS_SECCOMP, setModeFilter, p.LoadFlags(), uintptr(unsafe.Pointer(&prog)))
 	if errno != 0 {
 		return -1, fmt.Errorf("seccomp(SET_MODE_FILTER): %w", errno)
 	}
