@@ -127,12 +127,13 @@ differential: husk
 	grep -E '^(differential:|---|FAIL|ok|panic)|_test.go' $$log; rm -f $$log; exit $$rc
 
 # Go native fuzzing of every decoder of outside input: config.json, the
-# bootstrap message (also through the C decoder), the init protocol's
-# frames and errors, state.json. FUZZTIME per target; the corpus found is
+# bootstrap message and the init's plan (both through the C decoders too),
+# the init protocol's frames and errors, state.json. FUZZTIME per target; the corpus found is
 # committed under each package's testdata/fuzz.
 FUZZTIME ?= 10s
 FUZZ_TARGETS := ./libcontainer/specconv:FuzzLoadConvert ./libcontainer/nsenter:FuzzParse \
-	./libcontainer/initproto:FuzzRead ./libcontainer/initproto:FuzzDecodeError ./libcontainer:FuzzLoadState
+	./libcontainer/initproto:FuzzRead ./libcontainer/initproto:FuzzDecodeError ./libcontainer:FuzzLoadState \
+	./libcontainer/initproto:FuzzDecodePlan ./libcontainer/nsenter:FuzzPlanC
 fuzz:
 	for t in $(FUZZ_TARGETS); do \
 		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) $${t%%:*} || exit 1; \

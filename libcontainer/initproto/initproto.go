@@ -100,7 +100,6 @@ package initproto
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -208,91 +207,6 @@ func WriteFd(conn *os.File, t Type, payload []byte, fd int) error {
 	return serr
 }
 
-// ReadFd receives a frame written by WriteFd and the fd it carries
-// (close-on-exec). An Error frame becomes an *InitError, another type than
-// want ErrUnexpected; a frame of type want without an fd is an error too.
-func ReadFd(conn *os.File, want Type) (*os.File, error) {
-	raw, err := conn.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
-	var hdr [HeaderSize]byte
-	oob := make([]byte, unix.CmsgSpace(4))
-	var n, oobn int
-	var rerr error
-	err = raw.Read(func(s uintptr) bool {
-		n, oobn, _, _, rerr = unix.Recvmsg(int(s), hdr[:], oob, unix.MSG_CMSG_CLOEXEC)
-		return rerr != unix.EAGAIN
-	})
-	if err == nil {
-		err = rerr
-	}
-	if err != nil {
-		return nil, err
-	}
-	var f *os.File
-	if oobn > 0 {
-		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-		if err == nil && len(msgs) == 1 {
-			if fds, err := unix.ParseUnixRights(&msgs[0]); err == nil {
-				for i, fd := range fds {
-					if i == 0 {
-						f = os.NewFile(uintptr(fd), "mount source")
-					} else {
-						unix.Close(fd)
-					}
-				}
-			}
-		}
-	}
-	if n == 0 {
-		closeFile(f)
-		return nil, io.ErrUnexpectedEOF
-	}
-	// The rest of the header and the payload come as plain bytes.
-	if _, err := io.ReadFull(conn, hdr[n:]); err != nil {
-		closeFile(f)
-		return nil, io.ErrUnexpectedEOF
-	}
-	size := binary.LittleEndian.Uint32(hdr[0:4])
-	t := Type(binary.LittleEndian.Uint16(hdr[4:6]))
-	if size > MaxPayload {
-		closeFile(f)
-		return nil, fmt.Errorf("%v message of %d bytes exceeds %d", t, size, MaxPayload)
-	}
-	payload := make([]byte, size)
-	if _, err := io.ReadFull(conn, payload); err != nil {
-		closeFile(f)
-		return nil, fmt.Errorf("reading %v message: %w", t, err)
-	}
-	switch {
-	case t == Error:
-		closeFile(f)
-		return nil, DecodeError(payload)
-	case t != want:
-		closeFile(f)
-		return nil, fmt.Errorf("%w: got %v, want %v", ErrUnexpected, t, want)
-	case f == nil:
-		return nil, fmt.Errorf("%v message without a file descriptor", t)
-	}
-	return f, nil
-}
-
-func closeFile(f *os.File) {
-	if f != nil {
-		f.Close()
-	}
-}
-
-// WriteJSON sends v encoded as JSON in a frame of type t.
-func WriteJSON(w io.Writer, t Type, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return Write(w, t, b)
-}
-
 // Read receives one frame.
 func Read(r io.Reader) (Type, []byte, error) {
 	var hdr [HeaderSize]byte
@@ -312,33 +226,6 @@ func Read(r io.Reader) (Type, []byte, error) {
 		return 0, nil, fmt.Errorf("reading %v message: %w", t, err)
 	}
 	return t, payload, nil
-}
-
-// Expect reads one frame and checks its type. An Error frame becomes an
-// *InitError; any other unexpected type is ErrUnexpected.
-func Expect(r io.Reader, want Type) ([]byte, error) {
-	t, payload, err := Read(r)
-	if err != nil {
-		return nil, err
-	}
-	if t == want {
-		return payload, nil
-	}
-	if t == Error {
-		return nil, DecodeError(payload)
-	}
-	return nil, fmt.Errorf("%w: got %v, want %v", ErrUnexpected, t, want)
-}
-
-// U32 encodes a u32 payload (pids).
-func U32(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
-
-// ParseU32 decodes a u32 payload.
-func ParseU32(t Type, p []byte) (uint32, error) {
-	if len(p) != 4 {
-		return 0, fmt.Errorf("%v message: payload of %d bytes, want 4", t, len(p))
-	}
-	return binary.LittleEndian.Uint32(p), nil
 }
 
 // InitError is an error raised inside the init (C or Go) and carried back to
@@ -383,16 +270,6 @@ func (e *InitError) Unwrap() error {
 	return e.Errno
 }
 
-// EncodeError is the inverse of DecodeError.
-func EncodeError(e *InitError) []byte {
-	b := binary.LittleEndian.AppendUint32(nil, uint32(int32(e.Errno)))
-	for _, s := range []string{e.Stage, e.Op, e.Path, e.Detail} {
-		b = append(b, s...)
-		b = append(b, 0)
-	}
-	return b
-}
-
 // DecodeError decodes an Error payload. A malformed payload still yields an
 // error that says so, never a panic.
 func DecodeError(p []byte) *InitError {
@@ -408,38 +285,6 @@ func DecodeError(p []byte) *InitError {
 		}
 	}
 	return e
-}
-
-// SendError writes err as an Error frame. Errors that are not *InitError are
-// wrapped with the given stage.
-func SendError(w io.Writer, stage string, err error) error {
-	var ie *InitError
-	if !errors.As(err, &ie) {
-		ie = &InitError{Stage: stage, Detail: err.Error()}
-		var errno syscall.Errno
-		if errors.As(err, &errno) {
-			ie.Errno = errno
-			ie.Detail = trimErrno(ie.Detail, errno)
-		}
-	}
-	return Write(w, Error, EncodeError(ie))
-}
-
-// trimErrno drops a trailing ": <errno text>" so it is not printed twice.
-func trimErrno(s string, errno syscall.Errno) string {
-	suffix := ": " + errno.Error()
-	if len(s) >= len(suffix) && s[len(s)-len(suffix):] == suffix {
-		return s[:len(s)-len(suffix)]
-	}
-	if s == errno.Error() {
-		return ""
-	}
-	return s
-}
-
-// LogRecord encodes a Log payload.
-func LogRecord(level, msg string) []byte {
-	return append(append([]byte(level), 0), msg...)
 }
 
 // ParseLog decodes a Log payload; a payload without a level is a debug
@@ -461,4 +306,12 @@ type HookCall struct {
 // capability it could not raise), for the parent to log.
 type ReadyInfo struct {
 	Warnings []string `json:"warnings,omitempty"`
+}
+
+// ParseU32 decodes a u32 payload.
+func ParseU32(t Type, p []byte) (uint32, error) {
+	if len(p) != 4 {
+		return 0, fmt.Errorf("%v message: payload of %d bytes, want 4", t, len(p))
+	}
+	return binary.LittleEndian.Uint32(p), nil
 }

@@ -3,7 +3,23 @@ package nsenter
 /*
 #cgo CFLAGS: -Wall -Wextra -O2
 #include <stdlib.h>
-#include "nsenter.h"
+#include "husk.h"
+
+static int parse_plan(const void *buf, size_t len, size_t *nops, char **why) {
+	const char *w = NULL;
+	struct husk_op *ops = calloc(len / 6 + 1, sizeof(*ops));
+	int r = husk_parse_plan(buf, len, ops, len / 6 + 1, nops, &w);
+	free(ops);
+	*why = (char *)w;
+	return r;
+}
+
+static int recv_with_fd(int sock, uint16_t *type, int *fd) {
+	uint8_t buf[64];
+	uint32_t len;
+	husk_sock = sock;
+	return husk_recv_frame(type, buf, sizeof(buf), &len, fd);
+}
 
 static int parse(const void *buf, size_t len, struct husk_bootstrap *out, char **why) {
 	const char *w = NULL;
@@ -18,6 +34,30 @@ import (
 	"errors"
 	"unsafe"
 )
+
+// parsePlanC runs the C init's plan decoder on buf: the number of ops, or
+// its refusal.
+func parsePlanC(buf []byte) (int, error) {
+	var n C.size_t
+	var why *C.char
+	p := C.CBytes(buf)
+	defer C.free(p)
+	if C.parse_plan(p, C.size_t(len(buf)), &n, &why) != 0 {
+		return 0, errors.New(C.GoString(why))
+	}
+	return int(n), nil
+}
+
+// recvFrameC reads one frame from sock with the C init's reader, and the
+// fd that came with it (-1 if none).
+func recvFrameC(sock int) (typ uint16, fd int, err error) {
+	var t C.uint16_t
+	var f C.int
+	if C.recv_with_fd(C.int(sock), &t, &f) != 0 {
+		return 0, -1, errors.New("husk_recv_frame failed")
+	}
+	return uint16(t), int(f), nil
+}
 
 // parseC runs the C stage's own decoder on buf, so that tests check the code
 // that really runs in `husk init`.
