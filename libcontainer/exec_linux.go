@@ -82,14 +82,6 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 			sp.abortExec()
 		}
 	}()
-	// The pidfd is the first fd after the preserved ones, then the
-	// console socket if any.
-	extra := []uintptr{uintptr(pidfd)}
-	consoleFd := -1
-	if o.ConsoleSocket != nil {
-		consoleFd = 3 + o.PreserveFds + 1
-		extra = append(extra, o.ConsoleSocket.Fd())
-	}
 	sc, err := prepareSeccomp(c.State.Config)
 	if err != nil {
 		return 0, err
@@ -103,7 +95,7 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 	if j, ok := sp.cgroup.(cgroups.JoinedByApply); ok && j.JoinedByApply() {
 		sp.placeLater = true
 	}
-	_, tasks, err := sp.fork(o.PreserveFds, extra, nil, 0)
+	fds, tasks, err := sp.fork(forkOptions{preserve: o.PreserveFds, containerPidfd: pidfd, console: o.ConsoleSocket})
 	if err != nil {
 		return 0, err
 	}
@@ -125,7 +117,7 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 			return 0, fmt.Errorf("error setting initial CPU affinity: %w", err)
 		}
 	}
-	bs := nsenter.Bootstrap{CgroupTasks: tasks, Pidfd: 3 + o.PreserveFds, PidfdFlags: flags, ParentPidfd: sp.parentPidfd}
+	bs := nsenter.Bootstrap{CgroupTasks: tasks, Pidfd: fds.containerPidfd, PidfdFlags: flags, ParentPidfd: sp.parentPidfd}
 	switch {
 	case len(o.Process.CPUAffinityFinal) > 0:
 		bs.Affinity, bs.AffinityFinal = nsenter.CPUMask(o.Process.CPUAffinityFinal), true
@@ -137,7 +129,7 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 	}
 	opts := plan.Options{
 		ID: c.State.ID, Config: c.State.Config, Process: o.Process, Exec: true,
-		Fifo: -1, ConsoleSocket: consoleFd, PreserveFds: o.PreserveFds,
+		Fifo: -1, ConsoleSocket: fds.console, PreserveFds: o.PreserveFds,
 		ClearONLCR: o.ProxyConsole, JoinAfterReady: paused,
 	}
 	sc.prepare(sp.pid, c.hookState(Running, c.State.InitPid), c.State.Config)

@@ -5,12 +5,23 @@
 //
 // The parent makes an AF_UNIX SOCK_STREAM socketpair and hands one end to the
 // child as an inherited file descriptor whose number is argv[2] of
-// `husk init <fd>`. The init's fds are: 0-2 stdio, 3..3+N-1 the caller's
-// --preserve-fds, then the console socket and the seccomp listener if any
-// (numbered in the Config message), then this socket, then the exec fifo
-// (O_PATH); the C stage closes everything above those first thing. The Go
-// init marks all but stdio and the preserved fds close-on-exec, so the
-// workload sees neither.
+// `husk init <fd>`. The init's fds (libcontainer's layoutFds makes them):
+//
+//	0, 1, 2            stdio
+//	3 .. 3+N-1         the caller's --preserve-fds (and LISTEN_FDS)
+//	then, each only where there is one, in FdRoles order:
+//	  container-pidfd  exec: a pidfd of the container's init, whose
+//	                   namespaces are joined (bootstrap record)
+//	  console-socket   the socket the pty master is sent over (plan)
+//	  parent-pidfd     a pidfd of the parent, which the init must not
+//	                   outlive until the handoff (bootstrap record)
+//	  socket           this socket (argv[2])
+//	  fifo             create: the exec fifo, O_PATH (plan)
+//
+// Nothing may come after the fifo: the C stage closes every fd above the
+// socket + FdsAfterSocket first thing, and marks all but stdio
+// close-on-exec before the plan runs; the plan's preserve-fds op lets the
+// preserved ones through the workload's exec again.
 //
 // Every message is one frame:
 //
@@ -108,6 +119,13 @@ import (
 
 	"golang.org/x/sys/unix"
 )
+
+// FdRoles are the init's fds after stdio and the preserved ones, in the
+// order they come (see the package doc); FdsAfterSocket is how many may
+// follow the socket.
+var FdRoles = []string{"container-pidfd", "console-socket", "parent-pidfd", "socket", "fifo"}
+
+const FdsAfterSocket = 1
 
 // Type identifies a frame.
 type Type uint16

@@ -398,7 +398,7 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 	if (errno || *end || end == argv[2] || fd < 3 || fd > 1 << 20)
 		_exit(1); /* no socket to report on: the parent sees EOF */
 	sockfd = (int)fd;
-	close_fds_from(sockfd + 2);
+	close_fds_from(sockfd + 1 + HUSK_FDS_AFTER_SOCKET);
 
 	/* Nobody may ptrace or read our memory until the workload's exec. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)

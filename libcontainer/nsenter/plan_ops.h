@@ -5,6 +5,9 @@
 #define HUSK_PLAN_MAGIC "HSP1"
 #define HUSK_PLAN_MAX 1048576
 
+/* The init's fds above its socket that are kept (initproto.FdRoles). */
+#define HUSK_FDS_AFTER_SOCKET 1
+
 /* Frame types (initproto.Type). */
 #define HUSK_MSG_BOOTSTRAP 1
 #define HUSK_MSG_USERNS_READY 2
