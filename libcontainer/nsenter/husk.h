@@ -126,6 +126,15 @@ void husk_op_chroot(const struct husk_op *op);
  * attributes) and the exec fifo: made once, before anything of the
  * container can have covered /proc. */
 int husk_proc(void);
+/* The MS_* flags of a statfs f_flags (MS_STRICTATIME when no atime flag),
+ * and their names ("MS_RDONLY|MS_NOSUID"). */
+unsigned long husk_statfs_flags(unsigned long f_flags);
+void husk_flag_names(unsigned long flags, char *out, size_t cap);
+/* The flags to remount a bind with when the kernel refused want: have's
+ * locked ones kept; -1 and why when the config clears a locked flag or
+ * asks for another atime. */
+int husk_locked_flags(unsigned long want, unsigned long clear, unsigned long have, unsigned long *flags, char *problem,
+		      size_t cap);
 /* Open path inside the rootfs (symlinks resolved as if chrooted). */
 int husk_open_in_root(const char *path, int flags);
 

@@ -14,6 +14,10 @@ static int parse_plan(const void *buf, size_t len, size_t *nops, char **why) {
 	return r;
 }
 
+static int locked_flags(unsigned long want, unsigned long clear, unsigned long have, unsigned long *flags, char *problem) {
+	return husk_locked_flags(want, clear, have, flags, problem, 512);
+}
+
 static int recv_with_fd(int sock, uint16_t *type, int *fd) {
 	uint8_t buf[64];
 	uint32_t len;
@@ -46,6 +50,25 @@ func parsePlanC(buf []byte) (int, error) {
 		return 0, errors.New(C.GoString(why))
 	}
 	return int(n), nil
+}
+
+// statfsFlagsC, flagNamesC and lockedFlagsC are the C init's helpers for
+// the flags of a bind's remount.
+func statfsFlagsC(st int64) int { return int(C.husk_statfs_flags(C.ulong(st))) }
+
+func flagNamesC(flags int) string {
+	buf := make([]byte, 512)
+	C.husk_flag_names(C.ulong(flags), (*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)))
+	return C.GoString((*C.char)(unsafe.Pointer(&buf[0])))
+}
+
+func lockedFlagsC(want, clear, have int) (int, string) {
+	var flags C.ulong
+	problem := make([]byte, 512)
+	if C.locked_flags(C.ulong(want), C.ulong(clear), C.ulong(have), &flags, (*C.char)(unsafe.Pointer(&problem[0]))) < 0 {
+		return 0, C.GoString((*C.char)(unsafe.Pointer(&problem[0])))
+	}
+	return int(flags), ""
 }
 
 // recvFrameC reads one frame from sock with the C init's reader, and the

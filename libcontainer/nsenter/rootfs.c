@@ -409,24 +409,42 @@ static const struct {
 	{ 0, MS_STRICTATIME, "MS_STRICTATIME" },
 };
 
-static unsigned long statfs_flags(const struct statfs *st)
+unsigned long husk_statfs_flags(unsigned long f_flags)
 {
 	unsigned long flags = 0;
 	for (size_t i = 0; i < sizeof(flagmap) / sizeof(flagmap[0]); i++)
-		if (flagmap[i].st && (st->f_flags & flagmap[i].st) == flagmap[i].st)
+		if (flagmap[i].st && (f_flags & flagmap[i].st) == flagmap[i].st)
 			flags |= flagmap[i].ms;
 	if ((flags & ATIME_ENUM) == 0)
 		flags |= MS_STRICTATIME;
 	return flags;
 }
 
-static void flag_names(unsigned long flags, char *out, size_t cap)
+void husk_flag_names(unsigned long flags, char *out, size_t cap)
 {
 	size_t n = 0;
 	out[0] = 0;
 	for (size_t i = 0; i < sizeof(flagmap) / sizeof(flagmap[0]); i++)
 		if (flags & flagmap[i].ms)
 			n += snprintf(out + n, n < cap ? cap - n : 0, "%s%s", n ? "|" : "", flagmap[i].name);
+}
+
+int husk_locked_flags(unsigned long want, unsigned long clear, unsigned long have, unsigned long *flags, char *problem,
+		      size_t cap)
+{
+	char names[256];
+	if (have & clear & LOCKABLE) {
+		husk_flag_names(have & clear & LOCKABLE, names, sizeof(names));
+		snprintf(problem, cap, "cannot clear locked flags %s", names);
+		return -1;
+	}
+	if ((want & ATIME_FLAGS) && (want & ATIME_FLAGS) != (have & ATIME_FLAGS)) {
+		husk_flag_names(have & ATIME_FLAGS, names, sizeof(names));
+		snprintf(problem, cap, "cannot change locked atime flags %s", names);
+		return -1;
+	}
+	*flags = want | (have & LOCKABLE);
+	return 0;
 }
 
 /*
@@ -439,9 +457,9 @@ static void flag_names(unsigned long flags, char *out, size_t cap)
  */
 static void remount_bind(int top, unsigned long flags, unsigned long clear, const char *what)
 {
-	unsigned long want = flags & ~(MS_BIND | MS_REC | MS_REMOUNT), have;
+	unsigned long want = flags & ~(MS_BIND | MS_REC | MS_REMOUNT), have, retry;
 	struct statfs st;
-	char buf[32], names[256];
+	char buf[32], names[256], problem[512];
 	int err;
 
 	if (mount("", procfd(top, buf), NULL, want | MS_BIND | MS_REMOUNT, NULL) == 0)
@@ -449,17 +467,11 @@ static void remount_bind(int top, unsigned long flags, unsigned long clear, cons
 	err = errno;
 	if (fstatfs(top, &st) < 0)
 		fail("remount", what, err);
-	have = statfs_flags(&st);
-	if (have & clear & LOCKABLE) {
-		flag_names(have & clear & LOCKABLE, names, sizeof(names));
-		failf("remount", what, err, "cannot clear locked flags %s", names);
-	}
-	if ((want & ATIME_FLAGS) && (want & ATIME_FLAGS) != (have & ATIME_FLAGS)) {
-		flag_names(have & ATIME_FLAGS, names, sizeof(names));
-		failf("remount", what, err, "cannot change locked atime flags %s", names);
-	}
-	if (mount("", procfd(top, buf), NULL, want | (have & LOCKABLE) | MS_BIND | MS_REMOUNT, NULL) < 0) {
-		flag_names(have & LOCKABLE, names, sizeof(names));
+	have = husk_statfs_flags(st.f_flags);
+	if (husk_locked_flags(want, clear, have, &retry, problem, sizeof(problem)) < 0)
+		husk_fail("rootfs", err, "remount", what, problem);
+	if (mount("", procfd(top, buf), NULL, retry | MS_BIND | MS_REMOUNT, NULL) < 0) {
+		husk_flag_names(have & LOCKABLE, names, sizeof(names));
 		failf("remount", what, errno, "with the locked flags %s kept", names);
 	}
 }
