@@ -23,6 +23,7 @@ func TestAcceptDockerZeroResources(t *testing.T) {
 	e := newEnv(t)
 	z16, z32, z64, zu := uint16(0), uint32(0), int64(0), uint64(0)
 	b := e.newBundle(withArgs("sleep", "100"), withSpec(func(s *specs.Spec) {
+		//lint:ignore SA1019 linux.resources.memory.kernel is deprecated but still in the runtime-spec: runtimes must accept it
 		s.Linux.Resources.Memory = &specs.LinuxMemory{Limit: &z64, Reservation: &z64, Swap: &z64, Kernel: &z64, KernelTCP: &z64}
 		s.Linux.Resources.CPU = &specs.LinuxCPU{Shares: &zu, Quota: &z64, Period: &zu, RealtimeRuntime: &z64, RealtimePeriod: &zu}
 		s.Linux.Resources.BlockIO = &specs.LinuxBlockIO{Weight: &z16, LeafWeight: &z16,

@@ -46,6 +46,7 @@ func TestHooksOrderStateAndNamespaces(t *testing.T) {
 	b := e.newBundle(withOut(), withShell("touch /out/ran"), withSpec(func(s *specs.Spec) {
 		s.Annotations = map[string]string{"hook.test": "yes"}
 		s.Hooks = &specs.Hooks{
+			//lint:ignore SA1019 prestart hooks are deprecated but still in the runtime-spec: runtimes run them
 			Prestart:        []specs.Hook{recordHook("/bin/sh", dir, "prestart")},
 			CreateRuntime:   []specs.Hook{recordHook("/bin/sh", dir, "createRuntime")},
 			CreateContainer: []specs.Hook{recordHook("/bin/sh", dir, "createContainer")},
@@ -142,6 +143,7 @@ func TestFailingCreateHooksFailCreate(t *testing.T) {
 				s.Hooks = &specs.Hooks{}
 				switch kind {
 				case "prestart":
+					//lint:ignore SA1019 prestart hooks are deprecated but still in the runtime-spec: runtimes run them
 					s.Hooks.Prestart = h
 				case "createRuntime":
 					s.Hooks.CreateRuntime = h
@@ -280,6 +282,7 @@ func TestHookEnvAndCwd(t *testing.T) {
 		s.Process.Env = append(s.Process.Env, "PROCESS_VAR=1")
 		s.Process.Cwd = "/tmp"
 		s.Hooks = &specs.Hooks{
+			//lint:ignore SA1019 prestart hooks are deprecated but still in the runtime-spec: runtimes run them
 			Prestart:        []specs.Hook{probe(dir, "prestart"), probe(dir, "prestart-empty")},
 			CreateRuntime:   []specs.Hook{probe(dir, "createRuntime")},
 			CreateContainer: []specs.Hook{probe(dir, "createContainer")},
