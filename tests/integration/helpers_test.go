@@ -194,6 +194,37 @@ func resolveBinary() (string, error) {
 	return abs, nil
 }
 
+var (
+	userCopiesMu sync.Mutex
+	userCopies   = map[string]string{}
+)
+
+// userCopy returns a copy of the binary at path that any user can run:
+// the binary under test may sit in a directory only root can enter (a CI
+// checkout under /root). It is made once per path, in the suite dir.
+func userCopy(t *testing.T, path string) string {
+	t.Helper()
+	userCopiesMu.Lock()
+	defer userCopiesMu.Unlock()
+	if c, ok := userCopies[path]; ok {
+		return c
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(suiteDir, "user-bin", strconv.Itoa(len(userCopies)))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := filepath.Join(dir, filepath.Base(path))
+	if err := os.WriteFile(c, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	userCopies[path] = c
+	return c
+}
+
 // isHusk reports whether the binary under test is husk (by basename), for
 // husk-specific assertions such as error message text.
 func isHusk() bool { return filepath.Base(runtimeBin) == "husk" }
@@ -803,8 +834,8 @@ func (e *env) waitStatus(id, status string) containerState {
 // `list -q` does not show it and its state dir is gone.
 func (e *env) assertGone(id string) {
 	e.t.Helper()
-	if r := e.run("state", id); r.Code == 0 {
-		e.t.Errorf("state of deleted container %s succeeded: %s", id, r)
+	if r := e.run("state", id); r.Code != 1 || !strings.Contains(r.Stderr, "container does not exist") {
+		e.t.Errorf("state of deleted container %s: %s, want \"container does not exist\"", id, r)
 	}
 	for _, l := range lines(e.ok("list", "-q").Stdout) {
 		if l == id {

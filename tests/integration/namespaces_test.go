@@ -96,7 +96,7 @@ func TestJoinMountNamespaceByPath(t *testing.T) {
 	e := newEnv(t)
 	holder := exec.Command("unshare", "--mount", "--propagation", "private", "sleep", "1000")
 	if err := holder.Start(); err != nil {
-		t.Skipf("unshare: %v", err)
+		t.Fatalf("unshare (util-linux): %v", err)
 	}
 	t.Cleanup(func() { holder.Process.Kill(); holder.Wait() })
 	nsPath := fmt.Sprintf("/proc/%d/ns/mnt", holder.Process.Pid)
