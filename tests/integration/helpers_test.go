@@ -587,15 +587,27 @@ func (e *env) ok(args ...string) result {
 // words differ. It returns the result for further checks.
 func (e *env) failsWith(want string, args ...string) result {
 	e.t.Helper()
+	return e.failsCode(1, want, args...)
+}
+
+// execFailsWith is failsWith for exec, which exits 255 when the runtime
+// fails (the process's own exit code otherwise).
+func (e *env) execFailsWith(want string, args ...string) result {
+	e.t.Helper()
+	return e.failsCode(255, want, append([]string{"exec"}, args...)...)
+}
+
+func (e *env) failsCode(code int, want string, args ...string) result {
+	e.t.Helper()
 	if want == "" {
-		e.t.Fatal("failsWith: no error text to expect")
+		e.t.Fatal("no error text to expect")
 	}
 	r := e.run(args...)
 	if r.Code == 0 {
 		e.t.Fatalf("expected a non-zero exit: %s", r)
 	}
-	if r.Code != 1 {
-		e.t.Errorf("expected exit code 1 (as runc), got %d: %s", r.Code, r)
+	if r.Code != code {
+		e.t.Errorf("expected exit code %d (as runc), got %d: %s", code, r.Code, r)
 	}
 	if !strings.Contains(errText(r), want) {
 		e.t.Errorf("expected an error with %q: %s", want, r)
