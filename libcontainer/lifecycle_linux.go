@@ -297,21 +297,3 @@ func (c *Container) kill() error {
 	}
 	return nil
 }
-
-// Wait waits for the init to exit and returns its wait status. Only the
-// init's parent (or subreaper) can do this: `run` in the foreground.
-func (c *Container) Wait() (unix.WaitStatus, error) {
-	var ws unix.WaitStatus
-	for {
-		pid, err := unix.Wait4(-1, &ws, 0, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return 0, err
-		}
-		if pid == c.State.InitPid {
-			return ws, nil
-		}
-	}
-}

@@ -185,14 +185,6 @@ func (c *Container) frozen() bool {
 	return err == nil && f
 }
 
-// Pid is the init's pid, or 0 once the container has stopped.
-func (c *Container) Pid() int {
-	if c.Status() == Stopped {
-		return 0
-	}
-	return c.State.InitPid
-}
-
 // OCIState is the state of the OCI runtime spec, plus runc's extra fields
 // (rootfs, created, owner), as `state` and `list --format json` print it.
 type OCIState struct {

@@ -76,12 +76,6 @@ func PidfdOpen(pid int, startTime uint64) (int, error) {
 	return fd, nil
 }
 
-// WaitPidfd blocks until the process behind pidfd has exited.
-func WaitPidfd(fd int) error {
-	_, err := WaitPidfdFor(fd, -1)
-	return err
-}
-
 // WaitPidfdFor waits at most timeout (forever if negative) for the process
 // behind pidfd to exit, and says whether it did.
 func WaitPidfdFor(fd int, timeout time.Duration) (bool, error) {
