@@ -31,10 +31,14 @@ var featuresCommand = &cli.Command{
 	},
 }
 
-// huskFeatures describes what husk does, built from the tables that
-// specconv converts configs with, so it cannot claim more. As runc's,
-// apparmor and selinux "enabled" mean compiled in (husk applies both
-// where the host has them), not enabled on this host.
+// huskFeatures describes what husk does. The lists (hooks, mount options,
+// namespaces, capabilities, seccomp names, memory policies) come from the
+// tables that specconv and the packages it calls convert configs with, so
+// they cannot name what a config may not use (tests/integration's
+// TestFeatures* run what they list). The booleans are written here, and
+// TestFeaturesTruthful checks them: as runc's, apparmor and selinux
+// "enabled" mean compiled in (husk applies both where the host has them),
+// not enabled on this host.
 func huskFeatures() *features.Features {
 	t, f := true, false
 	caps := make([]string, 0, len(capabilities.Names))

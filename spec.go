@@ -39,6 +39,7 @@ work for containers that do not include the "sh" program.`,
 			path = filepath.Join(b, "config.json")
 		}
 		if _, err := os.Stat(path); err == nil {
+			//lint:ignore ST1005 runc's message, word for word
 			return fmt.Errorf("File %s exists. Remove it first", "config.json")
 		}
 		data, err := json.MarshalIndent(spec, "", "\t")

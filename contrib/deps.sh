@@ -1,8 +1,9 @@
 #!/bin/sh
 # Installs what building and testing husk needs on Debian/Ubuntu, if it is
 # missing: a C compiler for the nsenter stage, libseccomp, busybox-static
-# (the test and demo rootfs) and the reference runtimes the benchmark and
-# some tests compare against. Does nothing when everything is there.
+# (the test and demo rootfs), the reference runtimes the benchmark and
+# some tests compare against, and clang-format and shellcheck for `make
+# lint`. Does nothing when everything is there.
 # --clients: also the clients tests/clients drives (containerd, podman with
 # conmon, docker); their services are not started or enabled.
 set -eu
@@ -24,6 +25,10 @@ command -v runc >/dev/null 2>&1 || need="$need runc"
 command -v crun >/dev/null 2>&1 || need="$need crun"
 # Rootless containers with more than the user's own id use newuidmap.
 command -v newuidmap >/dev/null 2>&1 || need="$need uidmap"
+# `make lint` checks the C with clang-format (.clang-format) and the shell
+# scripts with shellcheck.
+command -v clang-format >/dev/null 2>&1 || need="$need clang-format"
+command -v shellcheck >/dev/null 2>&1 || need="$need shellcheck"
 # The reference runtime the integration tests and the benchmark compare
 # husk with: runc 1.5.3, built through the Go module proxy (Debian's runc is
 # 1.1.5). RUNC_REF overrides where it goes.

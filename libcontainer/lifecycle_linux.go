@@ -297,4 +297,3 @@ func (c *Container) kill() error {
 	}
 	return nil
 }
-

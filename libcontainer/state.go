@@ -185,7 +185,6 @@ func (c *Container) frozen() bool {
 	return err == nil && f
 }
 
-
 // OCIState is the state of the OCI runtime spec, plus runc's extra fields
 // (rootfs, created, owner), as `state` and `list --format json` print it.
 type OCIState struct {

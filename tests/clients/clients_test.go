@@ -14,6 +14,8 @@
 //	                  get it by absolute path.
 //	HUSK_CLIENTS_KEEP non-empty: keep the scratch dir (/var/tmp/husk-clients-*,
 //	                  daemon logs included) even when every test passed.
+//	HUSK_ALLOW_SKIP_ROOT non-empty: not being root skips every test (else
+//	                  it fails the suite).
 package clients
 
 import (
@@ -59,12 +61,17 @@ var (
 	imageArchive string
 	// setupErr fails every test when the suite could not be set up.
 	setupErr error
-	notRoot  bool
+	// notRoot: not root, and HUSK_ALLOW_SKIP_ROOT set: every test skips.
+	notRoot bool
 )
 
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
 		if os.Geteuid() != 0 {
+			if os.Getenv("HUSK_ALLOW_SKIP_ROOT") == "" {
+				fmt.Fprintln(os.Stderr, "client tests run real containers and need root (set HUSK_ALLOW_SKIP_ROOT=1 to skip them)")
+				return 1
+			}
 			notRoot = true
 			return m.Run()
 		}
@@ -105,7 +112,7 @@ func setup() error {
 func start(t *testing.T) {
 	t.Helper()
 	if notRoot {
-		t.Skip("needs root")
+		t.Skip("needs root (HUSK_ALLOW_SKIP_ROOT)")
 	}
 	if setupErr != nil {
 		t.Fatalf("setup: %v", setupErr)

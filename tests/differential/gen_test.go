@@ -483,6 +483,7 @@ var catalogue = []mutation{
 	{"resources.memory.kernel", []string{"memory", "kernel"}, func(r *rand.Rand, g *gen) string {
 		v := pick[int64](r, 0, -1, 64<<20)
 		if r.IntN(2) == 0 {
+			//lint:ignore SA1019 linux.resources.memory.kernel is deprecated but still in the runtime-spec: runtimes must accept it
 			mem(g).Kernel = &v
 			return "kernel " + show(v)
 		}
@@ -870,6 +871,7 @@ var catalogue = []mutation{
 		kind := pick(r, "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
 		switch kind {
 		case "prestart":
+			//lint:ignore SA1019 prestart hooks are deprecated but still in the runtime-spec: runtimes run them
 			hk.Prestart = append(hk.Prestart, h)
 		case "createRuntime":
 			hk.CreateRuntime = append(hk.CreateRuntime, h)

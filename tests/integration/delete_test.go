@@ -15,10 +15,7 @@ func TestDeleteRunningFailsWithoutForce(t *testing.T) {
 	e.runDetached(b, "ctr")
 	waitFile(t, b.outFile("ready"))
 	pid := e.state("ctr").PID
-	r := e.fails("delete", "ctr")
-	if !strings.Contains(r.Stderr, "cannot delete container ctr that is not stopped: running") {
-		t.Errorf("error does not name the container: %q", r.Stderr)
-	}
+	e.failsWith("cannot delete container ctr that is not stopped: running", "delete", "ctr")
 	if s := e.state("ctr"); s.Status != "running" || s.PID != pid {
 		t.Errorf("after failed delete: %+v, want running with pid %d", s, pid)
 	}
@@ -75,7 +72,7 @@ func TestDeleteStoppedRemovesState(t *testing.T) {
 
 func TestDeleteNonexistentFails(t *testing.T) {
 	e := newEnv(t)
-	e.fails("delete", "nosuch")
+	e.failsWith("container does not exist", "delete", "nosuch")
 }
 
 // runc: `delete --force` of a container that does not exist succeeds.
@@ -168,10 +165,7 @@ func TestDeleteForceGivesUpOnUnkillableInit(t *testing.T) {
 	})
 	freezeCgroup(t, freezer, frozen, true)
 
-	r := e.fails("delete", "--force", "stuck")
-	if !strings.Contains(r.Stderr, "container init still running") {
-		t.Errorf("delete --force of an init that cannot die: %q", r.Stderr)
-	}
+	e.failsWith("container init still running", "delete", "--force", "stuck")
 	if !procAlive(pid) {
 		t.Fatalf("the frozen init %d died", pid)
 	}

@@ -335,7 +335,7 @@ func TestStartRunningContainerFails(t *testing.T) {
 	e.create(b, "ctr")
 	e.ok("start", "ctr")
 	waitLines(t, b.outFile("starts"), 1)
-	e.fails("start", "ctr")
+	e.failsWith("cannot start an already running container", "start", "ctr")
 	if s := e.state("ctr"); s.Status != "running" {
 		t.Errorf("status after second start = %q, want running", s.Status)
 	}
@@ -350,7 +350,7 @@ func TestStartStoppedContainerFails(t *testing.T) {
 	e.create(b, "ctr")
 	e.ok("start", "ctr")
 	e.waitStatus("ctr", "stopped")
-	e.fails("start", "ctr")
+	e.failsWith("cannot start a container that has stopped", "start", "ctr")
 	if s := e.state("ctr"); s.Status != "stopped" {
 		t.Errorf("status = %q, want stopped", s.Status)
 	}
@@ -361,12 +361,12 @@ func TestStartStoppedContainerFails(t *testing.T) {
 
 func TestStartNonexistentFails(t *testing.T) {
 	e := newEnv(t)
-	e.fails("start", "nosuch")
+	e.failsWith("container does not exist", "start", "nosuch")
 }
 
 func TestStateNonexistentFails(t *testing.T) {
 	e := newEnv(t)
-	r := e.fails("state", "nosuch")
+	r := e.failsWith("container does not exist", "state", "nosuch")
 	if r.Stdout != "" {
 		t.Errorf("state of a missing container printed %q", r.Stdout)
 	}
@@ -390,7 +390,7 @@ func TestCreateExistingIDFailsAndKeepsFirst(t *testing.T) {
 	e.create(b1, "ctr")
 	first := e.state("ctr")
 
-	e.fails("create", "--bundle", b2.Dir, "ctr")
+	e.failsWith("container with given ID already exists", "create", "--bundle", b2.Dir, "ctr")
 	if d := cgroupDirs(b2.Cgroup); len(d) != 0 {
 		t.Errorf("failed create left cgroup dirs: %v", d)
 	}
@@ -418,7 +418,7 @@ func TestRunExistingIDFails(t *testing.T) {
 	b2 := e.newBundle(withOut(), withShell("touch /out/ready"))
 	e.runDetached(b1, "ctr")
 	first := e.state("ctr")
-	e.fails("run", "--bundle", b2.Dir, "ctr")
+	e.failsWith("container with given ID already exists", "run", "--bundle", b2.Dir, "ctr")
 	if exists(b2.outFile("ready")) {
 		t.Errorf("the second bundle's workload ran")
 	}

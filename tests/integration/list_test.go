@@ -164,7 +164,8 @@ func TestListShortFormatFlag(t *testing.T) {
 
 func TestListInvalidFormatFails(t *testing.T) {
 	e := newEnv(t)
-	e.fails("list", "--format", "yaml")
+	// husk names the format and the ones there are.
+	e.failsWith(huskOrRunc(`invalid format option "yaml": use table or json`, "invalid format option"), "list", "--format", "yaml")
 }
 
 // An explicit --root that does not exist is an error (runc 1.2 and later:

@@ -270,8 +270,8 @@ func TestMountIdmapContainerMappings(t *testing.T) {
 		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/idm", Type: "bind", Source: src, Options: []string{"bind", "idmap"}})
 	}))
 	e.track("idmapbad")
-	r := e.fails("run", "--bundle", b.Dir, "idmapbad")
-	if !strings.Contains(r.Stderr, "mappings") || (isHusk() && !strings.Contains(r.Stderr, "mounts[7].options")) {
+	r := e.failsWith("mappings", "run", "--bundle", b.Dir, "idmapbad")
+	if isHusk() && !strings.Contains(r.Stderr, "mounts[7].options") {
 		t.Errorf("stderr %q", r.Stderr)
 	}
 	e.assertNoTrace(b, "idmapbad")
@@ -475,11 +475,7 @@ func TestMountProcSysNotDirectoryRefused(t *testing.T) {
 		}
 		id := fmt.Sprintf("notdir%d", i)
 		e.track(id)
-		r := e.fails("run", "--bundle", b.Dir, id)
-		// The message is quoted again in the log line: its quotes escaped.
-		if msg := fmt.Sprintf(`filesystem \"%s\" must be mounted on ordinary directory`, c.fs); !strings.Contains(r.Stderr, msg) {
-			t.Errorf("/%s a %s: stderr %q, want %q", c.path, c.kind, r.Stderr, msg)
-		}
+		e.failsWith(fmt.Sprintf("filesystem %q must be mounted on ordinary directory", c.fs), "run", "--bundle", b.Dir, id)
 		e.assertNoTrace(b, id)
 	}
 }
@@ -517,9 +513,9 @@ func TestMountBindLockedFlagsInUserns(t *testing.T) {
 		b := bundle(c.opts...)
 		id := fmt.Sprintf("locked%d", i)
 		e.track(id)
-		r := e.fails("run", "--bundle", b.Dir, id)
-		if !strings.Contains(r.Stderr, c.msg) || !strings.Contains(r.Stderr, "operation not permitted") {
-			t.Errorf("%v: stderr %q, want %q and EPERM", c.opts, r.Stderr, c.msg)
+		r := e.failsWith(c.msg, "run", "--bundle", b.Dir, id)
+		if !strings.Contains(r.Stderr, "operation not permitted") {
+			t.Errorf("%v: stderr %q, want EPERM", c.opts, r.Stderr)
 		}
 		e.assertNoTrace(b, id)
 	}
@@ -563,8 +559,8 @@ func TestMountBindFlagsExact(t *testing.T) {
 	// with a warning.
 	r := e.runFG(b, "binddata")
 	if isRunc() {
-		if r.Code == 0 {
-			t.Errorf("runc ran a bind with mode=755: %s", r)
+		if r.Code != 1 || !strings.Contains(r.Stderr, "bind mounts cannot have any filesystem-specific options applied") {
+			t.Errorf("runc with a bind with mode=755: %s, want its refusal", r)
 		}
 	} else if r.Code != 0 || !strings.Contains(r.Stderr, "filesystem options of a bind mount are ignored") {
 		t.Errorf("a bind with mode=755: %s", r)

@@ -26,13 +26,15 @@ var (
 
 // buildHelper builds a static Go program from testdata/NAME once per run
 // and returns its path; a test copies it into a private rootfs. With
-// HUSK_TEST_HELPERS (see helpers_test.go) it is that directory's NAME.
+// HUSK_TEST_HELPERS (see helpers_test.go) it is that directory's NAME. A
+// helper that is missing or does not build fails the test: a skip would
+// hide the bug.
 func buildHelper(t *testing.T, name string) string {
 	t.Helper()
 	if dir := os.Getenv("HUSK_TEST_HELPERS"); dir != "" {
 		p := filepath.Join(dir, name)
 		if !exists(p) {
-			t.Skipf("helper %s is not in HUSK_TEST_HELPERS=%s", name, dir)
+			t.Fatalf("helper %s is not in HUSK_TEST_HELPERS=%s", name, dir)
 		}
 		return p
 	}
@@ -45,7 +47,7 @@ func buildHelper(t *testing.T, name string) string {
 	cmd := exec.Command("go", "build", "-o", p, "./testdata/"+name)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Skipf("cannot build the %s helper: %v %s", name, err, out)
+		t.Fatalf("cannot build the %s helper: %v %s", name, err, out)
 	}
 	helpers[name] = p
 	return p

@@ -182,12 +182,14 @@ func TestTerminalFlagErrors(t *testing.T) {
 	e := newEnv(t)
 	b := e.newBundle(withSpec(withTerminal))
 	e.track("noterm1")
-	e.fails("create", "--bundle", b.Dir, "noterm1")
+	// Each runtime names itself.
+	name := filepath.Base(runtimeBin)
+	e.failsWith("cannot allocate tty if "+name+" will detach without setting console socket", "create", "--bundle", b.Dir, "noterm1")
 	e.assertNoTrace(b, "noterm1")
 	plain := e.newBundle(withArgs("true"))
 	sock, _ := consoleReceiver(t)
 	e.track("noterm2")
-	e.fails("create", "--bundle", plain.Dir, "--console-socket", sock, "noterm2")
+	e.failsWith("cannot use console socket if "+name+" will not detach or allocate tty", "create", "--bundle", plain.Dir, "--console-socket", sock, "noterm2")
 	e.assertNoTrace(plain, "noterm2")
 }
 

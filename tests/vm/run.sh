@@ -94,9 +94,12 @@ if ((systemd)) && [[ ! -s $img ]]; then
 	say "building the systemd image"
 	tmp=$cache/image.tmp
 	rm -rf "$tmp" && mkdir -p "$tmp"
+	# The host's release, from its os-release.
+	# shellcheck source=/dev/null
+	codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
 	# mmdebstrap mounts /proc and /sys in the new root: not in our namespace.
 	unshare -m --propagation private mmdebstrap --variant=minbase --include="$sd_pkgs" \
-		"$(. /etc/os-release && echo "$VERSION_CODENAME")" "$tmp/root" >"$tmp/log" 2>&1 ||
+		"$codename" "$tmp/root" >"$tmp/log" 2>&1 ||
 		{ tail -n 20 "$tmp/log" >&2 && exit 1; }
 	mkfs.ext4 -q -d "$tmp/root" "$tmp/img" 1G >/dev/null
 	mv "$tmp/img" "$img" && rm -rf "$tmp"
