@@ -17,8 +17,8 @@
 
 /* ---- io.c: frames on the init socket, errors, debug records ---- */
 
-extern int husk_sock;      /* the init socket, or -1 */
-extern int husk_log_debug; /* the parent wants a LOG frame per step */
+extern int husk_sock;          /* the init socket, or -1 */
+extern int husk_log_debug;     /* the parent wants a LOG frame per step */
 extern const char *husk_stage; /* "nsenter" (bootstrap), then "init" (plan) */
 
 uint32_t husk_get_u32(const uint8_t *p);
@@ -44,10 +44,10 @@ void husk_expect(uint16_t want, const char *what);
  * stderr (and, while `start` waits on the exec fifo, to it as "1...").
  */
 void husk_fail(const char *stage, int err, const char *op, const char *path, const char *detail)
-	__attribute__((noreturn));
+        __attribute__((noreturn));
 /* Like husk_fail with a formatted detail. */
 void husk_failf(const char *stage, int err, const char *op, const char *path, const char *fmt, ...)
-	__attribute__((noreturn, format(printf, 5, 6)));
+        __attribute__((noreturn, format(printf, 5, 6)));
 void husk_debugf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* strerror as Go says it (syscall.Errno.Error): lower case. */
 const char *husk_strerror(int err);
@@ -63,10 +63,10 @@ extern int husk_fifo_fd;
 
 /* One decoded field (see initproto/plan.go for the kinds). */
 struct husk_field {
-	uint32_t u;          /* u; the count of S and L; the length of s and b */
-	uint64_t U;          /* U */
-	const char *s;       /* s: NUL-terminated, in the plan buffer */
-	const uint8_t *p;    /* S, b, L: the encoded items, in the plan buffer */
+	uint32_t u;       /* u; the count of S and L; the length of s and b */
+	uint64_t U;       /* U */
+	const char *s;    /* s: NUL-terminated, in the plan buffer */
+	const uint8_t *p; /* S, b, L: the encoded items, in the plan buffer */
 };
 
 struct husk_op {
@@ -76,7 +76,7 @@ struct husk_op {
 
 /* Decode a plan: each record's fields checked against the op table. */
 int husk_parse_plan(const uint8_t *buf, size_t len, struct husk_op *ops, size_t max_ops, size_t *nops,
-		    const char **why);
+                    const char **why);
 /* The i-th string of an S field, the i-th u32 of an L field. */
 const char *husk_str_at(const struct husk_field *fl, uint32_t i);
 uint32_t husk_u32_at(const struct husk_field *fl, uint32_t i);
@@ -86,18 +86,18 @@ void husk_run_plan(struct husk_bootstrap *bs) __attribute__((noreturn));
 /* ---- the executor's state, shared by the ops ---- */
 
 struct husk_ctx {
-	int rootfd;        /* O_PATH of the rootfs bind mount, -1 before prep-root */
-	int procfd;        /* a procfs of our own (its root, O_PATH), -1 until made */
-	int parent_pidfd;  /* until the handoff, -1 after */
-	int nullfd;        /* the container's verified /dev/null, -1 until needed */
-	mode_t old_umask;  /* restored once the rootfs is done */
+	int rootfd;       /* O_PATH of the rootfs bind mount, -1 before prep-root */
+	int procfd;       /* a procfs of our own (its root, O_PATH), -1 until made */
+	int parent_pidfd; /* until the handoff, -1 after */
+	int nullfd;       /* the container's verified /dev/null, -1 until needed */
+	mode_t old_umask; /* restored once the rootfs is done */
 	int deferred_ro[256];
 	int ndeferred;
-	const char *cwd;   /* the workload's */
-	int cwd_pending;   /* root may not enter it: again after the user switch */
-	char **env;        /* the workload's environment (NULL-terminated) */
+	const char *cwd; /* the workload's */
+	int cwd_pending; /* root may not enter it: again after the user switch */
+	char **env;      /* the workload's environment (NULL-terminated) */
 	size_t nenv;
-	char exe[4096];    /* lookup's result */
+	char exe[4096]; /* lookup's result */
 	const char *hook_before, *hook_after;
 	char warnings[8192]; /* for Ready: NUL-separated */
 	size_t nwarnings;
@@ -134,7 +134,7 @@ void husk_flag_names(unsigned long flags, char *out, size_t cap);
  * locked ones kept; -1 and why when the config clears a locked flag or
  * asks for another atime. */
 int husk_locked_flags(unsigned long want, unsigned long clear, unsigned long have, unsigned long *flags, char *problem,
-		      size_t cap);
+                      size_t cap);
 /* Open path inside the rootfs (symlinks resolved as if chrooted). */
 int husk_open_in_root(const char *path, int flags);
 

@@ -100,7 +100,9 @@ int husk_recv_frame(uint16_t *type, uint8_t *payload, uint32_t cap, uint32_t *le
 			char buf[CMSG_SPACE(sizeof(int))];
 		} u;
 		struct iovec iov = { .iov_base = hdr, .iov_len = sizeof(hdr) };
-		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+		struct msghdr m = {
+			.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)
+		};
 		ssize_t n;
 
 		*fd = -1;
@@ -113,7 +115,8 @@ int husk_recv_frame(uint16_t *type, uint8_t *payload, uint32_t cap, uint32_t *le
 			return -1;
 		}
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c))
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(sizeof(int)))
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+			    c->cmsg_len >= CMSG_LEN(sizeof(int)))
 				memcpy(fd, CMSG_DATA(c), sizeof(int));
 		got = n;
 	}
@@ -238,8 +241,8 @@ static void die(int sig)
 
 void husk_die_on_signals(void)
 {
-	static const int sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGABRT, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM,
-				    SIGSTKFLT, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGIO, SIGPWR };
+	static const int sigs[] = { SIGHUP,    SIGINT,  SIGQUIT, SIGABRT,   SIGUSR1, SIGUSR2, SIGALRM, SIGTERM,
+		                    SIGSTKFLT, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGIO,   SIGPWR };
 	struct sigaction sa = { .sa_handler = die };
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)

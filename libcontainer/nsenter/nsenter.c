@@ -44,9 +44,9 @@
 #define get_u16 husk_get_u16
 #define put_u32 husk_put_u32
 
-#define ALL_NS                                                                                   \
-	(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | \
-	 CLONE_NEWCGROUP | CLONE_NEWTIME)
+#define ALL_NS                                                                                                         \
+	(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP |   \
+	 CLONE_NEWTIME)
 
 /* A single namespace flag, or 0. */
 static int one_ns(uint32_t t)
@@ -213,8 +213,8 @@ int husk_parse_bootstrap(const uint8_t *buf, size_t len, struct husk_bootstrap *
 /* ---- the constructor: namespaces, then the plan ---- */
 
 #define bail(err, op, path, detail) husk_fail("nsenter", err, op, path, detail)
-#define debugf husk_debugf
-#define sockfd husk_sock
+#define debugf                      husk_debugf
+#define sockfd                      husk_sock
 
 static void send_pid(uint16_t type, pid_t pid)
 {
@@ -227,14 +227,22 @@ static void send_pid(uint16_t type, pid_t pid)
 static const char *ns_name(uint32_t t)
 {
 	switch (t) {
-	case CLONE_NEWUSER: return "user";
-	case CLONE_NEWNS: return "mount";
-	case CLONE_NEWPID: return "pid";
-	case CLONE_NEWNET: return "network";
-	case CLONE_NEWIPC: return "ipc";
-	case CLONE_NEWUTS: return "uts";
-	case CLONE_NEWCGROUP: return "cgroup";
-	case CLONE_NEWTIME: return "time";
+	case CLONE_NEWUSER:
+		return "user";
+	case CLONE_NEWNS:
+		return "mount";
+	case CLONE_NEWPID:
+		return "pid";
+	case CLONE_NEWNET:
+		return "network";
+	case CLONE_NEWIPC:
+		return "ipc";
+	case CLONE_NEWUTS:
+		return "uts";
+	case CLONE_NEWCGROUP:
+		return "cgroup";
+	case CLONE_NEWTIME:
+		return "time";
 	}
 	return "unknown";
 }
@@ -247,8 +255,8 @@ static const char *ns_name(uint32_t t)
  */
 static void join_namespaces(struct husk_bootstrap *bs)
 {
-	static const uint32_t order[] = { CLONE_NEWUSER, CLONE_NEWIPC,	CLONE_NEWUTS,  CLONE_NEWNET,
-					  CLONE_NEWPID,	 CLONE_NEWTIME, CLONE_NEWCGROUP, CLONE_NEWNS };
+	static const uint32_t order[] = { CLONE_NEWUSER, CLONE_NEWIPC,  CLONE_NEWUTS,    CLONE_NEWNET,
+		                          CLONE_NEWPID,  CLONE_NEWTIME, CLONE_NEWCGROUP, CLONE_NEWNS };
 	int fds[HUSK_MAX_NS_PATHS];
 
 	for (int i = 0; i < bs->nns; i++) {

@@ -19,7 +19,10 @@
 #endif
 
 struct husk_ctx husk = {
-	.rootfd = -1, .procfd = -1, .parent_pidfd = -1, .nullfd = -1,
+	.rootfd = -1,
+	.procfd = -1,
+	.parent_pidfd = -1,
+	.nullfd = -1,
 };
 
 /* Take a string (u32 length, bytes, NUL) at *off of buf[0:end]. */
@@ -90,8 +93,7 @@ static int take_field(char kind, const uint8_t *buf, size_t end, size_t *off, st
 	return -1;
 }
 
-int husk_parse_plan(const uint8_t *buf, size_t len, struct husk_op *ops, size_t max_ops, size_t *nops,
-		    const char **why)
+int husk_parse_plan(const uint8_t *buf, size_t len, struct husk_op *ops, size_t max_ops, size_t *nops, const char **why)
 {
 	size_t off = sizeof(HUSK_PLAN_MAGIC) - 1;
 
@@ -257,7 +259,8 @@ void husk_run_plan(struct husk_bootstrap *bs)
 	for (size_t i = 0; i < nops; i++) {
 		op_fn fn = handlers[ops[i].type];
 		if (fn == NULL)
-			husk_failf("init", ENOSYS, "run plan", NULL, "op %s has no handler", husk_op_names[ops[i].type]);
+			husk_failf("init", ENOSYS, "run plan", NULL, "op %s has no handler",
+			           husk_op_names[ops[i].type]);
 		fn(&ops[i]);
 	}
 	husk_fail("init", EINVAL, "run plan", NULL, "the plan ends without an exec");

@@ -37,8 +37,8 @@
 #include "husk.h"
 
 #ifndef PR_CAP_AMBIENT
-#define PR_CAP_AMBIENT 47
-#define PR_CAP_AMBIENT_RAISE 2
+#define PR_CAP_AMBIENT           47
+#define PR_CAP_AMBIENT_RAISE     2
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
 #endif
 #ifndef TIOCGPTPEER
@@ -56,7 +56,7 @@
 #endif
 #ifndef RESOLVE_NO_MAGICLINKS
 #define RESOLVE_NO_MAGICLINKS 0x02
-#define RESOLVE_NO_SYMLINKS 0x04
+#define RESOLVE_NO_SYMLINKS   0x04
 #endif
 
 extern char **environ;
@@ -139,12 +139,14 @@ void husk_op_hook(const struct husk_op *op)
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
 
 	husk_debugf("run %s hook #%u %s", kind, f[HUSK_F_HOOK_INDEX].u, path);
-	sn = snprintf(state, sizeof(state), "%s\"status\":\"%s\",\"pid\":%d%s", husk.hook_before ? husk.hook_before : "{",
-		      (flags & HUSK_HOOK_STATE_CREATED) ? "created" : "creating", (int)getpid(),
-		      husk.hook_after ? husk.hook_after : "}");
+	sn = snprintf(state, sizeof(state), "%s\"status\":\"%s\",\"pid\":%d%s",
+	              husk.hook_before ? husk.hook_before : "{",
+	              (flags & HUSK_HOOK_STATE_CREATED) ? "created" : "creating", (int)getpid(),
+	              husk.hook_after ? husk.hook_after : "}");
 	if (sn >= (int)sizeof(state))
 		husk_fail("hooks", E2BIG, "hook state", NULL, NULL);
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0 || pipe2(ex, O_CLOEXEC) < 0)
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0 ||
+	    pipe2(ex, O_CLOEXEC) < 0)
 		husk_fail("hooks", errno, "pipe", NULL, NULL);
 	pid = fork();
 	if (pid < 0)
@@ -229,8 +231,9 @@ void husk_op_hook(const struct husk_op *op)
 			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 				;
 			close(ex[0]);
-			snprintf(msg, sizeof(msg), "error running %s hook #%u: hook ran past specified timeout of %.1fs", kind,
-				 f[HUSK_F_HOOK_INDEX].u, (double)timeout);
+			snprintf(msg, sizeof(msg),
+			         "error running %s hook #%u: hook ran past specified timeout of %.1fs", kind,
+			         f[HUSK_F_HOOK_INDEX].u, (double)timeout);
 			husk_fail("hooks", 0, "", NULL, msg);
 		}
 	}
@@ -238,8 +241,8 @@ void husk_op_hook(const struct husk_op *op)
 		;
 	if (read(ex[0], &execerr, sizeof(execerr)) == (ssize_t)sizeof(execerr)) {
 		close(ex[0]);
-		snprintf(msg, sizeof(msg), "error running %s hook #%u: fork/exec %s: %s", kind, f[HUSK_F_HOOK_INDEX].u, path,
-			 husk_strerror(execerr));
+		snprintf(msg, sizeof(msg), "error running %s hook #%u: fork/exec %s: %s", kind, f[HUSK_F_HOOK_INDEX].u,
+		         path, husk_strerror(execerr));
 		husk_fail("hooks", 0, "", NULL, msg);
 	}
 	close(ex[0]);
@@ -247,10 +250,10 @@ void husk_op_hook(const struct husk_op *op)
 		return;
 	if (WIFEXITED(status))
 		snprintf(msg, sizeof(msg), "error running %s hook #%u: exit status %d, stdout: %s, stderr: %s", kind,
-			 f[HUSK_F_HOOK_INDEX].u, WEXITSTATUS(status), sout, serr);
+		         f[HUSK_F_HOOK_INDEX].u, WEXITSTATUS(status), sout, serr);
 	else
 		snprintf(msg, sizeof(msg), "error running %s hook #%u: signal: %s, stdout: %s, stderr: %s", kind,
-			 f[HUSK_F_HOOK_INDEX].u, strsignal(WTERMSIG(status)), sout, serr);
+		         f[HUSK_F_HOOK_INDEX].u, strsignal(WTERMSIG(status)), sout, serr);
 	husk_fail("hooks", 0, "", NULL, msg);
 }
 
@@ -355,7 +358,8 @@ void husk_op_console(const struct husk_op *op)
 		tree = (int)syscall(SYS_open_tree, slave, "", OPEN_TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH);
 		if (tree < 0)
 			husk_fail("console", errno, "clone pty mount", NULL, NULL);
-		if (syscall(SYS_move_mount, tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		if (syscall(SYS_move_mount, tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+		    0)
 			husk_fail("console", errno, "mount pty on", "/dev/console", NULL);
 		close(tree);
 		close(target);
@@ -504,7 +508,8 @@ static void passwd_home(uint32_t uid, char *out, size_t cap)
 				break;
 			*p++ = 0;
 		}
-		if (n >= 6 && fields[5][0] && strtoul(fields[2], NULL, 10) == uid && fields[2][0] >= '0' && fields[2][0] <= '9') {
+		if (n >= 6 && fields[5][0] && strtoul(fields[2], NULL, 10) == uid && fields[2][0] >= '0' &&
+		    fields[2][0] <= '9') {
 			char *end;
 			unsigned long v = strtoul(fields[2], &end, 10);
 			if (*end == 0 && v == uid) {
@@ -559,13 +564,47 @@ static int last_cap(void)
 }
 
 static const char *const cap_names[] = {
-	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-	"CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
-	"CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE",
-	"CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT",
-	"CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-	"CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
-	"CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+	"CAP_CHOWN",
+	"CAP_DAC_OVERRIDE",
+	"CAP_DAC_READ_SEARCH",
+	"CAP_FOWNER",
+	"CAP_FSETID",
+	"CAP_KILL",
+	"CAP_SETGID",
+	"CAP_SETUID",
+	"CAP_SETPCAP",
+	"CAP_LINUX_IMMUTABLE",
+	"CAP_NET_BIND_SERVICE",
+	"CAP_NET_BROADCAST",
+	"CAP_NET_ADMIN",
+	"CAP_NET_RAW",
+	"CAP_IPC_LOCK",
+	"CAP_IPC_OWNER",
+	"CAP_SYS_MODULE",
+	"CAP_SYS_RAWIO",
+	"CAP_SYS_CHROOT",
+	"CAP_SYS_PTRACE",
+	"CAP_SYS_PACCT",
+	"CAP_SYS_ADMIN",
+	"CAP_SYS_BOOT",
+	"CAP_SYS_NICE",
+	"CAP_SYS_RESOURCE",
+	"CAP_SYS_TIME",
+	"CAP_SYS_TTY_CONFIG",
+	"CAP_MKNOD",
+	"CAP_LEASE",
+	"CAP_AUDIT_WRITE",
+	"CAP_AUDIT_CONTROL",
+	"CAP_SETFCAP",
+	"CAP_MAC_OVERRIDE",
+	"CAP_MAC_ADMIN",
+	"CAP_SYSLOG",
+	"CAP_WAKE_ALARM",
+	"CAP_BLOCK_SUSPEND",
+	"CAP_AUDIT_READ",
+	"CAP_PERFMON",
+	"CAP_BPF",
+	"CAP_CHECKPOINT_RESTORE",
 };
 
 void husk_op_caps_bounding(const struct husk_op *op)
@@ -860,7 +899,8 @@ void husk_op_ready(const struct husk_op *op)
 {
 	uint32_t flags = op->f[HUSK_F_READY_FLAGS].u;
 
-	husk_debugf("ready: %s %s", husk.is_exec ? "about to exec" : "wait on the exec fifo for start, then exec", husk.exe);
+	husk_debugf("ready: %s %s", husk.is_exec ? "about to exec" : "wait on the exec fifo for start, then exec",
+	            husk.exe);
 	if (husk_send_frame(HUSK_MSG_READY, husk.warnings, husk.nwarnings) < 0)
 		husk_fail("init", errno, "send ready", NULL, NULL);
 	husk_expect(HUSK_MSG_HANDOFF, "the handoff");

@@ -30,11 +30,11 @@
 #include "husk.h"
 
 #ifndef RESOLVE_NO_XDEV
-#define RESOLVE_NO_XDEV 0x01
+#define RESOLVE_NO_XDEV       0x01
 #define RESOLVE_NO_MAGICLINKS 0x02
-#define RESOLVE_NO_SYMLINKS 0x04
-#define RESOLVE_BENEATH 0x08
-#define RESOLVE_IN_ROOT 0x10
+#define RESOLVE_NO_SYMLINKS   0x04
+#define RESOLVE_BENEATH       0x08
+#define RESOLVE_IN_ROOT       0x10
 #endif
 #ifndef MOUNT_ATTR_RDONLY
 #define MOUNT_ATTR_RDONLY 0x00000001
@@ -53,9 +53,9 @@
 #define OPEN_TREE_CLOEXEC O_CLOEXEC
 #endif
 #ifndef FSOPEN_CLOEXEC
-#define FSOPEN_CLOEXEC 0x00000001
+#define FSOPEN_CLOEXEC      0x00000001
 #define FSCONFIG_CMD_CREATE 6
-#define FSMOUNT_CLOEXEC 0x00000001
+#define FSMOUNT_CLOEXEC     0x00000001
 #endif
 #ifndef MS_NOSYMFOLLOW
 #define MS_NOSYMFOLLOW 256
@@ -98,7 +98,7 @@ static const char *procfd(int fd, char buf[32])
 	return buf;
 }
 
-#define fail(op, path, err) husk_fail("rootfs", err, op, path, NULL)
+#define fail(op, path, err)       husk_fail("rootfs", err, op, path, NULL)
 #define failf(op, path, err, ...) husk_failf("rootfs", err, op, path, __VA_ARGS__)
 
 int husk_open_in_root(const char *path, int flags)
@@ -387,9 +387,9 @@ void husk_op_prep_root_nomntns(const struct husk_op *op)
 
 /* ---- the flags the kernel locks on a user namespace's mounts ---- */
 
-#define ATIME_ENUM (MS_NOATIME | MS_RELATIME | MS_STRICTATIME)
+#define ATIME_ENUM  (MS_NOATIME | MS_RELATIME | MS_STRICTATIME)
 #define ATIME_FLAGS (ATIME_ENUM | MS_NODIRATIME)
-#define LOCKABLE (MS_RDONLY | MS_NODEV | MS_NOEXEC | MS_NOSUID | ATIME_FLAGS)
+#define LOCKABLE    (MS_RDONLY | MS_NODEV | MS_NOEXEC | MS_NOSUID | ATIME_FLAGS)
 
 static const struct {
 	unsigned long st;
@@ -430,7 +430,7 @@ void husk_flag_names(unsigned long flags, char *out, size_t cap)
 }
 
 int husk_locked_flags(unsigned long want, unsigned long clear, unsigned long have, unsigned long *flags, char *problem,
-		      size_t cap)
+                      size_t cap)
 {
 	char names[256];
 	if (have & clear & LOCKABLE) {
@@ -593,7 +593,7 @@ static int copy_tree(int sfd, int dfd, char *err, size_t cap)
 	}
 	closedir(d);
 	return 0;
-fail: {
+fail : {
 	int e2 = errno;
 	closedir(d);
 	errno = e2;
@@ -648,7 +648,8 @@ static void check_ordinary_dir(const char *dest, const char *fstype, const char 
 		fail("open", dir, errno);
 	}
 	if (fstatat(parent, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
-		husk_failf("rootfs", 0, "mount", what, "filesystem \"%s\" must be mounted on ordinary directory", fstype);
+		husk_failf("rootfs", 0, "mount", what, "filesystem \"%s\" must be mounted on ordinary directory",
+		           fstype);
 	close(parent);
 }
 
@@ -708,7 +709,8 @@ void husk_op_mount(const struct husk_op *op)
 		int r;
 		/* The flags other than MS_BIND|MS_REC need a remount, below. */
 		if (src >= 0 && (opts & HUSK_MNT_IDMAP))
-			r = (int)syscall(SYS_move_mount, src, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+			r = (int)syscall(SYS_move_mount, src, "", target, "",
+			                 MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
 		else if (src >= 0)
 			r = mount(procfd(src, b1), procfd(target, b2), NULL, flags & (MS_BIND | MS_REC), NULL);
 		else
@@ -726,7 +728,7 @@ void husk_op_mount(const struct husk_op *op)
 				fail("open for tmpcopyup", dest, errno);
 		}
 		if (mount(source, procfd(target, b2), fstype, (flags & ~MS_REMOUNT) & ~(defer_ro ? MS_RDONLY : 0),
-			  data) < 0)
+		          data) < 0)
 			fail("mount", what, errno);
 		if (under >= 0) {
 			char err[PATH_MAX + 64];
@@ -809,8 +811,9 @@ void husk_op_guard_cgroups(const struct husk_op *op)
 		close(f);
 		return;
 	}
-	if (statx(f, "", AT_EMPTY_PATH, STATX_MNT_ID, &st) < 0 || statx(parent, "", AT_EMPTY_PATH, STATX_MNT_ID, &pst) < 0 ||
-	    !(st.stx_mask & STATX_MNT_ID) || st.stx_mnt_id == pst.stx_mnt_id)
+	if (statx(f, "", AT_EMPTY_PATH, STATX_MNT_ID, &st) < 0 ||
+	    statx(parent, "", AT_EMPTY_PATH, STATX_MNT_ID, &pst) < 0 || !(st.stx_mask & STATX_MNT_ID) ||
+	    st.stx_mnt_id == pst.stx_mnt_id)
 		goto out; /* not a mount of its own: the image's directory */
 	if (fstatfs(f, &sfs) < 0)
 		fail("statfs", "/sys/fs/cgroup", errno);
@@ -991,8 +994,10 @@ void husk_op_mask(const struct husk_op *op)
 					bind_failed = 1;
 			}
 			if (!done) {
-				if (mount("tmpfs", procfd(target, b2), "tmpfs", MS_RDONLY, op->f[HUSK_F_MASK_DATA].s) < 0 &&
-				    mount("tmpfs", procfd(target, b2), "tmpfs", MS_RDONLY, op->f[HUSK_F_MASK_DATA2].s) < 0)
+				if (mount("tmpfs", procfd(target, b2), "tmpfs", MS_RDONLY, op->f[HUSK_F_MASK_DATA].s) <
+				            0 &&
+				    mount("tmpfs", procfd(target, b2), "tmpfs", MS_RDONLY, op->f[HUSK_F_MASK_DATA2].s) <
+				            0)
 					fail("mask", p, errno);
 				if (shared < 0 && !bind_failed && (shared = open_path(p)) < 0)
 					fail("reopen mask of", p, errno);
@@ -1049,7 +1054,8 @@ static void unescape(char *s)
 {
 	char *o = s;
 	for (char *p = s; *p; p++) {
-		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' &&
+		    p[3] <= '7') {
 			*o++ = (char)((p[1] - '0') << 6 | (p[2] - '0') << 3 | (p[3] - '0'));
 			p += 3;
 		} else {
@@ -1117,7 +1123,8 @@ static void detach_host_mounts(const char *rootfs)
 		if (!is_ancestor(ms[i].point, rootfs))
 			continue;
 		kept[i] = 1;
-		if (strcmp(ms[i].point, rootfs) != 0 && mount("", ms[i].point, NULL, MS_SLAVE, NULL) < 0 && errno != EINVAL)
+		if (strcmp(ms[i].point, rootfs) != 0 && mount("", ms[i].point, NULL, MS_SLAVE, NULL) < 0 &&
+		    errno != EINVAL)
 			fail("make slave", ms[i].point, errno);
 	}
 	for (int i = 0; i < n; i++) {
