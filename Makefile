@@ -93,11 +93,13 @@ export HUSK_VM_TIMEOUT ?= 600
 vm-test: husk
 	rm -rf $(VM_DIR) && mkdir -p $(VM_DIR)/helpers
 	cp $(VM_RUNTIME) /bin/busybox tests/vm/itest.sh $(VM_DIR)/
+	mkdir -p $(VM_DIR)/ref && cp $(RUNC_REF) $(VM_DIR)/ref/runc
 	$(GO) test -c -tags "$(TAGS)" -ldflags "-extldflags -static" -o $(VM_DIR)/integration.test ./tests/integration/
 	for d in tests/integration/testdata/*/; do CGO_ENABLED=0 $(GO) build -o $(VM_DIR)/helpers/ ./$$d || exit 1; done
 	rc=0; for m in $(VM_MODES); do \
 		sd=; [ $$m = systemd ] && sd=HUSK_TEST_SYSTEMD=1; \
-		bash tests/vm/run.sh $${sd:+--systemd} $(VM_DIR) itest.sh HUSK_BINARY=./$(notdir $(VM_RUNTIME)) $$sd \
+		bash tests/vm/run.sh $${sd:+--systemd} $(VM_DIR) itest.sh HUSK_BINARY=./$(notdir $(VM_RUNTIME)) \
+			HUSK_REFERENCE_RUNC=/vmrun/dir/ref/runc $$sd \
 			-test.run '$(VM_TESTS)' -test.timeout 15m || rc=1; \
 	done; exit $$rc
 
