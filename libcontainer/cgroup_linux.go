@@ -56,7 +56,7 @@ func (c *Container) Processes() ([]int, error) {
 
 // pidsInNamespace lists the processes in the pid namespace of pid.
 func pidsInNamespace(pid int) ([]int, error) {
-	want, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid))
+	want, err := os.Readlink(configs.NEWPID.ProcPath(pid))
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +70,7 @@ func pidsInNamespace(pid int) ([]int, error) {
 		if err != nil {
 			continue
 		}
-		if ns, err := os.Readlink("/proc/" + e.Name() + "/ns/pid"); err == nil && ns == want {
+		if ns, err := os.Readlink(configs.NEWPID.ProcPath(p)); err == nil && ns == want {
 			out = append(out, p)
 		}
 	}

@@ -26,7 +26,6 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/notify"
 	"github.com/husk-runtime/husk/libcontainer/nsenter"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
-	"github.com/husk-runtime/husk/libcontainer/specconv"
 	"github.com/husk-runtime/husk/libcontainer/system"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -123,7 +122,7 @@ type spawned struct {
 // Create creates a container: its state directory, cgroup and init process,
 // which waits for Start. On error nothing is left behind.
 func Create(o CreateOptions) (_ *Container, retErr error) {
-	if err := specconv.ValidateID(o.ID); err != nil {
+	if err := configs.ValidateID(o.ID); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadID, err)
 	}
 	if err := ensureRoot(o.Root); err != nil {
@@ -347,9 +346,9 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 		switch {
 		case ns.Type == configs.NEWPID && ns.Path == "" && newPid:
 		case ns.Path == "":
-			bs.CloneFlags |= specconv.CloneFlag(ns.Type)
+			bs.CloneFlags |= ns.Type.CloneFlag()
 		default:
-			bs.NsPaths = append(bs.NsPaths, nsenter.NsPath{Type: specconv.CloneFlag(ns.Type), Path: ns.Path})
+			bs.NsPaths = append(bs.NsPaths, nsenter.NsPath{Type: ns.Type.CloneFlag(), Path: ns.Path})
 		}
 	}
 	if err := sp.bootstrap(&bs, o.Config); err != nil {
@@ -615,7 +614,7 @@ func moveNetDevices(pid int, devs map[string]string) error {
 	if len(devs) == 0 {
 		return nil
 	}
-	ns, err := os.Open("/proc/" + strconv.Itoa(pid) + "/ns/net")
+	ns, err := os.Open(configs.NEWNET.ProcPath(pid))
 	if err != nil {
 		return fmt.Errorf("linux.netDevices: %w", err)
 	}

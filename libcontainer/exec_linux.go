@@ -15,7 +15,6 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/husk-runtime/husk/libcontainer/initproto"
 	"github.com/husk-runtime/husk/libcontainer/nsenter"
-	"github.com/husk-runtime/husk/libcontainer/specconv"
 	"golang.org/x/sys/unix"
 )
 
@@ -61,7 +60,7 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 
 	var flags uint32
 	for _, ns := range c.State.Config.Namespaces {
-		flags |= specconv.CloneFlag(ns.Type)
+		flags |= ns.Type.CloneFlag()
 	}
 	slog.Debug("exec: joining the container's init through a pidfd", "id", c.State.ID, "pid", c.State.InitPid, "namespaces", fmt.Sprintf("%#x", flags))
 	paths, err := subCgroupPaths(c.State.CgroupPaths, o.SubCgroups)

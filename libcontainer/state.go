@@ -12,7 +12,6 @@ import (
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups/manager"
 	"github.com/husk-runtime/husk/libcontainer/configs"
-	"github.com/husk-runtime/husk/libcontainer/specconv"
 	"github.com/husk-runtime/husk/libcontainer/system"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -80,7 +79,7 @@ type Container struct {
 
 // Load reads a container's state.
 func Load(root, id string) (*Container, error) {
-	if err := specconv.ValidateID(id); err != nil {
+	if err := configs.ValidateID(id); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadID, err)
 	}
 	dir := filepath.Join(root, id)

@@ -376,19 +376,6 @@ func TestRootfsPropagationFlags(t *testing.T) {
 	}
 }
 
-func TestValidateID(t *testing.T) {
-	for _, ok := range []string{"a", "c1", "my.container_1+x-y", strings.Repeat("a", 1024)} {
-		if err := ValidateID(ok); err != nil {
-			t.Errorf("%q refused: %v", ok, err)
-		}
-	}
-	for _, bad := range []string{"", ".", "..", "a/b", "../x", "a b", "a\x00", strings.Repeat("a", 1025)} {
-		if err := ValidateID(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}
-
 func TestLoadErrors(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := Load(dir); err == nil || !strings.HasPrefix(err.Error(), "config.json: ") {
@@ -479,5 +466,26 @@ func TestConvertDeviceAccess(t *testing.T) {
 	}
 	if _, err := ConvertResources(&specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: true, Access: "rwx"}}}, "linux.resources"); err == nil || !strings.Contains(err.Error(), "devices[0].access") {
 		t.Errorf(`access "rwx": %v`, err)
+	}
+}
+
+// configs' namespace types are the spec's names: each of the spec's is
+// converted, a path to this process's namespace of that type accepted.
+func TestNamespaceTypesAreTheSpecs(t *testing.T) {
+	spec := []specs.LinuxNamespaceType{specs.PIDNamespace, specs.NetworkNamespace, specs.MountNamespace,
+		specs.IPCNamespace, specs.UTSNamespace, specs.UserNamespace, specs.CgroupNamespace, specs.TimeNamespace}
+	if len(spec) != len(configs.NamespaceTypes()) {
+		t.Errorf("the spec has %d namespace types, configs %v", len(spec), configs.NamespaceTypes())
+	}
+	for _, typ := range spec {
+		c := &configs.Config{}
+		ids := []specs.LinuxIDMapping{{Size: 1}}
+		if err := convertNamespaces(c, &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: typ}}, UIDMappings: ids, GIDMappings: ids}); err != nil {
+			t.Errorf("%s: %v", typ, err)
+			continue
+		}
+		if err := checkNsFile(c.Namespaces[0].Type.ProcPath(os.Getpid()), c.Namespaces[0].Type); err != nil {
+			t.Errorf("%s: %v", typ, err)
+		}
 	}
 }
