@@ -489,3 +489,36 @@ func TestNamespaceTypesAreTheSpecs(t *testing.T) {
 		}
 	}
 }
+
+// An update request: zeros are "unchanged" (nil), a memory limit of -1
+// without swap lifts the swap too, checkBeforeUpdate is kept as given, and
+// errors name the request's source, not config.json.
+func TestConvertUpdate(t *testing.T) {
+	zero, unlimited := int64(0), int64(-1)
+	f := false
+	upd, err := ConvertUpdate(&specs.LinuxResources{
+		Memory: &specs.LinuxMemory{Limit: &unlimited, Reservation: &zero, CheckBeforeUpdate: &f},
+		CPU:    &specs.LinuxCPU{Shares: ptrTo[uint64](0), Quota: &zero, Idle: &zero},
+	}, "update flags")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if upd.MemoryLimit == nil || *upd.MemoryLimit != -1 || upd.MemorySwap == nil || *upd.MemorySwap != -1 {
+		t.Errorf("limit -1 without swap: limit %v, swap %v, want both -1", upd.MemoryLimit, upd.MemorySwap)
+	}
+	if upd.MemoryReservation != nil || upd.CPUShares != nil || upd.CPUQuota != nil {
+		t.Errorf("zeros are not unchanged: %+v", upd)
+	}
+	if upd.CPUIdle == nil || *upd.CPUIdle != 0 || upd.CheckBeforeUpdate == nil || *upd.CheckBeforeUpdate {
+		t.Errorf("idle 0 and checkBeforeUpdate false are values: %v %v", upd.CPUIdle, upd.CheckBeforeUpdate)
+	}
+	swap := int64(1 << 20)
+	upd, err = ConvertUpdate(&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: &unlimited, Swap: &swap}}, "x")
+	if err != nil || *upd.MemorySwap != swap {
+		t.Errorf("limit -1 with a swap: %v %v", upd, err)
+	}
+	_, err = ConvertUpdate(&specs.LinuxResources{CPU: &specs.LinuxCPU{Idle: ptrTo[int64](2)}}, "--resources r.json")
+	if err == nil || err.Error() != "--resources r.json: resources.cpu.idle: 2 is neither 0 nor 1" {
+		t.Errorf("bad idle: %v", err)
+	}
+}
