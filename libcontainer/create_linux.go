@@ -249,13 +249,9 @@ func Create(o CreateOptions) (_ *Container, retErr error) {
 // it is born, and create would wait for it forever.
 func checkCgroupUnused(cg cgroups.Manager) error {
 	paths := cg.Paths()
-	dir := paths[""]
-	for key, p := range paths {
-		for _, c := range strings.Split(key, ",") {
-			if c == "devices" {
-				dir = p
-			}
-		}
+	dir, _ := paths.Unified()
+	if _, p, ok := paths.Find("devices"); ok {
+		dir = p
 	}
 	if dir != "" {
 		pids, err := cgroups.ReadProcs(dir)
@@ -305,7 +301,7 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 		slog.Debug("rootless: running without a cgroup of its own", "err", err)
 		sp.cgroup = manager.None()
 	}
-	_, sp.placeLater = sp.cgroup.(cgroups.PlacedByApply)
+	sp.placeLater = sp.cgroup.Placement() == cgroups.PlacedByApply
 	// A new pid namespace is made by the clone that starts the init, so the
 	// C stage need not fork (and the init's pages are not copied on write)
 	// unless the namespaces are of another user namespace or a new time
@@ -435,7 +431,7 @@ func (sp *spawned) fork(preserveFds int, extra []uintptr, fifo *os.File, cloneFl
 		paths = nil
 	}
 	for key, dir := range paths {
-		if key != "" {
+		if !cgroups.Hierarchy(key).Unified() {
 			tasks = append(tasks, filepath.Join(dir, "tasks"))
 			continue
 		}

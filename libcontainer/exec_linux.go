@@ -6,7 +6,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 
@@ -93,7 +92,7 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 		return 0, err
 	}
 	sp.seccomp = sc
-	if j, ok := sp.cgroup.(cgroups.JoinedByApply); ok && j.JoinedByApply() {
+	if sp.cgroup.Placement() == cgroups.PlacedByApply {
 		sp.placeLater = true
 	}
 	_, tasks, err := sp.fork(o.PreserveFds, extra, nil, 0)
@@ -198,7 +197,7 @@ func subCgroupPaths(paths map[string]string, subs map[string]string) (map[string
 		}
 		return out, nil
 	}
-	if _, v2 := paths[""]; v2 && len(paths) == 1 {
+	if _, v2 := cgroups.Paths(paths).UnifiedOnly(); v2 {
 		// cgroup v2 has no hierarchy of a controller's own: runc 1.5
 		// takes only a bare path there and runs the process in the
 		// container's cgroup otherwise. So does husk, saying so.
@@ -213,7 +212,7 @@ func subCgroupPaths(paths map[string]string, subs map[string]string) (map[string
 	for _, ctrl := range ctrls {
 		key, found := "", false
 		for k := range paths {
-			if k != "" && slices.Contains(strings.Split(k, ","), ctrl) {
+			if cgroups.Hierarchy(k).Has(ctrl) {
 				key, found = k, true
 			}
 		}
@@ -232,10 +231,7 @@ func subCgroupPaths(paths map[string]string, subs map[string]string) (map[string
 func hierarchyNames(paths map[string]string) string {
 	var names []string
 	for key := range paths {
-		if key == "" {
-			key = "the unified hierarchy"
-		}
-		names = append(names, key)
+		names = append(names, cgroups.Hierarchy(key).Describe())
 	}
 	sort.Strings(names)
 	return strings.Join(names, "; ")
