@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -175,13 +176,18 @@ func (c *Container) Status() Status {
 	return Running
 }
 
-// frozen reports whether the container's cgroup is frozen (paused).
+// frozen reports whether the container's cgroup is frozen (paused). One
+// that stays half-frozen (FREEZING) is: it does not run freely, and
+// resume or delete thaw it.
 func (c *Container) frozen() bool {
 	if c.State.Config == nil || c.State.Config.Cgroup == nil {
 		return false
 	}
 	f, err := manager.Load(c.State.Config.Cgroup, c.State.CgroupPaths).Frozen()
-	return err == nil && f
+	if err != nil {
+		slog.Debug("reading the container's freezer state", "id", c.State.ID, "err", err)
+	}
+	return f
 }
 
 // Pid is the init's pid, or 0 once the container has stopped.

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	"golang.org/x/sys/unix"
@@ -54,6 +55,11 @@ type Manager interface {
 	// Destroy removes the cgroup. Processes must be gone.
 	Destroy() error
 }
+
+// FreezeTimeout bounds the wait for a freeze to complete: Freeze's (a
+// freeze that does not complete is undone and reported), and that of a
+// reader of the state (Frozen) that finds one in progress.
+var FreezeTimeout = 10 * time.Second
 
 // ErrNoKill is Kill's answer where the cgroup cannot be killed as one.
 var ErrNoKill = errors.New("cgroup.kill not available")
