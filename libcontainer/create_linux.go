@@ -26,7 +26,6 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/notify"
 	"github.com/husk-runtime/husk/libcontainer/nsenter"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
-	"github.com/husk-runtime/husk/libcontainer/specconv"
 	"github.com/husk-runtime/husk/libcontainer/system"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -123,7 +122,7 @@ type spawned struct {
 // Create creates a container: its state directory, cgroup and init process,
 // which waits for Start. On error nothing is left behind.
 func Create(o CreateOptions) (_ *Container, retErr error) {
-	if err := specconv.ValidateID(o.ID); err != nil {
+	if err := configs.ValidateID(o.ID); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadID, err)
 	}
 	if err := ensureRoot(o.Root); err != nil {
@@ -250,13 +249,9 @@ func Create(o CreateOptions) (_ *Container, retErr error) {
 // it is born, and create would wait for it forever.
 func checkCgroupUnused(cg cgroups.Manager) error {
 	paths := cg.Paths()
-	dir := paths[""]
-	for key, p := range paths {
-		for _, c := range strings.Split(key, ",") {
-			if c == "devices" {
-				dir = p
-			}
-		}
+	dir, _ := paths.Unified()
+	if _, p, ok := paths.Find("devices"); ok {
+		dir = p
 	}
 	if dir != "" {
 		pids, err := cgroups.ReadProcs(dir)
@@ -306,7 +301,7 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 		slog.Debug("rootless: running without a cgroup of its own", "err", err)
 		sp.cgroup = manager.None()
 	}
-	_, sp.placeLater = sp.cgroup.(cgroups.PlacedByApply)
+	sp.placeLater = sp.cgroup.Placement() == cgroups.PlacedByApply
 	// A new pid namespace is made by the clone that starts the init, so the
 	// C stage need not fork (and the init's pages are not copied on write)
 	// unless the namespaces are of another user namespace or a new time
@@ -347,9 +342,9 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 		switch {
 		case ns.Type == configs.NEWPID && ns.Path == "" && newPid:
 		case ns.Path == "":
-			bs.CloneFlags |= specconv.CloneFlag(ns.Type)
+			bs.CloneFlags |= ns.Type.CloneFlag()
 		default:
-			bs.NsPaths = append(bs.NsPaths, nsenter.NsPath{Type: specconv.CloneFlag(ns.Type), Path: ns.Path})
+			bs.NsPaths = append(bs.NsPaths, nsenter.NsPath{Type: ns.Type.CloneFlag(), Path: ns.Path})
 		}
 	}
 	if err := sp.bootstrap(&bs, o.Config); err != nil {
@@ -436,7 +431,7 @@ func (sp *spawned) fork(preserveFds int, extra []uintptr, fifo *os.File, cloneFl
 		paths = nil
 	}
 	for key, dir := range paths {
-		if key != "" {
+		if !cgroups.Hierarchy(key).Unified() {
 			tasks = append(tasks, filepath.Join(dir, "tasks"))
 			continue
 		}
@@ -615,7 +610,7 @@ func moveNetDevices(pid int, devs map[string]string) error {
 	if len(devs) == 0 {
 		return nil
 	}
-	ns, err := os.Open("/proc/" + strconv.Itoa(pid) + "/ns/net")
+	ns, err := os.Open(configs.NEWNET.ProcPath(pid))
 	if err != nil {
 		return fmt.Errorf("linux.netDevices: %w", err)
 	}
@@ -812,12 +807,9 @@ func (sp *spawned) abort() {
 		killAndWait(sp.pid, sp.startTime)
 	}
 	if sp.pid0 > 0 && !sp.reaped0 {
-		unix.Kill(sp.pid0, unix.SIGKILL)
-		var ws unix.WaitStatus
-		for {
-			if _, err := unix.Wait4(sp.pid0, &ws, 0, nil); err != unix.EINTR {
-				break
-			}
+		// Our child, not reaped yet: its pid is not another's.
+		if st, err := system.Stat(sp.pid0); err == nil {
+			killAndWait(sp.pid0, st.StartTime)
 		}
 	}
 	if sp.cgroup != nil {
@@ -832,30 +824,47 @@ func (sp *spawned) abort() {
 // at startTime) and waits until it has exited (killTimeout at most),
 // reaping it if it is ours.
 func killAndWait(pid int, startTime uint64) {
-	fd, err := system.PidfdOpen(pid, startTime)
-	if err != nil {
-		return
+	killAllAndWait([]int{pid}, []uint64{startTime})
+}
+
+// killAllAndWait SIGKILLs each process pids[i] that is still the one that
+// started at startTimes[i], then waits until they have exited, killTimeout
+// at most in all (a process frozen by a cgroup, or stuck in the kernel,
+// does not die), and reaps those that are ours.
+func killAllAndWait(pids []int, startTimes []uint64) {
+	var fds []int
+	for i, pid := range pids {
+		fd, err := system.PidfdOpen(pid, startTimes[i])
+		if err != nil {
+			continue
+		}
+		defer unix.Close(fd)
+		if unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) == nil {
+			fds = append(fds, fd)
+		}
 	}
-	defer unix.Close(fd)
-	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil {
-		return
+	deadline := time.Now().Add(killTimeout)
+	for _, fd := range fds {
+		system.WaitPidfdFor(fd, max(time.Until(deadline), 0))
 	}
-	system.WaitPidfdFor(fd, killTimeout)
-	var ws unix.WaitStatus
-	unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+	for _, pid := range pids {
+		var ws unix.WaitStatus
+		unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+	}
 }
 
 // killCgroup SIGKILLs every process left in the cgroup (containers without
 // their own pid namespace can leave some behind).
 func killCgroup(cg cgroups.Manager) {
 	pids, _ := cg.Pids()
+	var alive []int
+	var starts []uint64
 	for _, pid := range pids {
-		st, err := system.Stat(pid)
-		if err != nil {
-			continue
+		if st, err := system.Stat(pid); err == nil {
+			alive, starts = append(alive, pid), append(starts, st.StartTime)
 		}
-		killAndWait(pid, st.StartTime)
 	}
+	killAllAndWait(alive, starts)
 }
 
 // seccompSetup is a compiled filter and, for notify rules, what the

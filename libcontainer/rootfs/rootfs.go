@@ -15,12 +15,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"github.com/husk-runtime/husk/libcontainer/cgroups"
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/husk-runtime/husk/libcontainer/initproto"
 	"github.com/husk-runtime/husk/libcontainer/lsm"
@@ -621,11 +621,6 @@ func (s *Setup) guardHostCgroups() error {
 	return nil
 }
 
-// cgroupName is the directory name a v1 hierarchy gets under /sys/fs/cgroup.
-func cgroupName(key string) string {
-	return strings.TrimPrefix(key, "name=")
-}
-
 // mountCgroup mounts the container's own cgroup at m.Destination: on v1 a
 // tmpfs with one bind per hierarchy, on v2 a bind of its cgroup directory,
 // or a fresh cgroup2 mount when it has a cgroup namespace rooted there.
@@ -636,7 +631,7 @@ func (s *Setup) mountCgroup(m *configs.Mount) error {
 	}
 	defer target.Close()
 	flags := uintptr(m.Flags) &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT)
-	if v2, ok := s.cgroupPaths[""]; ok && len(s.cgroupPaths) == 1 {
+	if v2, ok := cgroups.Paths(s.cgroupPaths).UnifiedOnly(); ok {
 		if s.cfg.Has(configs.NEWCGROUP) {
 			if err := unix.Mount("cgroup2", procfd(target), "cgroup2", flags, ""); err != nil {
 				return fail("mount", fmt.Sprintf("cgroup2 on %q", m.Destination), err)
@@ -648,25 +643,20 @@ func (s *Setup) mountCgroup(m *configs.Mount) error {
 	if err := unix.Mount("tmpfs", procfd(target), "tmpfs", flags&^unix.MS_RDONLY, "mode=755"); err != nil {
 		return fail("mount", fmt.Sprintf("tmpfs on %q", m.Destination), err)
 	}
-	keys := make([]string, 0, len(s.cgroupPaths))
-	for k := range s.cgroupPaths {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, key := range keys {
-		dir := s.cgroupPaths[key]
-		if key == "" {
+	for _, h := range cgroups.Paths(s.cgroupPaths).Hierarchies() {
+		dir := s.cgroupPaths[string(h)]
+		if h.Unified() {
 			continue // the hybrid host's cgroup2 mount, as runc: not shown
 		}
-		dest := filepath.Join(m.Destination, cgroupName(key))
+		dest := filepath.Join(m.Destination, h.DirName())
 		if err := s.bindCgroup(dir, dest, flags); err != nil {
 			return err
 		}
 		// Combined hierarchies ("cpu,cpuacct") get a link per controller.
-		if parts := strings.Split(key, ","); len(parts) > 1 {
-			for _, p := range parts {
+		if ctrls := h.Controllers(); len(ctrls) > 1 {
+			for _, p := range ctrls {
 				link := filepath.Join(m.Destination, p)
-				if err := s.symlink(cgroupName(key), link); err != nil {
+				if err := s.symlink(h.DirName(), link); err != nil {
 					return err
 				}
 			}
