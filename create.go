@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/husk-runtime/husk/libcontainer"
+	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/husk-runtime/husk/libcontainer/specconv"
 	"github.com/urfave/cli/v2"
 )
@@ -60,7 +61,7 @@ func createContainer(ctx *cli.Context, detach bool) (*libcontainer.Container, *o
 }
 
 func doCreate(ctx *cli.Context, id string, detach bool) (*libcontainer.Container, *os.File, error) {
-	if err := specconv.ValidateID(id); err != nil {
+	if err := configs.ValidateID(id); err != nil {
 		return nil, nil, err
 	}
 	root, err := stateRoot(ctx)

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/husk-runtime/husk/libcontainer/capabilities"
+	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/husk-runtime/husk/libcontainer/hooks"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
 	"github.com/husk-runtime/husk/libcontainer/specconv"
@@ -59,7 +60,7 @@ func huskFeatures() *features.Features {
 		Hooks:         hooks.Names,
 		MountOptions:  specconv.MountOptions(),
 		Linux: &features.Linux{
-			Namespaces:   specconv.NamespaceTypes(),
+			Namespaces:   configs.NamespaceNames(),
 			Capabilities: caps,
 			Cgroup:       &features.Cgroup{V1: &t, V2: &t, Systemd: &t, SystemdUser: &t, Rdma: &t},
 			Seccomp: &features.Seccomp{

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/husk-runtime/husk/libcontainer/specconv"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
@@ -89,36 +88,11 @@ other options are ignored.
 		if err != nil {
 			return err
 		}
-		// A memory limit of -1 with no swap given lifts both, as runc.
-		if r.Memory != nil && r.Memory.Limit != nil && *r.Memory.Limit == -1 && r.Memory.Swap == nil {
-			r.Memory.Swap = r.Memory.Limit
-		}
-		// A zero means "leave it as it is" where it means "unset" in a
-		// config (ConvertResources drops it), as for runc: clients send
-		// zeros for what they do not change. dockerd's update through
-		// containerd's shim, for one, sends every field of its struct, e.g.
-		// {"memory":{"limit":0,"reservation":33554432,"kernel":0},
-		// "cpu":{"shares":0,...},"blockIO":{"weight":0}} for `docker
-		// update --memory-reservation 32m`. Burst and idle 0 are values,
-		// and pids limit 0 is made 1, as runc does.
-		upd, err := specconv.ConvertResources(r, "resources")
+		upd, err := specconv.ConvertUpdate(r, src)
 		if err != nil {
-			var fe *specconv.FieldError
-			if errors.As(err, &fe) {
-				fe.File = src // not config.json's
-				return fe
-			}
-			return fmt.Errorf("%s: %w", src, err)
+			return err
 		}
-		cur := c.State.Config.Cgroup.Resources
-		if cur == nil {
-			cur = &configs.Resources{}
-		}
-		merged := mergeResources(*cur, upd)
-		if r.Memory != nil && r.Memory.CheckBeforeUpdate != nil {
-			merged.CheckBeforeUpdate = *r.Memory.CheckBeforeUpdate
-		}
-		return c.Update(&merged)
+		return c.Update(upd)
 	},
 }
 
@@ -219,74 +193,4 @@ func ramInBytes(s string) (int64, error) {
 		return 0, fmt.Errorf("invalid size: %q", s)
 	}
 	return int64(v * mult), nil
-}
-
-// mergeResources returns cur with every field that upd sets replaced.
-func mergeResources(cur configs.Resources, upd *configs.Resources) configs.Resources {
-	if upd == nil {
-		return cur
-	}
-	set := func(dst **int64, src *int64) {
-		if src != nil {
-			*dst = src
-		}
-	}
-	setU := func(dst **uint64, src *uint64) {
-		if src != nil {
-			*dst = src
-		}
-	}
-	set(&cur.MemoryLimit, upd.MemoryLimit)
-	set(&cur.MemoryReservation, upd.MemoryReservation)
-	set(&cur.MemorySwap, upd.MemorySwap)
-	setU(&cur.MemorySwappiness, upd.MemorySwappiness)
-	setU(&cur.CPUShares, upd.CPUShares)
-	set(&cur.CPUQuota, upd.CPUQuota)
-	setU(&cur.CPUPeriod, upd.CPUPeriod)
-	setU(&cur.CPUBurst, upd.CPUBurst)
-	set(&cur.CPURtRuntime, upd.CPURtRuntime)
-	setU(&cur.CPURtPeriod, upd.CPURtPeriod)
-	set(&cur.CPUIdle, upd.CPUIdle)
-	if upd.CPUs != "" {
-		cur.CPUs = upd.CPUs
-	}
-	if upd.Mems != "" {
-		cur.Mems = upd.Mems
-	}
-	set(&cur.PidsLimit, upd.PidsLimit)
-	if upd.BlkioWeight != nil {
-		cur.BlkioWeight = upd.BlkioWeight
-	}
-	if upd.BlkioLeafWeight != nil {
-		cur.BlkioLeafWeight = upd.BlkioLeafWeight
-	}
-	if upd.BlkioWeightDevice != nil {
-		cur.BlkioWeightDevice = upd.BlkioWeightDevice
-	}
-	for _, p := range []struct{ dst, src *[]configs.ThrottleDevice }{
-		{&cur.BlkioThrottleReadBps, &upd.BlkioThrottleReadBps},
-		{&cur.BlkioThrottleWriteBps, &upd.BlkioThrottleWriteBps},
-		{&cur.BlkioThrottleReadIOPS, &upd.BlkioThrottleReadIOPS},
-		{&cur.BlkioThrottleWriteIOPS, &upd.BlkioThrottleWriteIOPS},
-	} {
-		if *p.src != nil {
-			*p.dst = *p.src
-		}
-	}
-	if upd.HugetlbLimits != nil {
-		cur.HugetlbLimits = upd.HugetlbLimits
-	}
-	if upd.Rdma != nil {
-		cur.Rdma = upd.Rdma
-	}
-	if upd.NetClsClassid != nil {
-		cur.NetClsClassid = upd.NetClsClassid
-	}
-	if upd.NetPrioIfpriomap != nil {
-		cur.NetPrioIfpriomap = upd.NetPrioIfpriomap
-	}
-	if upd.Unified != nil {
-		cur.Unified = upd.Unified
-	}
-	return cur
 }

@@ -56,7 +56,7 @@ func (c *Container) Processes() ([]int, error) {
 
 // pidsInNamespace lists the processes in the pid namespace of pid.
 func pidsInNamespace(pid int) ([]int, error) {
-	want, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid))
+	want, err := os.Readlink(configs.NEWPID.ProcPath(pid))
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +70,7 @@ func pidsInNamespace(pid int) ([]int, error) {
 		if err != nil {
 			continue
 		}
-		if ns, err := os.Readlink("/proc/" + e.Name() + "/ns/pid"); err == nil && ns == want {
+		if ns, err := os.Readlink(configs.NEWPID.ProcPath(p)); err == nil && ns == want {
 			out = append(out, p)
 		}
 	}
@@ -82,21 +82,27 @@ func (c *Container) NotifyOOM() (<-chan struct{}, func(), error) {
 	return c.cgroup().OOM()
 }
 
-// Update applies r, the container's resources with the changes merged in,
-// and records them, all or nothing: r is checked before anything is
-// written, and if a write fails (a value the kernel refuses) or the state
-// cannot be saved, every file already written is set back, so that
-// state.json and the cgroup never disagree. Device rules are not
-// re-applied, as with runc.
-func (c *Container) Update(r *configs.Resources) error {
+// Update changes the container's resources: the fields upd sets replace
+// the current ones (configs.Resources.Merge), and the result is applied
+// and recorded, all or nothing: it is checked before anything is written,
+// and if a write fails (a value the kernel refuses) or the state cannot be
+// saved, every file already written is set back, so that state.json and
+// the cgroup never disagree. Device rules are not re-applied, as with runc.
+func (c *Container) Update(upd *configs.Resources) error {
 	if st := c.Status(); st == Stopped {
 		return ErrNotRunning
 	}
+	cur := c.State.Config.Cgroup.Resources
+	if cur == nil {
+		cur = &configs.Resources{}
+	}
+	merged := cur.Merge(upd)
+	r := &merged
 	if err := cgroups.Validate(r); err != nil {
 		return err
 	}
 	cg := c.cgroup()
-	if l := r.MemoryLimit; r.CheckBeforeUpdate && l != nil && *l > 0 {
+	if l := r.MemoryLimit; r.CheckBeforeUpdate != nil && *r.CheckBeforeUpdate && l != nil && *l > 0 {
 		// Refused before any driver (or systemd) applies a limit that
 		// would have the kernel OOM-kill the container at once.
 		if s, err := cg.Stats(); err == nil && s.Memory.Usage.Usage > uint64(*l) {

@@ -16,7 +16,6 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/notify"
 	"github.com/husk-runtime/husk/libcontainer/nsenter"
 	"github.com/husk-runtime/husk/libcontainer/plan"
-	"github.com/husk-runtime/husk/libcontainer/specconv"
 	"golang.org/x/sys/unix"
 )
 
@@ -46,7 +45,7 @@ type CreateOptions struct {
 // Create creates a container: its state directory, cgroup and init process,
 // which waits for Start. On error nothing is left behind.
 func Create(o CreateOptions) (_ *Container, retErr error) {
-	if err := specconv.ValidateID(o.ID); err != nil {
+	if err := configs.ValidateID(o.ID); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadID, err)
 	}
 	if err := ensureRoot(o.Root); err != nil {
@@ -268,9 +267,9 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 				switch {
 				case ns.Type == configs.NEWPID && ns.Path == "" && newPid:
 				case ns.Path == "":
-					bs.CloneFlags |= specconv.CloneFlag(ns.Type)
+					bs.CloneFlags |= ns.Type.CloneFlag()
 				default:
-					bs.NsPaths = append(bs.NsPaths, nsenter.NsPath{Type: specconv.CloneFlag(ns.Type), Path: ns.Path})
+					bs.NsPaths = append(bs.NsPaths, nsenter.NsPath{Type: ns.Type.CloneFlag(), Path: ns.Path})
 				}
 			}
 			if err := sp.bootstrap(&bs, o.Config); err != nil {
@@ -305,7 +304,7 @@ func (sp *spawned) makeCgroup(o CreateOptions) error {
 		slog.Debug("rootless: running without a cgroup of its own", "err", err)
 		sp.cgroup = manager.None()
 	}
-	_, sp.placeLater = sp.cgroup.(cgroups.PlacedByApply)
+	sp.placeLater = sp.cgroup.Placement() == cgroups.PlacedByApply
 	return nil
 }
 

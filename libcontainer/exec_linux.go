@@ -6,7 +6,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 
@@ -16,7 +15,6 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/initproto"
 	"github.com/husk-runtime/husk/libcontainer/nsenter"
 	"github.com/husk-runtime/husk/libcontainer/plan"
-	"github.com/husk-runtime/husk/libcontainer/specconv"
 	"golang.org/x/sys/unix"
 )
 
@@ -62,7 +60,7 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 
 	var flags uint32
 	for _, ns := range c.State.Config.Namespaces {
-		flags |= specconv.CloneFlag(ns.Type)
+		flags |= ns.Type.CloneFlag()
 	}
 	slog.Debug("exec: joining the container's init through a pidfd", "id", c.State.ID, "pid", c.State.InitPid, "namespaces", fmt.Sprintf("%#x", flags))
 	paths, err := subCgroupPaths(c.State.CgroupPaths, o.SubCgroups)
@@ -92,7 +90,7 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 			return 0, fmt.Errorf("exec: the container's seccomp filter (linux.seccomp) ends the process at its execve (%s): the process cannot start", action)
 		}
 	}
-	if j, ok := sp.cgroup.(cgroups.JoinedByApply); ok && j.JoinedByApply() {
+	if sp.cgroup.Placement() == cgroups.PlacedByApply {
 		sp.placeLater = true
 	}
 	fds, tasks, err := sp.fork(forkOptions{preserve: o.PreserveFds, containerPidfd: pidfd, console: o.ConsoleSocket})
@@ -206,7 +204,7 @@ func subCgroupPaths(paths map[string]string, subs map[string]string) (map[string
 		}
 		return out, nil
 	}
-	if _, v2 := paths[""]; v2 && len(paths) == 1 {
+	if _, v2 := cgroups.Paths(paths).UnifiedOnly(); v2 {
 		// cgroup v2 has no hierarchy of a controller's own: runc 1.5
 		// takes only a bare path there and runs the process in the
 		// container's cgroup otherwise. So does husk, saying so.
@@ -221,7 +219,7 @@ func subCgroupPaths(paths map[string]string, subs map[string]string) (map[string
 	for _, ctrl := range ctrls {
 		key, found := "", false
 		for k := range paths {
-			if k != "" && slices.Contains(strings.Split(k, ","), ctrl) {
+			if cgroups.Hierarchy(k).Has(ctrl) {
 				key, found = k, true
 			}
 		}
@@ -240,10 +238,7 @@ func subCgroupPaths(paths map[string]string, subs map[string]string) (map[string
 func hierarchyNames(paths map[string]string) string {
 	var names []string
 	for key := range paths {
-		if key == "" {
-			key = "the unified hierarchy"
-		}
-		names = append(names, key)
+		names = append(names, cgroups.Hierarchy(key).Describe())
 	}
 	sort.Strings(names)
 	return strings.Join(names, "; ")

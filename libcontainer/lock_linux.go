@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/husk-runtime/husk/libcontainer/specconv"
+	"github.com/husk-runtime/husk/libcontainer/configs"
 	"golang.org/x/sys/unix"
 )
 
@@ -66,7 +66,7 @@ func lockedByOther(dir string) bool {
 // Unlock. A state directory without a state (a create that died before it
 // wrote anything) is removed under the lock and reported as ErrNotExist.
 func LoadLocked(root, id string, exclusive bool) (*Container, error) {
-	if err := specconv.ValidateID(id); err != nil {
+	if err := configs.ValidateID(id); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadID, err)
 	}
 	dir := filepath.Join(root, id)

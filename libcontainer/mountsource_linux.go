@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"strconv"
 
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/husk-runtime/husk/libcontainer/initproto"
@@ -59,7 +58,7 @@ func openMountSource(pid int, m *configs.Mount) (*os.File, error) {
 			if err := unix.Unshare(unix.CLONE_FS); err != nil {
 				return nil, fmt.Errorf("unshare fs: %w", err)
 			}
-			ns, err := os.Open("/proc/" + strconv.Itoa(pid) + "/ns/mnt")
+			ns, err := os.Open(configs.NEWNS.ProcPath(pid))
 			if err != nil {
 				return nil, err
 			}

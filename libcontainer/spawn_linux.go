@@ -399,12 +399,9 @@ func (sp *spawned) abort() {
 		killAndWait(sp.pid, sp.startTime)
 	}
 	if sp.pid0 > 0 && !sp.reaped0 {
-		unix.Kill(sp.pid0, unix.SIGKILL)
-		var ws unix.WaitStatus
-		for {
-			if _, err := unix.Wait4(sp.pid0, &ws, 0, nil); err != unix.EINTR {
-				break
-			}
+		// Our child, not reaped yet: its pid is not another's.
+		if st, err := system.Stat(sp.pid0); err == nil {
+			killAndWait(sp.pid0, st.StartTime)
 		}
 	}
 	if sp.cgroup != nil {
@@ -419,28 +416,45 @@ func (sp *spawned) abort() {
 // at startTime) and waits until it has exited (killTimeout at most),
 // reaping it if it is ours.
 func killAndWait(pid int, startTime uint64) {
-	fd, err := system.PidfdOpen(pid, startTime)
-	if err != nil {
-		return
+	killAllAndWait([]int{pid}, []uint64{startTime})
+}
+
+// killAllAndWait SIGKILLs each process pids[i] that is still the one that
+// started at startTimes[i], then waits until they have exited, killTimeout
+// at most in all (a process frozen by a cgroup, or stuck in the kernel,
+// does not die), and reaps those that are ours.
+func killAllAndWait(pids []int, startTimes []uint64) {
+	var fds []int
+	for i, pid := range pids {
+		fd, err := system.PidfdOpen(pid, startTimes[i])
+		if err != nil {
+			continue
+		}
+		defer unix.Close(fd)
+		if unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) == nil {
+			fds = append(fds, fd)
+		}
 	}
-	defer unix.Close(fd)
-	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil {
-		return
+	deadline := time.Now().Add(killTimeout)
+	for _, fd := range fds {
+		system.WaitPidfdFor(fd, max(time.Until(deadline), 0))
 	}
-	system.WaitPidfdFor(fd, killTimeout)
-	var ws unix.WaitStatus
-	unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+	for _, pid := range pids {
+		var ws unix.WaitStatus
+		unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+	}
 }
 
 // killCgroup SIGKILLs every process left in the cgroup (containers without
 // their own pid namespace can leave some behind).
 func killCgroup(cg cgroups.Manager) {
 	pids, _ := cg.Pids()
+	var alive []int
+	var starts []uint64
 	for _, pid := range pids {
-		st, err := system.Stat(pid)
-		if err != nil {
-			continue
+		if st, err := system.Stat(pid); err == nil {
+			alive, starts = append(alive, pid), append(starts, st.StartTime)
 		}
-		killAndWait(pid, st.StartTime)
 	}
+	killAllAndWait(alive, starts)
 }

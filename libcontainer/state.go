@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups/manager"
 	"github.com/husk-runtime/husk/libcontainer/configs"
-	"github.com/husk-runtime/husk/libcontainer/specconv"
 	"github.com/husk-runtime/husk/libcontainer/system"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -80,7 +80,7 @@ type Container struct {
 
 // Load reads a container's state.
 func Load(root, id string) (*Container, error) {
-	if err := specconv.ValidateID(id); err != nil {
+	if err := configs.ValidateID(id); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadID, err)
 	}
 	dir := filepath.Join(root, id)
@@ -176,13 +176,18 @@ func (c *Container) Status() Status {
 	return Running
 }
 
-// frozen reports whether the container's cgroup is frozen (paused).
+// frozen reports whether the container's cgroup is frozen (paused). One
+// that stays half-frozen (FREEZING) is: it does not run freely, and
+// resume or delete thaw it.
 func (c *Container) frozen() bool {
 	if c.State.Config == nil || c.State.Config.Cgroup == nil {
 		return false
 	}
 	f, err := manager.Load(c.State.Config.Cgroup, c.State.CgroupPaths).Frozen()
-	return err == nil && f
+	if err != nil {
+		slog.Debug("reading the container's freezer state", "id", c.State.ID, "err", err)
+	}
+	return f
 }
 
 // OCIState is the state of the OCI runtime spec, plus runc's extra fields

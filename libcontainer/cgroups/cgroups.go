@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	"golang.org/x/sys/unix"
@@ -30,9 +31,12 @@ type Manager interface {
 	Apply(pid int) error
 	// Set applies resource limits; on update, only those that are set.
 	Set(r *configs.Resources) error
-	// Paths maps a hierarchy key (v1 subsystem list, or "" for the unified
-	// hierarchy) to the container's cgroup directory. Stored in state.json.
-	Paths() map[string]string
+	// Paths maps each hierarchy (a Hierarchy key) to the container's
+	// cgroup directory in it. Stored in state.json.
+	Paths() Paths
+	// Placement says how a new process gets into the cgroup: born in it,
+	// or forked outside and put in by Apply.
+	Placement() Placement
 	// Pids lists every process in the cgroup and its descendants.
 	Pids() ([]int, error)
 	// Freeze freezes (or thaws) every process in the cgroup, and returns
@@ -52,22 +56,10 @@ type Manager interface {
 	Destroy() error
 }
 
-// PlacedByApply is implemented by a Manager whose Create makes no cgroup,
-// because its cgroup is made around a first process (systemd starts a
-// transient unit with it): that process is forked outside any container
-// cgroup and moved in by Apply before it runs anything of the container.
-type PlacedByApply interface {
-	PlacedByApply()
-}
-
-// JoinedByApply is implemented by a Manager whose existing cgroup a new
-// process (exec) may not be forked into when JoinedByApply says so: it is
-// forked outside and moved in by Apply before it runs anything of the
-// container (a rootless systemd unit, which the user's systemd instance
-// moves it into).
-type JoinedByApply interface {
-	JoinedByApply() bool
-}
+// FreezeTimeout bounds the wait for a freeze to complete: Freeze's (a
+// freeze that does not complete is undone and reported), and that of a
+// reader of the state (Frozen) that finds one in progress.
+var FreezeTimeout = 10 * time.Second
 
 // ErrNoKill is Kill's answer where the cgroup cannot be killed as one.
 var ErrNoKill = errors.New("cgroup.kill not available")
@@ -222,15 +214,14 @@ func rmdir(p string) error {
 	return fmt.Errorf("cgroup: remove %s: %w", p, err)
 }
 
-// OwnCgroups parses /proc/self/cgroup: hierarchy key → cgroup path.
-// For v1 the key is the controller list ("cpu,cpuacct", "name=systemd"),
-// for the unified hierarchy "".
-func OwnCgroups() (map[string]string, error) {
+// OwnCgroups parses /proc/self/cgroup: hierarchy (Hierarchy key) →
+// cgroup path.
+func OwnCgroups() (Paths, error) {
 	b, err := os.ReadFile("/proc/self/cgroup")
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]string{}
+	out := Paths{}
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		parts := strings.SplitN(line, ":", 3)
 		if len(parts) == 3 {

@@ -48,10 +48,12 @@ type Resources struct {
 	MemoryReservation *int64 `json:"memory_reservation,omitempty"`
 	// MemorySwap is memory+swap, as in the spec and v1's memsw; -1 is
 	// unlimited. v2's memory.swap.max is MemorySwap-MemoryLimit.
-	MemorySwap        *int64  `json:"memory_swap,omitempty"`
-	MemorySwappiness  *uint64 `json:"memory_swappiness,omitempty"`
-	OOMKillDisable    bool    `json:"oom_kill_disable,omitempty"`
-	CheckBeforeUpdate bool    `json:"check_before_update,omitempty"`
+	MemorySwap       *int64  `json:"memory_swap,omitempty"`
+	MemorySwappiness *uint64 `json:"memory_swappiness,omitempty"`
+	OOMKillDisable   bool    `json:"oom_kill_disable,omitempty"`
+	// CheckBeforeUpdate (memory.checkBeforeUpdate): an update refuses a
+	// memory limit below the current usage. Not a cgroup file.
+	CheckBeforeUpdate *bool `json:"check_before_update,omitempty"`
 
 	// CPU: shares (v1 units; v2 gets the weight runc converts them to),
 	// CFS quota/period/burst in µs (quota -1 is unlimited), realtime
@@ -161,6 +163,69 @@ func (r *Resources) HasLimits() bool {
 	}
 	c := *r
 	c.Devices = nil
-	c.CheckBeforeUpdate = false
+	c.CheckBeforeUpdate = nil
 	return !reflect.DeepEqual(c, Resources{})
+}
+
+// Merge returns r with the fields u sets in place of r's: what `update`
+// makes of the container's resources and an update request. A field is
+// set when it is not nil (pointers, lists, maps) or not empty (CPUs,
+// Mems); a list or map replaces r's whole. An update changes neither the
+// device rules nor OOMKillDisable (as runc's): r's stay.
+// TestMergeCarriesEveryField fails for a field added to Resources and not
+// to Merge.
+func (r Resources) Merge(u *Resources) Resources {
+	if u == nil {
+		return r
+	}
+	set(&r.MemoryLimit, u.MemoryLimit)
+	set(&r.MemoryReservation, u.MemoryReservation)
+	set(&r.MemorySwap, u.MemorySwap)
+	set(&r.MemorySwappiness, u.MemorySwappiness)
+	set(&r.CheckBeforeUpdate, u.CheckBeforeUpdate)
+	set(&r.CPUShares, u.CPUShares)
+	set(&r.CPUQuota, u.CPUQuota)
+	set(&r.CPUPeriod, u.CPUPeriod)
+	set(&r.CPUBurst, u.CPUBurst)
+	set(&r.CPURtRuntime, u.CPURtRuntime)
+	set(&r.CPURtPeriod, u.CPURtPeriod)
+	set(&r.CPUIdle, u.CPUIdle)
+	if u.CPUs != "" {
+		r.CPUs = u.CPUs
+	}
+	if u.Mems != "" {
+		r.Mems = u.Mems
+	}
+	set(&r.PidsLimit, u.PidsLimit)
+	set(&r.BlkioWeight, u.BlkioWeight)
+	set(&r.BlkioLeafWeight, u.BlkioLeafWeight)
+	setList(&r.BlkioWeightDevice, u.BlkioWeightDevice)
+	setList(&r.BlkioThrottleReadBps, u.BlkioThrottleReadBps)
+	setList(&r.BlkioThrottleWriteBps, u.BlkioThrottleWriteBps)
+	setList(&r.BlkioThrottleReadIOPS, u.BlkioThrottleReadIOPS)
+	setList(&r.BlkioThrottleWriteIOPS, u.BlkioThrottleWriteIOPS)
+	setList(&r.HugetlbLimits, u.HugetlbLimits)
+	setMap(&r.Rdma, u.Rdma)
+	set(&r.NetClsClassid, u.NetClsClassid)
+	setList(&r.NetPrioIfpriomap, u.NetPrioIfpriomap)
+	setMap(&r.Unified, u.Unified)
+	return r
+}
+
+func set[T any](dst **T, src *T) {
+	if src != nil {
+		*dst = src
+	}
+}
+
+func setList[T any](dst *[]T, src []T) {
+	if src != nil {
+		*dst = src
+	}
+}
+
+func setMap[K comparable, V any](dst *map[K]V, src map[K]V) {
+	if src != nil {
+		*dst = src
+	}
 }

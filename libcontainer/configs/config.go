@@ -97,46 +97,6 @@ type Device struct {
 	GID      uint32 `json:"gid"`
 }
 
-// NamespaceType names a namespace as the OCI spec does.
-type NamespaceType string
-
-const (
-	NEWPID    NamespaceType = "pid"
-	NEWNET    NamespaceType = "network"
-	NEWNS     NamespaceType = "mount"
-	NEWIPC    NamespaceType = "ipc"
-	NEWUTS    NamespaceType = "uts"
-	NEWUSER   NamespaceType = "user"
-	NEWCGROUP NamespaceType = "cgroup"
-	NEWTIME   NamespaceType = "time"
-)
-
-// Namespace is a namespace to create (Path empty) or join.
-type Namespace struct {
-	Type NamespaceType `json:"type"`
-	Path string        `json:"path,omitempty"`
-}
-
-// Has reports whether the config names a namespace of type t.
-func (c *Config) Has(t NamespaceType) bool {
-	for _, ns := range c.Namespaces {
-		if ns.Type == t {
-			return true
-		}
-	}
-	return false
-}
-
-// Namespace returns the config's namespace of type t, if any.
-func (c *Config) Namespace(t NamespaceType) (Namespace, bool) {
-	for _, ns := range c.Namespaces {
-		if ns.Type == t {
-			return ns, true
-		}
-	}
-	return Namespace{}, false
-}
-
 // MemoryPolicy is a NUMA memory policy: mode|flags and the node list.
 type MemoryPolicy struct {
 	Mode  int   `json:"mode"` // MPOL_* | MPOL_F_* flags

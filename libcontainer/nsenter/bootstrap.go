@@ -13,7 +13,7 @@ import (
 	"fmt"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	"github.com/husk-runtime/husk/libcontainer/configs"
 )
 
 // Record types of the bootstrap payload (proto.h HUSK_REC_*).
@@ -38,10 +38,9 @@ const (
 	pathMax      = 4096
 )
 
-// AllNamespaces are the CLONE_NEW* flags the C stage knows.
-const AllNamespaces = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC |
-	unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWNET |
-	unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME
+// AllNamespaces are the CLONE_NEW* flags the C stage knows: configs'
+// namespace types (nsenter.c's ALL_NS, checked by TestConstantsAgree).
+var AllNamespaces = configs.AllCloneFlags()
 
 // NsPath is a namespace to join: one CLONE_NEW* flag and a path such as
 // /proc/123/ns/net.

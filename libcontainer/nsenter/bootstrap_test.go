@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/husk-runtime/husk/libcontainer/initproto"
 	"golang.org/x/sys/unix"
 )
@@ -151,6 +152,24 @@ func TestConstantsAgree(t *testing.T) {
 	}
 	if !reflect.DeepEqual(cConstants, want) {
 		t.Errorf("proto.h and Go disagree:\n C: %v\nGo: %v", cConstants, want)
+	}
+	// The namespace types: nsenter.c's ALL_NS, join order and names are
+	// configs' table (one entry per type, in its order).
+	all, order, names := cNamespaces()
+	var wantOrder []uint32
+	var wantNames []string
+	for _, typ := range configs.NamespaceTypes() {
+		wantOrder = append(wantOrder, typ.CloneFlag())
+		wantNames = append(wantNames, string(typ))
+	}
+	if all != configs.AllCloneFlags() || all != AllNamespaces {
+		t.Errorf("nsenter.c's ALL_NS is %#x, configs' namespace types %#x", all, configs.AllCloneFlags())
+	}
+	if !reflect.DeepEqual(order, wantOrder) || !reflect.DeepEqual(names, wantNames) {
+		t.Errorf("nsenter.c joins namespaces in the order %#x (%q), configs' table says %#x (%q)", order, names, wantOrder, wantNames)
+	}
+	if maxNsPaths != len(wantOrder) {
+		t.Errorf("at most %d namespace paths, for %d namespace types", maxNsPaths, len(wantOrder))
 	}
 }
 

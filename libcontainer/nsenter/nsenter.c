@@ -48,6 +48,11 @@
 	(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP |   \
 	 CLONE_NEWTIME)
 
+/* For TestConstantsAgree: ALL_NS, the join order and ns_name, as Go sees them. */
+const uint32_t husk_all_ns = ALL_NS;
+const uint32_t husk_ns_join_order[HUSK_MAX_NS_PATHS] = { CLONE_NEWUSER, CLONE_NEWIPC,  CLONE_NEWUTS,    CLONE_NEWNET,
+	                                                 CLONE_NEWPID,  CLONE_NEWTIME, CLONE_NEWCGROUP, CLONE_NEWNS };
+
 /* A single namespace flag, or 0. */
 static int one_ns(uint32_t t)
 {
@@ -247,6 +252,11 @@ static const char *ns_name(uint32_t t)
 	return "unknown";
 }
 
+const char *husk_ns_name(uint32_t t)
+{
+	return ns_name(t);
+}
+
 /*
  * Join the namespaces named by path. All are opened first (a path may not
  * resolve the same once a mount namespace is joined); the user namespace is
@@ -255,8 +265,7 @@ static const char *ns_name(uint32_t t)
  */
 static void join_namespaces(struct husk_bootstrap *bs)
 {
-	static const uint32_t order[] = { CLONE_NEWUSER, CLONE_NEWIPC,  CLONE_NEWUTS,    CLONE_NEWNET,
-		                          CLONE_NEWPID,  CLONE_NEWTIME, CLONE_NEWCGROUP, CLONE_NEWNS };
+	const uint32_t *order = husk_ns_join_order;
 	int fds[HUSK_MAX_NS_PATHS];
 
 	for (int i = 0; i < bs->nns; i++) {
@@ -265,7 +274,7 @@ static void join_namespaces(struct husk_bootstrap *bs)
 		if (fds[i] < 0)
 			bail(errno, "open namespace", bs->ns[i].path, ns_name(bs->ns[i].type));
 	}
-	for (size_t o = 0; o < sizeof(order) / sizeof(order[0]); o++) {
+	for (size_t o = 0; o < HUSK_MAX_NS_PATHS; o++) {
 		for (int i = 0; i < bs->nns; i++) {
 			if (bs->ns[i].type != order[o])
 				continue;

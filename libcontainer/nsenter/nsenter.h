@@ -29,6 +29,15 @@ struct husk_bootstrap {
 	int parent_pidfd;   /* -1, or a pidfd of the parent: the init must not outlive it */
 };
 
+/*
+ * The namespace types' CLONE_NEW* flags, the order namespaces given by path
+ * are joined in, and their names (the OCI spec's): Go's configs.namespaces,
+ * which TestConstantsAgree checks them against.
+ */
+extern const uint32_t husk_all_ns;
+extern const uint32_t husk_ns_join_order[HUSK_MAX_NS_PATHS];
+const char *husk_ns_name(uint32_t t);
+
 /* Parse a bootstrap payload. Returns 0, or -1 with *why set. */
 int husk_parse_bootstrap(const uint8_t *buf, size_t len, struct husk_bootstrap *out, const char **why);
 

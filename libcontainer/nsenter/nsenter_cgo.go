@@ -135,3 +135,14 @@ var cConstants = map[string]int{
 	"HUSK_AFFINITY_FINAL":   C.HUSK_AFFINITY_FINAL,
 	"HUSK_AFFINITY_MAX":     C.HUSK_AFFINITY_MAX,
 }
+
+// cNamespaces are nsenter.c's namespace tables, for TestConstantsAgree:
+// ALL_NS, the join order, and the name it gives each flag in the order.
+func cNamespaces() (all uint32, order []uint32, names []string) {
+	for i := 0; i < C.HUSK_MAX_NS_PATHS; i++ {
+		t := uint32(C.husk_ns_join_order[i])
+		order = append(order, t)
+		names = append(names, C.GoString(C.husk_ns_name(C.uint32_t(t))))
+	}
+	return uint32(C.husk_all_ns), order, names
+}

@@ -1,6 +1,7 @@
 package specconv
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -160,7 +161,7 @@ func ConvertResources(r *specs.LinuxResources, field string) (*configs.Resources
 			res.MemorySwappiness = m.Swappiness
 		}
 		res.OOMKillDisable = m.DisableOOMKiller != nil && *m.DisableOOMKiller
-		res.CheckBeforeUpdate = m.CheckBeforeUpdate != nil && *m.CheckBeforeUpdate
+		res.CheckBeforeUpdate = m.CheckBeforeUpdate
 		// useHierarchy: always on in the kernel since 5.x; ignored as runc.
 	}
 	if c := r.CPU; c != nil {
@@ -244,6 +245,37 @@ func ConvertResources(r *specs.LinuxResources, field string) (*configs.Resources
 		res.Unified[k] = v
 	}
 	return res, nil
+}
+
+// ConvertUpdate converts the request of `update` (a --resources file, or
+// what its flags say), read from src (named in errors), into the fields to
+// change (configs.Resources.Merge). A zero means "leave it as it is" where
+// it means "unset" in a config (ConvertResources drops it), as for runc:
+// clients send zeros for what they do not change. dockerd's update
+// through containerd's shim, for one, sends every field of its struct,
+// e.g. {"memory":{"limit":0,"reservation":33554432,"kernel":0},
+// "cpu":{"shares":0,...},"blockIO":{"weight":0}} for `docker update
+// --memory-reservation 32m`. Burst and idle 0 are values, and a pids
+// limit 0 is made 1, as runc does. A memory limit of -1 with no swap
+// given lifts both.
+func ConvertUpdate(r *specs.LinuxResources, src string) (*configs.Resources, error) {
+	if m := r.Memory; m != nil && m.Limit != nil && *m.Limit == -1 && m.Swap == nil {
+		lifted := *m
+		lifted.Swap = lifted.Limit
+		req := *r
+		req.Memory = &lifted
+		r = &req
+	}
+	upd, err := ConvertResources(r, "resources")
+	if err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			fe.File = src // not config.json's
+			return nil, fe
+		}
+		return nil, fmt.Errorf("%s: %w", src, err)
+	}
+	return upd, nil
 }
 
 // unset0 is p, or nil when it points to 0: for the resources whose 0

@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 
@@ -401,29 +400,12 @@ func convertHooks(h *specs.Hooks) (configs.Hooks, error) {
 	return out, nil
 }
 
-var nsTypes = map[specs.LinuxNamespaceType]configs.NamespaceType{
-	specs.PIDNamespace: configs.NEWPID, specs.NetworkNamespace: configs.NEWNET,
-	specs.MountNamespace: configs.NEWNS, specs.IPCNamespace: configs.NEWIPC,
-	specs.UTSNamespace: configs.NEWUTS, specs.UserNamespace: configs.NEWUSER,
-	specs.CgroupNamespace: configs.NEWCGROUP, specs.TimeNamespace: configs.NEWTIME,
-}
-
-// NamespaceTypes lists the namespace types husk supports, for `features`.
-func NamespaceTypes() []string {
-	out := make([]string, 0, len(nsTypes))
-	for t := range nsTypes {
-		out = append(out, string(t))
-	}
-	sort.Strings(out)
-	return out
-}
-
 func convertNamespaces(c *configs.Config, lx *specs.Linux) error {
 	seen := map[configs.NamespaceType]bool{}
 	for i, ns := range lx.Namespaces {
 		field := fmt.Sprintf("linux.namespaces[%d]", i)
-		t, ok := nsTypes[ns.Type]
-		if !ok {
+		t := configs.NamespaceType(ns.Type)
+		if !t.Known() {
 			return fieldErr(field+".type", "unknown namespace type %q", ns.Type)
 		}
 		if seen[t] {
@@ -483,16 +465,6 @@ func convertNamespaces(c *configs.Config, lx *specs.Linux) error {
 	return nil
 }
 
-// nsFileTypes are the NS_GET_NSTYPE answers (CLONE_NEW*) for each type.
-var nsFileTypes = map[configs.NamespaceType]int{
-	configs.NEWPID: unix.CLONE_NEWPID, configs.NEWNET: unix.CLONE_NEWNET, configs.NEWNS: unix.CLONE_NEWNS,
-	configs.NEWIPC: unix.CLONE_NEWIPC, configs.NEWUTS: unix.CLONE_NEWUTS, configs.NEWUSER: unix.CLONE_NEWUSER,
-	configs.NEWCGROUP: unix.CLONE_NEWCGROUP, configs.NEWTIME: unix.CLONE_NEWTIME,
-}
-
-// CloneFlag returns the CLONE_NEW* flag of a namespace type.
-func CloneFlag(t configs.NamespaceType) uint32 { return uint32(nsFileTypes[t]) }
-
 // checkNsFile verifies that path is a namespace file of the right type.
 func checkNsFile(path string, t configs.NamespaceType) error {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -504,7 +476,7 @@ func checkNsFile(path string, t configs.NamespaceType) error {
 	if err != nil {
 		return fmt.Errorf("%s is not a namespace file", path)
 	}
-	if got != nsFileTypes[t] {
+	if got != int(t.CloneFlag()) {
 		return fmt.Errorf("%s is not a %s namespace", path, t)
 	}
 	return nil
@@ -947,21 +919,4 @@ var rlimits = map[string]int{
 	"RLIMIT_NICE": unix.RLIMIT_NICE, "RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC,
 	"RLIMIT_RSS": unix.RLIMIT_RSS, "RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO, "RLIMIT_RTTIME": unix.RLIMIT_RTTIME,
 	"RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING, "RLIMIT_STACK": unix.RLIMIT_STACK,
-}
-
-// idChar is what runc accepts in a container id: ^[\w+\-.]+$.
-func idChar(c rune) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-		c == '_' || c == '+' || c == '-' || c == '.'
-}
-
-// ValidateID checks a container id as runc does.
-func ValidateID(id string) error {
-	if id == "" {
-		return errors.New("container id cannot be empty")
-	}
-	if strings.IndexFunc(id, func(c rune) bool { return !idChar(c) }) >= 0 || id == "." || id == ".." || len(id) > 1024 {
-		return fmt.Errorf("invalid container id %q: use letters, digits, '_', '+', '-' and '.'", id)
-	}
-	return nil
 }

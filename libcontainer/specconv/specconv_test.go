@@ -373,19 +373,6 @@ func TestRootfsPropagationFlags(t *testing.T) {
 	}
 }
 
-func TestValidateID(t *testing.T) {
-	for _, ok := range []string{"a", "c1", "my.container_1+x-y", strings.Repeat("a", 1024)} {
-		if err := ValidateID(ok); err != nil {
-			t.Errorf("%q refused: %v", ok, err)
-		}
-	}
-	for _, bad := range []string{"", ".", "..", "a/b", "../x", "a b", "a\x00", strings.Repeat("a", 1025)} {
-		if err := ValidateID(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}
-
 func TestLoadErrors(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := Load(dir); err == nil || !strings.HasPrefix(err.Error(), "config.json: ") {
@@ -476,5 +463,59 @@ func TestConvertDeviceAccess(t *testing.T) {
 	}
 	if _, err := ConvertResources(&specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: true, Access: "rwx"}}}, "linux.resources"); err == nil || !strings.Contains(err.Error(), "devices[0].access") {
 		t.Errorf(`access "rwx": %v`, err)
+	}
+}
+
+// configs' namespace types are the spec's names: each of the spec's is
+// converted, a path to this process's namespace of that type accepted.
+func TestNamespaceTypesAreTheSpecs(t *testing.T) {
+	spec := []specs.LinuxNamespaceType{specs.PIDNamespace, specs.NetworkNamespace, specs.MountNamespace,
+		specs.IPCNamespace, specs.UTSNamespace, specs.UserNamespace, specs.CgroupNamespace, specs.TimeNamespace}
+	if len(spec) != len(configs.NamespaceTypes()) {
+		t.Errorf("the spec has %d namespace types, configs %v", len(spec), configs.NamespaceTypes())
+	}
+	for _, typ := range spec {
+		c := &configs.Config{}
+		ids := []specs.LinuxIDMapping{{Size: 1}}
+		if err := convertNamespaces(c, &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: typ}}, UIDMappings: ids, GIDMappings: ids}); err != nil {
+			t.Errorf("%s: %v", typ, err)
+			continue
+		}
+		if err := checkNsFile(c.Namespaces[0].Type.ProcPath(os.Getpid()), c.Namespaces[0].Type); err != nil {
+			t.Errorf("%s: %v", typ, err)
+		}
+	}
+}
+
+// An update request: zeros are "unchanged" (nil), a memory limit of -1
+// without swap lifts the swap too, checkBeforeUpdate is kept as given, and
+// errors name the request's source, not config.json.
+func TestConvertUpdate(t *testing.T) {
+	zero, unlimited := int64(0), int64(-1)
+	f := false
+	upd, err := ConvertUpdate(&specs.LinuxResources{
+		Memory: &specs.LinuxMemory{Limit: &unlimited, Reservation: &zero, CheckBeforeUpdate: &f},
+		CPU:    &specs.LinuxCPU{Shares: ptrTo[uint64](0), Quota: &zero, Idle: &zero},
+	}, "update flags")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if upd.MemoryLimit == nil || *upd.MemoryLimit != -1 || upd.MemorySwap == nil || *upd.MemorySwap != -1 {
+		t.Errorf("limit -1 without swap: limit %v, swap %v, want both -1", upd.MemoryLimit, upd.MemorySwap)
+	}
+	if upd.MemoryReservation != nil || upd.CPUShares != nil || upd.CPUQuota != nil {
+		t.Errorf("zeros are not unchanged: %+v", upd)
+	}
+	if upd.CPUIdle == nil || *upd.CPUIdle != 0 || upd.CheckBeforeUpdate == nil || *upd.CheckBeforeUpdate {
+		t.Errorf("idle 0 and checkBeforeUpdate false are values: %v %v", upd.CPUIdle, upd.CheckBeforeUpdate)
+	}
+	swap := int64(1 << 20)
+	upd, err = ConvertUpdate(&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: &unlimited, Swap: &swap}}, "x")
+	if err != nil || *upd.MemorySwap != swap {
+		t.Errorf("limit -1 with a swap: %v %v", upd, err)
+	}
+	_, err = ConvertUpdate(&specs.LinuxResources{CPU: &specs.LinuxCPU{Idle: ptrTo[int64](2)}}, "--resources r.json")
+	if err == nil || err.Error() != "--resources r.json: resources.cpu.idle: 2 is neither 0 nor 1" {
+		t.Errorf("bad idle: %v", err)
 	}
 }

@@ -7,7 +7,6 @@ package userns
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"syscall"
 
 	"github.com/husk-runtime/husk/libcontainer/configs"
@@ -51,7 +50,7 @@ func New(uids, gids []configs.IDMap) (*os.File, error) {
 			}
 		}
 	}()
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/ns/user")
+	f, err := os.Open(configs.NEWUSER.ProcPath(pid))
 	if err != nil {
 		return nil, fmt.Errorf("user namespace for an idmapped mount: %w", err)
 	}

@@ -139,7 +139,9 @@ func TestDeleteOnlyRemovesThatContainer(t *testing.T) {
 // delete --force does not wait forever for an init that cannot die: one
 // frozen by a cgroup above the container's (which the container cannot
 // thaw) is given ~10 s, then delete fails with runc's "container init
-// still running" and the container stays. Thawed, it is deleted.
+// still running" and the container stays. Thawed, it is deleted. On
+// cgroup v2, whose freezer lets a fatal signal through, the frozen init
+// dies and delete --force succeeds at once (runc 1.5.3 too).
 func TestDeleteForceGivesUpOnUnkillableInit(t *testing.T) {
 	if systemdCgroup {
 		t.Skip("needs the cgroupfs driver: the container's cgroup is put below one the test freezes")
@@ -165,6 +167,12 @@ func TestDeleteForceGivesUpOnUnkillableInit(t *testing.T) {
 	})
 	freezeCgroup(t, freezer, frozen, true)
 
+	if freezer.fstype == "cgroup2" {
+		e.ok("delete", "--force", "stuck")
+		waitProcGone(t, pid)
+		e.assertGone("stuck")
+		return
+	}
 	e.failsWith("container init still running", "delete", "--force", "stuck")
 	if !procAlive(pid) {
 		t.Fatalf("the frozen init %d died", pid)
@@ -175,6 +183,47 @@ func TestDeleteForceGivesUpOnUnkillableInit(t *testing.T) {
 	e.ok("delete", "--force", "stuck")
 	waitProcGone(t, pid)
 	e.assertGone("stuck")
+}
+
+// A cgroup above the container's is frozen: the container is not paused
+// (it does not freeze itself), and SIGKILL, which thaws the container's
+// own cgroup, does so at once and without a complaint, though its tasks
+// stay frozen by the ancestor. Thawed, the init dies.
+func TestKillUnderFrozenAncestor(t *testing.T) {
+	if systemdCgroup {
+		t.Skip("needs the cgroupfs driver: the container's cgroup is put below one the test freezes")
+	}
+	e := newEnv(t)
+	parent := fmt.Sprintf("/%s/frz%d", cgroupParent, cgroupSeq.Add(1))
+	b := e.newBundle(withOut(), withShell("touch /out/ready; "+waitForever), func(e *env, b *bundle) {
+		b.Cgroup = parent + "/c"
+		b.Spec.Linux.CgroupsPath = b.Cgroup
+		e.cgroups = append(e.cgroups, b.Cgroup)
+	})
+	e.runDetached(b, "anc")
+	waitFile(t, b.outFile("ready"))
+	pid := e.state("anc").PID
+	freezer := freezerParentMount(t, parent)
+	frozen := filepath.Join(freezer.point, parent)
+	t.Cleanup(func() {
+		freezeCgroup(t, freezer, frozen, false)
+		invoke(invokeOpts{}, "--root", e.root, "delete", "--force", "anc")
+		for _, mnt := range cgroupMounts() {
+			os.Remove(filepath.Join(mnt, parent))
+		}
+	})
+	freezeCgroup(t, freezer, frozen, true)
+
+	if st := e.state("anc").Status; st != "running" {
+		t.Errorf("status under a frozen ancestor: %s, want running (the container is not paused itself)", st)
+	}
+	r := e.ok("kill", "anc", "KILL")
+	if strings.Contains(r.Stderr, "freez") || strings.Contains(r.Stderr, "FROZEN") {
+		t.Errorf("kill under a frozen ancestor complains about the freezer: %q", r.Stderr)
+	}
+	freezeCgroup(t, freezer, frozen, false)
+	waitProcGone(t, pid)
+	e.waitStatus("anc", "stopped")
 }
 
 // freezerParentMount is the hierarchy in which cgroup dir cg (made)

@@ -20,7 +20,7 @@ import (
 
 // Manager is the v1 manager.
 type Manager struct {
-	paths map[string]string // hierarchy key → container cgroup dir
+	paths cgroups.Paths // hierarchy → container cgroup dir
 }
 
 // New resolves the container's cgroup in every mounted hierarchy. A
@@ -40,9 +40,9 @@ func New(cg *configs.Cgroup) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cgroup: reading mountinfo: %w", err)
 	}
-	m := &Manager{paths: map[string]string{}}
+	m := &Manager{paths: cgroups.Paths{}}
 	for key, ownPath := range own {
-		mnt := findMount(mounts, key)
+		mnt := findMount(mounts, cgroups.Hierarchy(key))
 		if mnt == nil {
 			continue // a hierarchy not mounted here (e.g. net_cls)
 		}
@@ -55,14 +55,13 @@ func New(cg *configs.Cgroup) (*Manager, error) {
 }
 
 // Load returns a manager for paths recorded in state.json.
-func Load(paths map[string]string) *Manager { return &Manager{paths: paths} }
+func Load(paths cgroups.Paths) *Manager { return &Manager{paths: paths} }
 
-// findMount finds the mount of the hierarchy with the given controller list
-// ("" = cgroup2). The first mount wins: bind mounts of subdirectories come
-// later in mountinfo, if at all.
-func findMount(mounts []*mountinfo.Info, key string) *mountinfo.Info {
+// findMount finds the mount of hierarchy h. The first mount wins: bind
+// mounts of subdirectories come later in mountinfo, if at all.
+func findMount(mounts []*mountinfo.Info, h cgroups.Hierarchy) *mountinfo.Info {
 	for _, mi := range mounts {
-		if key == "" {
+		if h.Unified() {
 			if mi.FSType == "cgroup2" {
 				return mi
 			}
@@ -76,7 +75,7 @@ func findMount(mounts []*mountinfo.Info, key string) *mountinfo.Info {
 			opts[o] = true
 		}
 		all := true
-		for _, c := range strings.Split(key, ",") {
+		for _, c := range h.MountOptions() {
 			if !opts[c] {
 				all = false
 				break
@@ -90,23 +89,22 @@ func findMount(mounts []*mountinfo.Info, key string) *mountinfo.Info {
 }
 
 // Paths implements cgroups.Manager.
-func (m *Manager) Paths() map[string]string { return m.paths }
+func (m *Manager) Paths() cgroups.Paths { return m.paths }
+
+// Placement implements cgroups.Manager: a new process is born in the
+// cgroups (the C stage joins the v1 hierarchies first thing, and the
+// unified one of a hybrid host by CLONE_INTO_CGROUP).
+func (m *Manager) Placement() cgroups.Placement { return cgroups.BornInside }
 
 func (m *Manager) path(ctrl string) string {
-	for key, p := range m.paths {
-		for _, c := range strings.Split(key, ",") {
-			if c == ctrl {
-				return p
-			}
-		}
-	}
-	return ""
+	_, dir, _ := m.paths.Find(ctrl)
+	return dir
 }
 
 // Create implements cgroups.Manager.
 func (m *Manager) Create() error {
 	for key, p := range m.paths {
-		if err := m.mkdir(key, p); err != nil {
+		if err := m.mkdir(cgroups.Hierarchy(key), p); err != nil {
 			return err
 		}
 	}
@@ -131,12 +129,8 @@ func (m *Manager) Apply(pid int) error {
 // child of it: so each level below the hierarchy's root, made now or
 // before (by another program's plain mkdir), gets its parent's where it
 // has none, top down, as runc does.
-func (m *Manager) mkdir(key, p string) error {
-	isCpuset := false
-	for _, c := range strings.Split(key, ",") {
-		isCpuset = isCpuset || c == "cpuset"
-	}
-	if !isCpuset {
+func (m *Manager) mkdir(h cgroups.Hierarchy, p string) error {
+	if !h.Has("cpuset") {
 		if err := os.MkdirAll(p, 0o755); err != nil {
 			return fmt.Errorf("cgroup: %w", err)
 		}

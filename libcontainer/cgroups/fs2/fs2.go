@@ -24,14 +24,21 @@ func New(cg *configs.Cgroup) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cgroup: %w", err)
 	}
-	return &Manager{dir: cgroups.Join(cgroups.Root, "/", own[""], cg.Path)}, nil
+	ownDir, _ := own.Unified()
+	return &Manager{dir: cgroups.Join(cgroups.Root, "/", ownDir, cg.Path)}, nil
 }
 
 // Load returns a manager for a path recorded in state.json.
 func Load(dir string) *Manager { return &Manager{dir: dir} }
 
 // Paths implements cgroups.Manager.
-func (m *Manager) Paths() map[string]string { return map[string]string{"": m.dir} }
+func (m *Manager) Paths() cgroups.Paths {
+	return cgroups.Paths{string(cgroups.UnifiedHierarchy): m.dir}
+}
+
+// Placement implements cgroups.Manager: a new process is born in the
+// cgroup (CLONE_INTO_CGROUP).
+func (m *Manager) Placement() cgroups.Placement { return cgroups.BornInside }
 
 // Apply implements cgroups.Manager: it creates the cgroup, enables the
 // parent's controllers down to it, and moves pid in.

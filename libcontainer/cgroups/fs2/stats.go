@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
 	"golang.org/x/sys/unix"
@@ -117,67 +116,6 @@ func (m *Manager) ioStats(s *cgroups.Stats) {
 		}
 	}
 	b.PSI = cgroups.ReadPSI(m.dir, "io.pressure")
-}
-
-// Freeze implements cgroups.Manager with cgroup.freeze, waiting on the
-// "frozen" key of cgroup.events, which the kernel notifies on change.
-func (m *Manager) Freeze(frozen bool) error {
-	want := "0"
-	if frozen {
-		want = "1"
-	}
-	in, err := unix.InotifyInit1(unix.IN_CLOEXEC)
-	if err != nil {
-		return fmt.Errorf("cgroup: inotify: %w", err)
-	}
-	defer unix.Close(in)
-	events := filepath.Join(m.dir, "cgroup.events")
-	if _, err := unix.InotifyAddWatch(in, events, unix.IN_MODIFY); err != nil {
-		return fmt.Errorf("cgroup: watch %s: %w", events, err)
-	}
-	if err := cgroups.WriteFile(m.dir, "cgroup.freeze", want); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("cgroup: %s has no cgroup.freeze (kernel older than 5.2): cannot pause or resume", m.dir)
-		}
-		return err
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	buf := make([]byte, 4096)
-	for {
-		ev, err := cgroups.ReadKeyValues(m.dir, "cgroup.events")
-		if err != nil {
-			return fmt.Errorf("cgroup: %w", err)
-		}
-		if strconv.FormatUint(ev["frozen"], 10) == want {
-			return nil
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			if frozen {
-				_ = cgroups.WriteFile(m.dir, "cgroup.freeze", "0")
-			}
-			return fmt.Errorf("cgroup: %s did not become frozen=%s", m.dir, want)
-		}
-		fds := []unix.PollFd{{Fd: int32(in), Events: unix.POLLIN}}
-		if _, err := unix.Poll(fds, int(left/time.Millisecond)+1); err != nil && err != unix.EINTR {
-			return fmt.Errorf("cgroup: poll: %w", err)
-		}
-		if fds[0].Revents&unix.POLLIN != 0 {
-			_, _ = unix.Read(in, buf)
-		}
-	}
-}
-
-// Frozen implements cgroups.Manager.
-func (m *Manager) Frozen() (bool, error) {
-	v, err := cgroups.ReadFile(m.dir, "cgroup.freeze")
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return false, nil
-		}
-		return false, fmt.Errorf("cgroup: %w", err)
-	}
-	return v == "1", nil
 }
 
 // OOM implements cgroups.Manager: memory.events is watched with inotify

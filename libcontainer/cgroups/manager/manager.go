@@ -28,15 +28,16 @@ func New(cg *configs.Cgroup) (cgroups.Manager, error) {
 
 // Load returns the manager of an existing container: its cgroup config
 // and the paths recorded in its state.
-func Load(cg *configs.Cgroup, paths map[string]string) cgroups.Manager {
+func Load(cg *configs.Cgroup, paths cgroups.Paths) cgroups.Manager {
 	if len(paths) == 0 {
 		return None()
 	}
+	unified, _ := paths.Unified()
 	if cg != nil && cg.Systemd {
-		return systemd.Load(cg, paths[""])
+		return systemd.Load(cg, unified)
 	}
 	if cgroups.IsUnified() {
-		return fs2.Load(paths[""])
+		return fs2.Load(unified)
 	}
 	return fs.Load(paths)
 }

@@ -21,7 +21,8 @@ func None() cgroups.Manager { return none{} }
 func (none) Create() error                         { return nil }
 func (none) Apply(int) error                       { return nil }
 func (none) Set(r *configs.Resources) error        { return nil }
-func (none) Paths() map[string]string              { return map[string]string{} }
+func (none) Paths() cgroups.Paths                  { return cgroups.Paths{} }
+func (none) Placement() cgroups.Placement          { return cgroups.BornInside }
 func (none) Pids() ([]int, error)                  { return nil, errNoCgroup }
 func (none) Freeze(bool) error                     { return errNoCgroup }
 func (none) Frozen() (bool, error)                 { return false, nil }

@@ -106,14 +106,16 @@ func Load(cg *configs.Cgroup, dir string) *Manager {
 // Unit is the name of the container's unit.
 func (m *Manager) Unit() string { return m.unit }
 
-// PlacedByApply implements cgroups.PlacedByApply: the unit is started
-// around the container's init.
-func (m *Manager) PlacedByApply() {}
-
-// JoinedByApply implements cgroups.JoinedByApply: an exec of a rootless
-// container is moved into the unit by Apply (through the user's systemd
-// instance if need be), not forked into it.
-func (m *Manager) JoinedByApply() bool { return m.cg.Rootless }
+// Placement implements cgroups.Manager: a new container's unit is
+// started around its init (Apply), and an exec of a rootless container is
+// moved into the unit by Apply (through the user's systemd instance if
+// need be); any other exec is born in the unit's cgroup.
+func (m *Manager) Placement() cgroups.Placement {
+	if m.fresh || m.cg.Rootless {
+		return cgroups.PlacedByApply
+	}
+	return cgroups.BornInside
+}
 
 // subCgroup is where m.dir is below the unit's own cgroup (exec
 // --cgroup): "" or "/a/b".
@@ -250,7 +252,9 @@ func (m *Manager) SetProperties(r *configs.Resources) error {
 }
 
 // Paths implements cgroups.Manager.
-func (m *Manager) Paths() map[string]string { return map[string]string{"": m.dir} }
+func (m *Manager) Paths() cgroups.Paths {
+	return cgroups.Paths{string(cgroups.UnifiedHierarchy): m.dir}
+}
 
 // Pids implements cgroups.Manager.
 func (m *Manager) Pids() ([]int, error) {

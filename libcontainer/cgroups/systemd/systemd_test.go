@@ -176,3 +176,25 @@ func TestManagerBadProperty(t *testing.T) {
 		}
 	}
 }
+
+// A new container's unit is started around its init (Apply); an exec is
+// born in an existing unit's cgroup, but for a rootless container, whose
+// exec the user's instance moves in (Apply).
+func TestPlacement(t *testing.T) {
+	cg := &configs.Cgroup{Systemd: true, Parent: "system.slice", ScopePrefix: "husk", Name: "c1"}
+	rootless := &configs.Cgroup{Systemd: true, Parent: "user.slice", ScopePrefix: "husk", Name: "c1", Rootless: true}
+	for _, c := range []struct {
+		what string
+		m    *Manager
+		want cgroups.Placement
+	}{
+		{"a new container", &Manager{cg: cg, fresh: true}, cgroups.PlacedByApply},
+		{"a new rootless container", &Manager{cg: rootless, fresh: true}, cgroups.PlacedByApply},
+		{"an exec", Load(cg, "/sys/fs/cgroup/system.slice/husk-c1.scope"), cgroups.BornInside},
+		{"a rootless exec", Load(rootless, "/sys/fs/cgroup/user.slice/husk-c1.scope"), cgroups.PlacedByApply},
+	} {
+		if got := c.m.Placement(); got != c.want {
+			t.Errorf("%s: placement %v, want %v", c.what, got, c.want)
+		}
+	}
+}
