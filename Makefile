@@ -93,11 +93,13 @@ export HUSK_VM_TIMEOUT ?= 600
 vm-test: husk
 	rm -rf $(VM_DIR) && mkdir -p $(VM_DIR)/helpers
 	cp $(VM_RUNTIME) /bin/busybox tests/vm/itest.sh $(VM_DIR)/
+	mkdir -p $(VM_DIR)/ref && cp $(RUNC_REF) $(VM_DIR)/ref/runc
 	$(GO) test -c -tags "$(TAGS)" -ldflags "-extldflags -static" -o $(VM_DIR)/integration.test ./tests/integration/
 	for d in tests/integration/testdata/*/; do CGO_ENABLED=0 $(GO) build -o $(VM_DIR)/helpers/ ./$$d || exit 1; done
 	rc=0; for m in $(VM_MODES); do \
 		sd=; [ $$m = systemd ] && sd=HUSK_TEST_SYSTEMD=1; \
-		bash tests/vm/run.sh $${sd:+--systemd} $(VM_DIR) itest.sh HUSK_BINARY=./$(notdir $(VM_RUNTIME)) $$sd \
+		bash tests/vm/run.sh $${sd:+--systemd} $(VM_DIR) itest.sh HUSK_BINARY=./$(notdir $(VM_RUNTIME)) \
+			HUSK_REFERENCE_RUNC=/vmrun/dir/ref/runc $$sd \
 			-test.run '$(VM_TESTS)' -test.timeout 15m || rc=1; \
 	done; exit $$rc
 
@@ -137,12 +139,13 @@ differential: husk
 	grep -E '^(differential:|---|FAIL|ok|panic)|_test.go' $$log; rm -f $$log; exit $$rc
 
 # Go native fuzzing of every decoder of outside input: config.json, the
-# bootstrap message (also through the C decoder), the init protocol's
-# frames and errors, state.json. FUZZTIME per target; the corpus found is
+# bootstrap message and the init's plan (both through the C decoders too),
+# the init protocol's frames and errors, state.json. FUZZTIME per target; the corpus found is
 # committed under each package's testdata/fuzz.
 FUZZTIME ?= 10s
 FUZZ_TARGETS := ./libcontainer/specconv:FuzzLoadConvert ./libcontainer/nsenter:FuzzParse \
-	./libcontainer/initproto:FuzzRead ./libcontainer/initproto:FuzzDecodeError ./libcontainer:FuzzLoadState
+	./libcontainer/initproto:FuzzRead ./libcontainer/initproto:FuzzDecodeError ./libcontainer:FuzzLoadState \
+	./libcontainer/initproto:FuzzDecodePlan ./libcontainer/nsenter:FuzzPlanC
 fuzz:
 	for t in $(FUZZ_TARGETS); do \
 		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) $${t%%:*} || exit 1; \

@@ -18,7 +18,6 @@ import (
 	"runtime/debug"
 	"strings"
 
-	"github.com/husk-runtime/husk/libcontainer"
 	"github.com/husk-runtime/husk/libcontainer/logs"
 	_ "github.com/husk-runtime/husk/libcontainer/nsenter" // the C stage of `husk init`
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
@@ -53,9 +52,11 @@ func main() {
 	// A command lives for milliseconds and allocates little: no GC. (run
 	// turns it back on once its container is up.)
 	debug.SetGCPercent(-1)
-	// `husk init` runs after the C stage, before anything else of ours.
+	// `husk init` is all C (libcontainer/nsenter): its constructor never
+	// returns. Here only if that stage was left out of the build.
 	if len(os.Args) == 3 && os.Args[1] == "init" {
-		libcontainer.Init(os.Args[2])
+		fmt.Fprintln(os.Stderr, "husk init: this binary has no C stage")
+		os.Exit(1)
 	}
 	app := newApp()
 	if err := app.Run(reorderArgs(app, os.Args)); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/husk-runtime/husk/libcontainer/initproto"
 	"github.com/husk-runtime/husk/libcontainer/nsenter"
+	"github.com/husk-runtime/husk/libcontainer/plan"
 	"golang.org/x/sys/unix"
 )
 
@@ -79,23 +80,20 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 			sp.abortExec()
 		}
 	}()
-	// The pidfd is the first fd after the preserved ones, then the
-	// console socket if any.
-	extra := []uintptr{uintptr(pidfd)}
-	consoleFd := -1
-	if o.ConsoleSocket != nil {
-		consoleFd = 3 + o.PreserveFds + 1
-		extra = append(extra, o.ConsoleSocket.Fd())
-	}
 	sc, err := prepareSeccomp(c.State.Config)
 	if err != nil {
 		return 0, err
 	}
 	sp.seccomp = sc
+	if sc.prog != nil {
+		if action := sc.prog.KillsExec(); action != "" {
+			return 0, fmt.Errorf("exec: the container's seccomp filter (linux.seccomp) ends the process at its execve (%s): the process cannot start", action)
+		}
+	}
 	if sp.cgroup.Placement() == cgroups.PlacedByApply {
 		sp.placeLater = true
 	}
-	_, tasks, err := sp.fork(o.PreserveFds, extra, nil, 0)
+	fds, tasks, err := sp.fork(forkOptions{preserve: o.PreserveFds, containerPidfd: pidfd, console: o.ConsoleSocket})
 	if err != nil {
 		return 0, err
 	}
@@ -117,7 +115,7 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 			return 0, fmt.Errorf("error setting initial CPU affinity: %w", err)
 		}
 	}
-	bs := nsenter.Bootstrap{CgroupTasks: tasks, Pidfd: 3 + o.PreserveFds, PidfdFlags: flags, ParentPidfd: sp.parentPidfd}
+	bs := nsenter.Bootstrap{CgroupTasks: tasks, Pidfd: fds.containerPidfd, PidfdFlags: flags, ParentPidfd: sp.parentPidfd}
 	switch {
 	case len(o.Process.CPUAffinityFinal) > 0:
 		bs.Affinity, bs.AffinityFinal = nsenter.CPUMask(o.Process.CPUAffinityFinal), true
@@ -127,13 +125,19 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 	if err := sp.bootstrap(&bs, c.State.Config); err != nil {
 		return 0, err
 	}
-	ic := initConfig{
-		ID: c.State.ID, Config: c.State.Config, Process: o.Process,
-		FifoFd: -1, PreserveFds: o.PreserveFds, Exec: true, ConsoleFd: consoleFd, ClearONLCR: o.ProxyConsole,
-		JoinAfterReady: paused, ParentPidfd: sp.parentPidfd,
+	opts := plan.Options{
+		ID: c.State.ID, Config: c.State.Config, Process: o.Process, Exec: true,
+		Fifo: -1, ConsoleSocket: fds.console, PreserveFds: o.PreserveFds,
+		ClearONLCR: o.ProxyConsole, JoinAfterReady: paused,
 	}
-	sc.fill(&ic, sp.pid, c.hookState(Running, c.State.InitPid), c.State.Config)
-	if err := sp.configure(&ic, nil); err != nil {
+	sc.prepare(sp.pid, c.hookState(Running, c.State.InitPid), c.State.Config)
+	sp.seccompPlan(&opts, o.Process.NoNewPrivileges && !paused)
+	hostPlan(&opts)
+	ops, err := plan.Build(opts)
+	if err != nil {
+		return 0, err
+	}
+	if err := sp.run(ops, c.State.Config, nil); err != nil {
 		return 0, err
 	}
 	// Handed over before it joins a frozen cgroup, where it could not
@@ -148,6 +152,9 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 		if err := initproto.Write(sp.sock, initproto.Joined, nil); err != nil {
 			return 0, fmt.Errorf("send joined to exec: %w", err)
 		}
+	}
+	if err := sp.lateListener(); err != nil {
+		return 0, err
 	}
 	sp.sock.Close()
 	slog.Debug("exec: the process runs", "pid", sp.pid)

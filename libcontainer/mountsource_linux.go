@@ -114,17 +114,3 @@ func idmapTree(tree int, im *configs.MountIDMap) error {
 	}
 	return nil
 }
-
-// mountSources returns the init's way to ask the parent for a bind
-// mount's source over sock, or nil if the parent does not answer.
-func mountSources(sock *os.File, enabled bool) func(i int) (*os.File, error) {
-	if !enabled {
-		return nil
-	}
-	return func(i int) (*os.File, error) {
-		if err := initproto.Write(sock, initproto.MountRequest, initproto.U32(uint32(i))); err != nil {
-			return nil, err
-		}
-		return initproto.ReadFd(sock, initproto.MountSource)
-	}
-}

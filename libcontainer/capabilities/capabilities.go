@@ -3,7 +3,6 @@
 package capabilities
 
 import (
-	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -65,60 +64,4 @@ func Parse(names []string) (mask uint64, unknown []string) {
 // Sets are the five capability sets as masks.
 type Sets struct {
 	Bounding, Effective, Inheritable, Permitted, Ambient uint64
-}
-
-// DropBounding removes every capability not in mask from the bounding
-// set. It needs CAP_SETPCAP, so it runs before the switch to the
-// workload's user.
-func DropBounding(mask uint64) error {
-	last := LastCap()
-	for c := 0; c <= last; c++ {
-		if mask&(1<<uint(c)) != 0 {
-			continue
-		}
-		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
-			return fmt.Errorf("drop %s from the bounding set: %w", Name(c), err)
-		}
-	}
-	return nil
-}
-
-// Apply sets the calling thread's effective, permitted and inheritable
-// sets with capset(2), then raises the ambient ones. The caller must have
-// locked the OS thread and keep it until exec. Ambient capabilities that
-// the kernel refuses (not in both permitted and inheritable) are returned
-// in failedAmbient, one error naming each: runc only warns about them.
-func Apply(s Sets) (failedAmbient []error, err error) {
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	for i := 0; i < 2; i++ {
-		data[i].Effective = uint32(s.Effective >> (32 * i))
-		data[i].Permitted = uint32(s.Permitted >> (32 * i))
-		data[i].Inheritable = uint32(s.Inheritable >> (32 * i))
-	}
-	if err := unix.Capset(&hdr, &data[0]); err != nil {
-		return nil, fmt.Errorf("capset: %w", err)
-	}
-	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
-		return nil, fmt.Errorf("clear ambient capabilities: %w", err)
-	}
-	for c := 0; c <= LastCap(); c++ {
-		if s.Ambient&(1<<uint(c)) == 0 {
-			continue
-		}
-		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c), 0, 0); err != nil {
-			failedAmbient = append(failedAmbient, fmt.Errorf("can't raise ambient capability %s: %w", Name(c), err))
-		}
-	}
-	return failedAmbient, nil
-}
-
-// Name returns the name of capability c.
-func Name(c int) string {
-	for n, v := range Names {
-		if v == c {
-			return n
-		}
-	}
-	return fmt.Sprintf("CAP_%d", c)
 }

@@ -65,20 +65,6 @@ func RunAll(kind string, hs []configs.Hook, state []byte, dir string) []error {
 	return errs
 }
 
-// WithDefaultEnv gives the hooks that have no environment of their own
-// (none, or an empty one) env instead: what runc does for startContainer
-// hooks, which run with the container process's environment.
-func WithDefaultEnv(hs []configs.Hook, env []string) []configs.Hook {
-	out := make([]configs.Hook, len(hs))
-	for i, h := range hs {
-		if len(h.Env) == 0 {
-			h.Env = env
-		}
-		out[i] = h
-	}
-	return out
-}
-
 // run runs one hook. A hook whose env is unset (nil) inherits the
 // environment of the process running it, as with runc: the runtime's for
 // the hooks it runs itself, the init's (empty) for createContainer; an

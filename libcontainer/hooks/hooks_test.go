@@ -57,13 +57,4 @@ func TestEnvAndDir(t *testing.T) {
 	if s := read("own"); !strings.Contains(s, "OWN=1") || strings.Contains(s, "HOOKS_TEST_VAR") {
 		t.Errorf("own env: %q", s)
 	}
-	withDefault := WithDefaultEnv(hs, []string{"PROC=1"})
-	if !equal(withDefault[0].Env, []string{"PROC=1"}) || !equal(withDefault[1].Env, []string{"PROC=1"}) || !equal(withDefault[2].Env, []string{"OWN=1"}) {
-		t.Errorf("WithDefaultEnv: %+v", withDefault)
-	}
-	if hs[0].Env != nil {
-		t.Errorf("WithDefaultEnv changed its argument")
-	}
 }
-
-func equal(a, b []string) bool { return strings.Join(a, "\x00") == strings.Join(b, "\x00") }

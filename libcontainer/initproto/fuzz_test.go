@@ -43,7 +43,7 @@ func FuzzRead(f *testing.F) {
 // the init write): never a panic, and a decoded error re-encodes to an
 // equal error.
 func FuzzDecodeError(f *testing.F) {
-	f.Add(EncodeError(&InitError{Stage: "nsenter", Op: "setns", Path: "/proc/1/ns/net", Errno: 1, Detail: "network"}))
+	f.Add(encodeError(&InitError{Stage: "nsenter", Op: "setns", Path: "/proc/1/ns/net", Errno: 1, Detail: "network"}))
 	f.Add([]byte{1, 2, 3})
 	f.Add([]byte{0, 0, 0, 0, 'a', 0, 'b'})
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -52,7 +52,7 @@ func FuzzDecodeError(f *testing.F) {
 			t.Fatal("nil error")
 		}
 		_ = e.Error()
-		again := DecodeError(EncodeError(e))
+		again := DecodeError(encodeError(e))
 		if !reflect.DeepEqual(again, e) && !bytes.Contains(data[min(4, len(data)):], []byte{0}) {
 			// Fields with NUL bytes inside cannot round-trip; all others must.
 			t.Fatalf("round trip: %+v != %+v", again, e)

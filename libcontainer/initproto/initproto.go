@@ -5,12 +5,23 @@
 //
 // The parent makes an AF_UNIX SOCK_STREAM socketpair and hands one end to the
 // child as an inherited file descriptor whose number is argv[2] of
-// `husk init <fd>`. The init's fds are: 0-2 stdio, 3..3+N-1 the caller's
-// --preserve-fds, then the console socket and the seccomp listener if any
-// (numbered in the Config message), then this socket, then the exec fifo
-// (O_PATH); the C stage closes everything above those first thing. The Go
-// init marks all but stdio and the preserved fds close-on-exec, so the
-// workload sees neither.
+// `husk init <fd>`. The init's fds (libcontainer's layoutFds makes them):
+//
+//	0, 1, 2            stdio
+//	3 .. 3+N-1         the caller's --preserve-fds (and LISTEN_FDS)
+//	then, each only where there is one, in FdRoles order:
+//	  container-pidfd  exec: a pidfd of the container's init, whose
+//	                   namespaces are joined (bootstrap record)
+//	  console-socket   the socket the pty master is sent over (plan)
+//	  parent-pidfd     a pidfd of the parent, which the init must not
+//	                   outlive until the handoff (bootstrap record)
+//	  socket           this socket (argv[2])
+//	  fifo             create: the exec fifo, O_PATH (plan)
+//
+// Nothing may come after the fifo: the C stage closes every fd above the
+// socket + FdsAfterSocket first thing, and marks all but stdio
+// close-on-exec before the plan runs; the plan's preserve-fds op lets the
+// preserved ones through the workload's exec again.
 //
 // Every message is one frame:
 //
@@ -100,7 +111,6 @@ package initproto
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -109,6 +119,13 @@ import (
 
 	"golang.org/x/sys/unix"
 )
+
+// FdRoles are the init's fds after stdio and the preserved ones, in the
+// order they come (see the package doc); FdsAfterSocket is how many may
+// follow the socket.
+var FdRoles = []string{"container-pidfd", "console-socket", "parent-pidfd", "socket", "fifo"}
+
+const FdsAfterSocket = 1
 
 // Type identifies a frame.
 type Type uint16
@@ -133,6 +150,7 @@ const (
 	Log          Type = 15
 	Handoff      Type = 16
 	TakenOver    Type = 17
+	Plan         Type = 18
 )
 
 var typeNames = map[Type]string{
@@ -141,7 +159,7 @@ var typeNames = map[Type]string{
 	HookDone: "hook-done", Ready: "ready", Error: "error", Joined: "joined",
 	MountRequest: "mount-request", MountSource: "mount-source",
 	SeccompFd: "seccomp-fd", SeccompDone: "seccomp-done", Log: "log", Handoff: "handoff",
-	TakenOver: "taken-over",
+	TakenOver: "taken-over", Plan: "plan",
 }
 
 func (t Type) String() string {
@@ -207,91 +225,6 @@ func WriteFd(conn *os.File, t Type, payload []byte, fd int) error {
 	return serr
 }
 
-// ReadFd receives a frame written by WriteFd and the fd it carries
-// (close-on-exec). An Error frame becomes an *InitError, another type than
-// want ErrUnexpected; a frame of type want without an fd is an error too.
-func ReadFd(conn *os.File, want Type) (*os.File, error) {
-	raw, err := conn.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
-	var hdr [HeaderSize]byte
-	oob := make([]byte, unix.CmsgSpace(4))
-	var n, oobn int
-	var rerr error
-	err = raw.Read(func(s uintptr) bool {
-		n, oobn, _, _, rerr = unix.Recvmsg(int(s), hdr[:], oob, unix.MSG_CMSG_CLOEXEC)
-		return rerr != unix.EAGAIN
-	})
-	if err == nil {
-		err = rerr
-	}
-	if err != nil {
-		return nil, err
-	}
-	var f *os.File
-	if oobn > 0 {
-		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-		if err == nil && len(msgs) == 1 {
-			if fds, err := unix.ParseUnixRights(&msgs[0]); err == nil {
-				for i, fd := range fds {
-					if i == 0 {
-						f = os.NewFile(uintptr(fd), "mount source")
-					} else {
-						unix.Close(fd)
-					}
-				}
-			}
-		}
-	}
-	if n == 0 {
-		closeFile(f)
-		return nil, io.ErrUnexpectedEOF
-	}
-	// The rest of the header and the payload come as plain bytes.
-	if _, err := io.ReadFull(conn, hdr[n:]); err != nil {
-		closeFile(f)
-		return nil, io.ErrUnexpectedEOF
-	}
-	size := binary.LittleEndian.Uint32(hdr[0:4])
-	t := Type(binary.LittleEndian.Uint16(hdr[4:6]))
-	if size > MaxPayload {
-		closeFile(f)
-		return nil, fmt.Errorf("%v message of %d bytes exceeds %d", t, size, MaxPayload)
-	}
-	payload := make([]byte, size)
-	if _, err := io.ReadFull(conn, payload); err != nil {
-		closeFile(f)
-		return nil, fmt.Errorf("reading %v message: %w", t, err)
-	}
-	switch {
-	case t == Error:
-		closeFile(f)
-		return nil, DecodeError(payload)
-	case t != want:
-		closeFile(f)
-		return nil, fmt.Errorf("%w: got %v, want %v", ErrUnexpected, t, want)
-	case f == nil:
-		return nil, fmt.Errorf("%v message without a file descriptor", t)
-	}
-	return f, nil
-}
-
-func closeFile(f *os.File) {
-	if f != nil {
-		f.Close()
-	}
-}
-
-// WriteJSON sends v encoded as JSON in a frame of type t.
-func WriteJSON(w io.Writer, t Type, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return Write(w, t, b)
-}
-
 // Read receives one frame.
 func Read(r io.Reader) (Type, []byte, error) {
 	var hdr [HeaderSize]byte
@@ -311,33 +244,6 @@ func Read(r io.Reader) (Type, []byte, error) {
 		return 0, nil, fmt.Errorf("reading %v message: %w", t, err)
 	}
 	return t, payload, nil
-}
-
-// Expect reads one frame and checks its type. An Error frame becomes an
-// *InitError; any other unexpected type is ErrUnexpected.
-func Expect(r io.Reader, want Type) ([]byte, error) {
-	t, payload, err := Read(r)
-	if err != nil {
-		return nil, err
-	}
-	if t == want {
-		return payload, nil
-	}
-	if t == Error {
-		return nil, DecodeError(payload)
-	}
-	return nil, fmt.Errorf("%w: got %v, want %v", ErrUnexpected, t, want)
-}
-
-// U32 encodes a u32 payload (pids).
-func U32(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
-
-// ParseU32 decodes a u32 payload.
-func ParseU32(t Type, p []byte) (uint32, error) {
-	if len(p) != 4 {
-		return 0, fmt.Errorf("%v message: payload of %d bytes, want 4", t, len(p))
-	}
-	return binary.LittleEndian.Uint32(p), nil
 }
 
 // InitError is an error raised inside the init (C or Go) and carried back to
@@ -382,16 +288,6 @@ func (e *InitError) Unwrap() error {
 	return e.Errno
 }
 
-// EncodeError is the inverse of DecodeError.
-func EncodeError(e *InitError) []byte {
-	b := binary.LittleEndian.AppendUint32(nil, uint32(int32(e.Errno)))
-	for _, s := range []string{e.Stage, e.Op, e.Path, e.Detail} {
-		b = append(b, s...)
-		b = append(b, 0)
-	}
-	return b
-}
-
 // DecodeError decodes an Error payload. A malformed payload still yields an
 // error that says so, never a panic.
 func DecodeError(p []byte) *InitError {
@@ -407,38 +303,6 @@ func DecodeError(p []byte) *InitError {
 		}
 	}
 	return e
-}
-
-// SendError writes err as an Error frame. Errors that are not *InitError are
-// wrapped with the given stage.
-func SendError(w io.Writer, stage string, err error) error {
-	var ie *InitError
-	if !errors.As(err, &ie) {
-		ie = &InitError{Stage: stage, Detail: err.Error()}
-		var errno syscall.Errno
-		if errors.As(err, &errno) {
-			ie.Errno = errno
-			ie.Detail = trimErrno(ie.Detail, errno)
-		}
-	}
-	return Write(w, Error, EncodeError(ie))
-}
-
-// trimErrno drops a trailing ": <errno text>" so it is not printed twice.
-func trimErrno(s string, errno syscall.Errno) string {
-	suffix := ": " + errno.Error()
-	if len(s) >= len(suffix) && s[len(s)-len(suffix):] == suffix {
-		return s[:len(s)-len(suffix)]
-	}
-	if s == errno.Error() {
-		return ""
-	}
-	return s
-}
-
-// LogRecord encodes a Log payload.
-func LogRecord(level, msg string) []byte {
-	return append(append([]byte(level), 0), msg...)
 }
 
 // ParseLog decodes a Log payload; a payload without a level is a debug
@@ -460,4 +324,12 @@ type HookCall struct {
 // capability it could not raise), for the parent to log.
 type ReadyInfo struct {
 	Warnings []string `json:"warnings,omitempty"`
+}
+
+// ParseU32 decodes a u32 payload.
+func ParseU32(t Type, p []byte) (uint32, error) {
+	if len(p) != 4 {
+		return 0, fmt.Errorf("%v message: payload of %d bytes, want 4", t, len(p))
+	}
+	return binary.LittleEndian.Uint32(p), nil
 }

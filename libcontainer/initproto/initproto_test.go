@@ -2,26 +2,24 @@ package initproto
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
-	"os"
 	"strings"
 	"syscall"
 	"testing"
-
-	"golang.org/x/sys/unix"
 )
 
 func TestFrames(t *testing.T) {
 	var b bytes.Buffer
 	Write(&b, Config, []byte(`{"a":1}`))
 	Write(&b, Ready, nil)
-	p, err := Expect(&b, Config)
-	if err != nil || string(p) != `{"a":1}` {
-		t.Fatalf("%q %v", p, err)
+	typ, p, err := Read(&b)
+	if err != nil || typ != Config || string(p) != `{"a":1}` {
+		t.Fatalf("%v %q %v", typ, p, err)
 	}
-	if _, err := Expect(&b, Ready); err != nil {
-		t.Fatal(err)
+	if typ, _, err := Read(&b); err != nil || typ != Ready {
+		t.Fatal(typ, err)
 	}
 	if _, _, err := Read(&b); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("EOF: %v", err)
@@ -46,8 +44,9 @@ func TestTruncatedAndOversized(t *testing.T) {
 func TestErrorRoundTrip(t *testing.T) {
 	var b bytes.Buffer
 	in := &InitError{Stage: "rootfs", Op: "mount", Path: `"tmpfs" on "/dev"`, Errno: syscall.EPERM}
-	Write(&b, Error, EncodeError(in))
-	_, err := Expect(&b, Ready)
+	Write(&b, Error, encodeError(in))
+	_, p, _ := Read(&b)
+	var err error = DecodeError(p)
 	var ie *InitError
 	if !errors.As(err, &ie) || *ie != *in {
 		t.Fatalf("got %#v", err)
@@ -63,58 +62,12 @@ func TestErrorRoundTrip(t *testing.T) {
 	}
 }
 
-func TestSendErrorWrapsPlainErrors(t *testing.T) {
-	var b bytes.Buffer
-	SendError(&b, "init", errors.New("boom"))
-	_, err := Expect(&b, Ready)
-	var ie *InitError
-	if !errors.As(err, &ie) || ie.Stage != "init" || ie.Detail != "boom" {
-		t.Errorf("%#v", err)
+// encodeError is DecodeError's inverse: what the C init writes.
+func encodeError(e *InitError) []byte {
+	b := binary.LittleEndian.AppendUint32(nil, uint32(int32(e.Errno)))
+	for _, s := range []string{e.Stage, e.Op, e.Path, e.Detail} {
+		b = append(b, s...)
+		b = append(b, 0)
 	}
-}
-
-// A MountSource frame carries its fd over a socket; the stream goes on
-// after it.
-func TestFdFrames(t *testing.T) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, b := os.NewFile(uintptr(fds[0]), "a"), os.NewFile(uintptr(fds[1]), "b")
-	defer a.Close()
-	defer b.Close()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if err := WriteFd(a, MountSource, nil, int(w.Fd())); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	Write(a, Ready, nil)
-	Write(a, Config, []byte("x"))
-	got, err := ReadFd(b, MountSource)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The fd received is the pipe's write end.
-	got.Write([]byte("through"))
-	got.Close()
-	buf := make([]byte, 16)
-	if n, _ := r.Read(buf); string(buf[:n]) != "through" {
-		t.Errorf("read %q through the received fd", buf[:n])
-	}
-	if _, err := Expect(b, Ready); err != nil {
-		t.Fatal(err)
-	}
-	// A frame of another type, without an fd, is an error.
-	if _, err := ReadFd(b, MountSource); !errors.Is(err, ErrUnexpected) {
-		t.Errorf("config frame read as a mount source: %v", err)
-	}
-	// An Error frame is the init's error.
-	SendError(a, "rootfs", unix.EPERM)
-	if _, err := ReadFd(b, MountSource); !errors.Is(err, unix.EPERM) {
-		t.Errorf("error frame: %v", err)
-	}
+	return b
 }

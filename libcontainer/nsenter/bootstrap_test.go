@@ -136,12 +136,6 @@ func TestEncodeRefusesWhatCRefuses(t *testing.T) {
 func TestConstantsAgree(t *testing.T) {
 	want := map[string]int{
 		"HUSK_FRAME_HEADER":     initproto.HeaderSize,
-		"HUSK_MSG_BOOTSTRAP":    int(initproto.Bootstrap),
-		"HUSK_MSG_USERNS_READY": int(initproto.UsernsReady),
-		"HUSK_MSG_MAPS_DONE":    int(initproto.MapsDone),
-		"HUSK_MSG_CHILD_PID":    int(initproto.ChildPid),
-		"HUSK_MSG_ERROR":        int(initproto.Error),
-		"HUSK_MSG_LOG":          int(initproto.Log),
 		"HUSK_BOOTSTRAP_MAX":    MaxBootstrap,
 		"HUSK_REC_CLONE_FLAGS":  recCloneFlags,
 		"HUSK_REC_NS_PATH":      recNsPath,

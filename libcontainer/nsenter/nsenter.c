@@ -1,15 +1,17 @@
 /*
- * The C stage of `husk init`: what must happen before the Go runtime starts
- * its threads. setns() into a mount or user namespace and unshare() of a user
- * namespace need a single-threaded process, and a new pid or time namespace
- * applies only to children, so this runs as an ELF constructor and forks once
- * when it must.
+ * `husk init`, in C: an ELF constructor that runs before the Go runtime
+ * would start, and never lets it. setns() into a mount or user namespace
+ * and unshare() of a user namespace need a single-threaded process, a new
+ * pid or time namespace applies only to children, and the container's init
+ * should not carry a Go runtime (its threads, its memory) for its life.
  *
- * It only: reads the bootstrap message, joins the namespaces named by path,
- * makes the new ones (letting the parent write uid/gid maps for a user
- * namespace), writes time namespace offsets, forks into a new pid/time
- * namespace, and reports the pid that goes on to run Go. Everything else is
- * Go. The conversation is documented in ../initproto/initproto.go.
+ * This file is the bootstrap: it reads the bootstrap message, joins the
+ * namespaces named by path, makes the new ones (letting the parent write
+ * uid/gid maps for a user namespace), writes time namespace offsets, forks
+ * into a new pid/time namespace, and reports the pid that goes on. That
+ * process then reads the plan the parent made and executes it (plan.c),
+ * up to the workload's exec. The conversation is documented in
+ * ../initproto/initproto.go.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,7 +31,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "nsenter.h"
+#include "husk.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -38,27 +40,13 @@
 #define CLONE_NEWCGROUP 0x02000000
 #endif
 
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
+#define get_u32 husk_get_u32
+#define get_u16 husk_get_u16
+#define put_u32 husk_put_u32
 
-static uint16_t get_u16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-	p[2] = v >> 16;
-	p[3] = v >> 24;
-}
-
-#define ALL_NS                                                                                   \
-	(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | \
-	 CLONE_NEWCGROUP | CLONE_NEWTIME)
+#define ALL_NS                                                                                                         \
+	(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP |   \
+	 CLONE_NEWTIME)
 
 /* For TestConstantsAgree: ALL_NS, the join order and ns_name, as Go sees them. */
 const uint32_t husk_all_ns = ALL_NS;
@@ -227,112 +215,39 @@ int husk_parse_bootstrap(const uint8_t *buf, size_t len, struct husk_bootstrap *
 	return 0;
 }
 
-/* ---- the constructor's I/O: frames on the init socket ---- */
+/* ---- the constructor: namespaces, then the plan ---- */
 
-static int sockfd = -1;
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
-static int read_all(int fd, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-	while (len > 0) {
-		ssize_t n = read(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
-static int send_frame(uint16_t type, const void *payload, uint32_t len)
-{
-	uint8_t hdr[HUSK_FRAME_HEADER];
-	put_u32(hdr, len);
-	hdr[4] = type;
-	hdr[5] = type >> 8;
-	if (write_all(sockfd, hdr, sizeof(hdr)) < 0)
-		return -1;
-	return len ? write_all(sockfd, payload, len) : 0;
-}
-
-/* Report {errno, stage, op, path, detail} (initproto.InitError) and exit. */
-static void __attribute__((noreturn)) bail(int err, const char *op, const char *path, const char *detail)
-{
-	uint8_t msg[4 + 8 + 32 + 4096 + 256];
-	size_t n = 4;
-	const char *parts[] = { "nsenter", op, path ? path : "", detail ? detail : "" };
-
-	put_u32(msg, (uint32_t)err);
-	for (size_t i = 0; i < 4; i++) {
-		size_t l = strnlen(parts[i], sizeof(msg) - n - 1);
-		memcpy(msg + n, parts[i], l);
-		n += l;
-		msg[n++] = 0;
-	}
-	if (sockfd >= 0)
-		send_frame(HUSK_MSG_ERROR, msg, n);
-	_exit(1);
-}
+#define bail(err, op, path, detail) husk_fail("nsenter", err, op, path, detail)
+#define debugf                      husk_debugf
+#define sockfd                      husk_sock
 
 static void send_pid(uint16_t type, pid_t pid)
 {
 	uint8_t p[4];
 	put_u32(p, (uint32_t)pid);
-	if (send_frame(type, p, sizeof(p)) < 0)
+	if (husk_send_frame(type, p, sizeof(p)) < 0)
 		bail(errno, "write to parent", NULL, NULL);
-}
-
-/*
- * With --debug, one LOG frame per step. Only one process writes to the
- * socket at a time: after the fork below, the parent of the new process
- * sends its last frame (CHILD_PID) and exits, and the new process logs
- * nothing more here (the Go init logs once it has its config).
- */
-static int log_debug;
-
-static void __attribute__((format(printf, 1, 2))) debugf(const char *fmt, ...)
-{
-	char msg[1024];
-	int n;
-	va_list ap;
-
-	if (!log_debug)
-		return;
-	n = snprintf(msg, sizeof(msg), "debug%cnsenter[%d]: ", 0, (int)getpid());
-	va_start(ap, fmt);
-	vsnprintf(msg + n, sizeof(msg) - n, fmt, ap);
-	va_end(ap);
-	send_frame(HUSK_MSG_LOG, msg, n + strlen(msg + n));
 }
 
 static const char *ns_name(uint32_t t)
 {
 	switch (t) {
-	case CLONE_NEWUSER: return "user";
-	case CLONE_NEWNS: return "mount";
-	case CLONE_NEWPID: return "pid";
-	case CLONE_NEWNET: return "network";
-	case CLONE_NEWIPC: return "ipc";
-	case CLONE_NEWUTS: return "uts";
-	case CLONE_NEWCGROUP: return "cgroup";
-	case CLONE_NEWTIME: return "time";
+	case CLONE_NEWUSER:
+		return "user";
+	case CLONE_NEWNS:
+		return "mount";
+	case CLONE_NEWPID:
+		return "pid";
+	case CLONE_NEWNET:
+		return "network";
+	case CLONE_NEWIPC:
+		return "ipc";
+	case CLONE_NEWUTS:
+		return "uts";
+	case CLONE_NEWCGROUP:
+		return "cgroup";
+	case CLONE_NEWTIME:
+		return "time";
 	}
 	return "unknown";
 }
@@ -387,7 +302,7 @@ static void join_cgroups(struct husk_bootstrap *bs)
 		fd = open(bs->cgroups[i], O_WRONLY | O_CLOEXEC);
 		if (fd < 0)
 			bail(errno, "open", bs->cgroups[i], "join cgroup");
-		if (write_all(fd, "0", 1) < 0)
+		if (husk_write_all(fd, "0", 1) < 0)
 			bail(errno, "write", bs->cgroups[i], "join cgroup");
 		close(fd);
 	}
@@ -444,7 +359,7 @@ static void write_time_offsets(struct husk_bootstrap *bs)
 	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		bail(errno, "open", "/proc/self/timens_offsets", NULL);
-	if (write_all(fd, bs->time_offsets, bs->time_offsets_len) < 0)
+	if (husk_write_all(fd, bs->time_offsets, bs->time_offsets_len) < 0)
 		bail(errno, "write", "/proc/self/timens_offsets", NULL);
 	close(fd);
 }
@@ -500,7 +415,7 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 	if (errno || *end || end == argv[2] || fd < 3 || fd > 1 << 20)
 		_exit(1); /* no socket to report on: the parent sees EOF */
 	sockfd = (int)fd;
-	close_fds_from(sockfd + 2);
+	close_fds_from(sockfd + 1 + HUSK_FDS_AFTER_SOCKET);
 
 	/* Nobody may ptrace or read our memory until the workload's exec. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
@@ -509,19 +424,19 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		bail(errno, "prctl", NULL, "PR_SET_PDEATHSIG");
 
-	if (read_all(sockfd, hdr, sizeof(hdr)) < 0)
+	if (husk_read_all(sockfd, hdr, sizeof(hdr)) < 0)
 		bail(errno ? errno : EPIPE, "read bootstrap", NULL, "parent went away");
 	len = get_u32(hdr);
 	if ((hdr[4] | hdr[5] << 8) != HUSK_MSG_BOOTSTRAP)
 		bail(EPROTO, "read bootstrap", NULL, "first message is not a bootstrap");
 	if (len > sizeof(buf))
 		bail(EMSGSIZE, "read bootstrap", NULL, "bootstrap message too long");
-	if (read_all(sockfd, buf, len) < 0)
+	if (husk_read_all(sockfd, buf, len) < 0)
 		bail(errno ? errno : EPIPE, "read bootstrap", NULL, "truncated");
 	if (husk_parse_bootstrap(buf, len, &bs, &why) < 0)
 		bail(EINVAL, "parse bootstrap", NULL, why);
 	die_with_parent(&bs);
-	log_debug = bs.log_level >= 1;
+	husk_log_debug = bs.log_level >= 1;
 	debugf("bootstrap: create namespaces 0x%x, join %d by path%s, %d cgroup(s)", bs.clone_flags, bs.nns,
 	       bs.pidfd >= 0 ? " and the container's by pidfd" : "", bs.ncgroups);
 
@@ -574,7 +489,7 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 			bail(errno, "prctl", NULL, "PR_SET_DUMPABLE");
 		debugf("wait for the parent to write the uid/gid maps");
 		send_pid(HUSK_MSG_USERNS_READY, getpid());
-		if (read_all(sockfd, ack, sizeof(ack)) < 0 || get_u32(ack) != 0 ||
+		if (husk_read_all(sockfd, ack, sizeof(ack)) < 0 || get_u32(ack) != 0 ||
 		    (ack[4] | ack[5] << 8) != HUSK_MSG_MAPS_DONE)
 			bail(EPROTO, "wait for uid/gid maps", NULL, NULL);
 		if (unprivileged && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
@@ -615,14 +530,14 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 		if (pid < 0)
 			bail(errno, "clone", NULL, "into the pid namespace");
 		if (pid > 0) {
-			debugf("forked into the pid namespace: pid %d runs the Go init", (int)pid);
+			debugf("forked into the pid namespace: pid %d runs the plan", (int)pid);
 			send_pid(HUSK_MSG_CHILD_PID, pid);
 			_exit(0);
 		}
 		/* A new process: the parent death signal is not inherited. */
 		die_with_parent(&bs);
-		return; /* the child runs the Go init */
+		husk_run_plan(&bs); /* the child runs the plan */
 	}
-	debugf("start the Go init");
-	send_pid(HUSK_MSG_CHILD_PID, 0); /* 0: this process runs the Go init */
+	send_pid(HUSK_MSG_CHILD_PID, 0); /* 0: this process runs the plan */
+	husk_run_plan(&bs);
 }

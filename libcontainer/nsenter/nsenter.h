@@ -18,15 +18,15 @@ struct husk_bootstrap {
 	struct husk_ns_path ns[HUSK_MAX_NS_PATHS];
 	const char *time_offsets; /* points into the parsed buffer */
 	size_t time_offsets_len;
-	int pidfd;           /* -1, or a pidfd whose namespaces to join */
-	uint32_t pidfd_flags; /* which of them */
+	int pidfd;               /* -1, or a pidfd whose namespaces to join */
+	uint32_t pidfd_flags;    /* which of them */
 	const uint8_t *affinity; /* CPU mask, points into the parsed buffer */
 	size_t affinity_len;
 	uint32_t affinity_flags; /* HUSK_AFFINITY_* */
 	int ncgroups;
 	char cgroups[HUSK_MAX_CGROUPS][PATH_MAX];
 	uint32_t log_level; /* 1: debug records to the parent */
-	int parent_pidfd; /* -1, or a pidfd of the parent: the init must not outlive it */
+	int parent_pidfd;   /* -1, or a pidfd of the parent: the init must not outlive it */
 };
 
 /*

@@ -3,7 +3,27 @@ package nsenter
 /*
 #cgo CFLAGS: -Wall -Wextra -O2
 #include <stdlib.h>
-#include "nsenter.h"
+#include "husk.h"
+
+static int parse_plan(const void *buf, size_t len, size_t *nops, char **why) {
+	const char *w = NULL;
+	struct husk_op *ops = calloc(len / 6 + 1, sizeof(*ops));
+	int r = husk_parse_plan(buf, len, ops, len / 6 + 1, nops, &w);
+	free(ops);
+	*why = (char *)w;
+	return r;
+}
+
+static int locked_flags(unsigned long want, unsigned long clear, unsigned long have, unsigned long *flags, char *problem) {
+	return husk_locked_flags(want, clear, have, flags, problem, 512);
+}
+
+static int recv_with_fd(int sock, uint16_t *type, int *fd) {
+	uint8_t buf[64];
+	uint32_t len;
+	husk_sock = sock;
+	return husk_recv_frame(type, buf, sizeof(buf), &len, fd);
+}
 
 static int parse(const void *buf, size_t len, struct husk_bootstrap *out, char **why) {
 	const char *w = NULL;
@@ -18,6 +38,49 @@ import (
 	"errors"
 	"unsafe"
 )
+
+// parsePlanC runs the C init's plan decoder on buf: the number of ops, or
+// its refusal.
+func parsePlanC(buf []byte) (int, error) {
+	var n C.size_t
+	var why *C.char
+	p := C.CBytes(buf)
+	defer C.free(p)
+	if C.parse_plan(p, C.size_t(len(buf)), &n, &why) != 0 {
+		return 0, errors.New(C.GoString(why))
+	}
+	return int(n), nil
+}
+
+// statfsFlagsC, flagNamesC and lockedFlagsC are the C init's helpers for
+// the flags of a bind's remount.
+func statfsFlagsC(st int64) int { return int(C.husk_statfs_flags(C.ulong(st))) }
+
+func flagNamesC(flags int) string {
+	buf := make([]byte, 512)
+	C.husk_flag_names(C.ulong(flags), (*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)))
+	return C.GoString((*C.char)(unsafe.Pointer(&buf[0])))
+}
+
+func lockedFlagsC(want, clear, have int) (int, string) {
+	var flags C.ulong
+	problem := make([]byte, 512)
+	if C.locked_flags(C.ulong(want), C.ulong(clear), C.ulong(have), &flags, (*C.char)(unsafe.Pointer(&problem[0]))) < 0 {
+		return 0, C.GoString((*C.char)(unsafe.Pointer(&problem[0])))
+	}
+	return int(flags), ""
+}
+
+// recvFrameC reads one frame from sock with the C init's reader, and the
+// fd that came with it (-1 if none).
+func recvFrameC(sock int) (typ uint16, fd int, err error) {
+	var t C.uint16_t
+	var f C.int
+	if C.recv_with_fd(C.int(sock), &t, &f) != 0 {
+		return 0, -1, errors.New("husk_recv_frame failed")
+	}
+	return uint16(t), int(f), nil
+}
 
 // parseC runs the C stage's own decoder on buf, so that tests check the code
 // that really runs in `husk init`.
@@ -58,12 +121,6 @@ func parseC(buf []byte) (*Bootstrap, error) {
 // cConstants are proto.h's numbers, for TestConstantsAgree.
 var cConstants = map[string]int{
 	"HUSK_FRAME_HEADER":     C.HUSK_FRAME_HEADER,
-	"HUSK_MSG_BOOTSTRAP":    C.HUSK_MSG_BOOTSTRAP,
-	"HUSK_MSG_USERNS_READY": C.HUSK_MSG_USERNS_READY,
-	"HUSK_MSG_MAPS_DONE":    C.HUSK_MSG_MAPS_DONE,
-	"HUSK_MSG_CHILD_PID":    C.HUSK_MSG_CHILD_PID,
-	"HUSK_MSG_ERROR":        C.HUSK_MSG_ERROR,
-	"HUSK_MSG_LOG":          C.HUSK_MSG_LOG,
 	"HUSK_BOOTSTRAP_MAX":    C.HUSK_BOOTSTRAP_MAX,
 	"HUSK_REC_CLONE_FLAGS":  C.HUSK_REC_CLONE_FLAGS,
 	"HUSK_REC_NS_PATH":      C.HUSK_REC_NS_PATH,

@@ -9,13 +9,7 @@
 /* Frame: u32 LE payload length | u16 LE type | payload. */
 #define HUSK_FRAME_HEADER 6
 
-/* Frame types (initproto.Type). */
-#define HUSK_MSG_BOOTSTRAP    1
-#define HUSK_MSG_USERNS_READY 2
-#define HUSK_MSG_MAPS_DONE    3
-#define HUSK_MSG_CHILD_PID    4
-#define HUSK_MSG_ERROR        9
-#define HUSK_MSG_LOG          15 /* "level" NUL message: a record for the parent's log */
+/* The frame types (HUSK_MSG_*) are in plan_ops.h, generated from Go. */
 
 /*
  * Bootstrap payload: the 4 bytes "HSK1", then records until the end:
@@ -33,10 +27,10 @@
 #define HUSK_REC_CPU_AFFINITY 7 /* u32 LE flags, then a CPU mask: set once the cgroups are joined */
 #define HUSK_REC_PARENT_PIDFD 8 /* u32 LE: fd of a pidfd of the parent; the init dies with it until the handoff */
 
-#define HUSK_AFFINITY_FINAL 1 /* the mask is execCPUAffinity.final: failing to set it is an error */
-#define HUSK_AFFINITY_MAX 1024 /* mask bytes: 8192 CPUs */
+#define HUSK_AFFINITY_FINAL 1    /* the mask is execCPUAffinity.final: failing to set it is an error */
+#define HUSK_AFFINITY_MAX   1024 /* mask bytes: 8192 CPUs */
 
-#define HUSK_MAX_NS_PATHS 8 /* one per namespace type at most */
-#define HUSK_MAX_CGROUPS 16 /* cgroup v1 hierarchies to join */
+#define HUSK_MAX_NS_PATHS 8  /* one per namespace type at most */
+#define HUSK_MAX_CGROUPS  16 /* cgroup v1 hierarchies to join */
 
 #endif

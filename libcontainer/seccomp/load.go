@@ -1,10 +1,8 @@
 package seccomp
 
 import (
-	"errors"
 	"fmt"
 	"net"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,7 +16,7 @@ const (
 )
 
 // loadFlags are the seccomp(2) flags a program is loaded with.
-func (p *Program) loadFlags() uintptr {
+func (p *Program) LoadFlags() uintptr {
 	flags := p.Flags
 	if p.Notify {
 		flags |= flagNewListener
@@ -32,31 +30,6 @@ func (p *Program) loadFlags() uintptr {
 		flags &^= flagWaitKillRecv
 	}
 	return uintptr(flags)
-}
-
-// Load installs the program on the calling thread (and with TSYNC on all
-// of the process's). It needs no_new_privs or CAP_SYS_ADMIN. With Notify it
-// returns the listener fd, else -1.
-//
-// Until a listener has reached the seccomp agent, any syscall the filter
-// notifies waits for an agent that cannot answer yet: the caller must hand
-// the listener over at once with raw syscalls the profile cannot notify
-// (Compile refuses NOTIFY on write for this). Load makes no syscall but
-// seccomp(2) itself, and that with RawSyscall, which does not enter the Go
-// scheduler.
-func Load(p *Program) (listener int, err error) {
-	if len(p.Insns) == 0 {
-		return -1, errors.New("empty seccomp program")
-	}
-	prog := unix.SockFprog{Len: uint16(len(p.Insns)), Filter: &p.Insns[0]}
-	r, _, errno := unix.RawSyscall(unix.SYS_SECCOMP, setModeFilter, p.loadFlags(), uintptr(unsafe.Pointer(&prog)))
-	if errno != 0 {
-		return -1, fmt.Errorf("seccomp(SET_MODE_FILTER): %w", errno)
-	}
-	if !p.Notify {
-		return -1, nil
-	}
-	return int(r), nil
 }
 
 // SendToAgent connects to the seccomp agent at listenerPath and sends it

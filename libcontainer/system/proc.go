@@ -99,23 +99,3 @@ func WaitPidfdFor(fd int, timeout time.Duration) (bool, error) {
 		return n > 0, nil
 	}
 }
-
-// CloseExecFrom marks every fd >= minFd close-on-exec.
-func CloseExecFrom(minFd int) error {
-	err := unix.CloseRange(uint(minFd), ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
-	if err == nil {
-		return nil
-	}
-	// Kernels before 5.11: walk /proc/self/fd.
-	ents, rerr := os.ReadDir("/proc/self/fd")
-	if rerr != nil {
-		return fmt.Errorf("close_range: %v; reading /proc/self/fd: %w", err, rerr)
-	}
-	for _, e := range ents {
-		fd, err := strconv.Atoi(e.Name())
-		if err == nil && fd >= minFd {
-			unix.CloseOnExec(fd)
-		}
-	}
-	return nil
-}

@@ -10,8 +10,8 @@ import (
 )
 
 // initMarkers are the beginnings of the records the init's two stages send
-// with --debug: the C stage run before the Go runtime (runc's nsexec) and
-// the Go init.
+// with --debug: the bootstrap (namespaces; runc's nsexec) and the rest of
+// the init (husk's plan, runc's Go init).
 func initMarkers() (cStage, goInit string) {
 	if isRunc() {
 		return "nsexec", "child process in init()"

@@ -1,4 +1,4 @@
-package rootfs
+package nsenter
 
 import (
 	"testing"
@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// The C init's reading of a mount's statfs flags.
 func TestStatfsFlags(t *testing.T) {
 	for _, c := range []struct {
 		st   int64
@@ -16,13 +17,15 @@ func TestStatfsFlags(t *testing.T) {
 		{unix.ST_NODEV | unix.ST_NOEXEC | unix.ST_NOATIME | unix.ST_NODIRATIME, unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_NOATIME | unix.MS_NODIRATIME},
 		{0x2000 | unix.ST_NODIRATIME, unix.MS_NOSYMFOLLOW | unix.MS_NODIRATIME | unix.MS_STRICTATIME},
 	} {
-		if got := statfsFlags(unix.Statfs_t{Flags: c.st}); got != c.want {
-			t.Errorf("statfs flags %#x: got %s, want %s", c.st, flagNames(got), flagNames(c.want))
+		if got := statfsFlagsC(c.st); got != c.want {
+			t.Errorf("statfs flags %#x: got %s, want %s", c.st, flagNamesC(got), flagNamesC(c.want))
 		}
 	}
 }
 
-func TestLockedFlagsRetry(t *testing.T) {
+// A bind's remount in a user namespace keeps the flags the kernel locks,
+// as runc 1.5, unless the config clears one or asks for another atime.
+func TestLockedFlags(t *testing.T) {
 	roNoatime := unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOATIME
 	for _, c := range []struct {
 		name              string
@@ -39,9 +42,9 @@ func TestLockedFlagsRetry(t *testing.T) {
 		{"strictatime kept", unix.MS_NOEXEC, 0, unix.MS_STRICTATIME, unix.MS_NOEXEC | unix.MS_STRICTATIME, ""},
 		{"not lockable: sync is not added", unix.MS_NOEXEC, 0, unix.MS_SYNCHRONOUS | unix.MS_RELATIME, unix.MS_NOEXEC | unix.MS_RELATIME, ""},
 	} {
-		flags, problem := lockedFlagsRetry(c.want, c.clear, c.have)
+		flags, problem := lockedFlagsC(c.want, c.clear, c.have)
 		if flags != c.flags || problem != c.problem {
-			t.Errorf("%s: got %s %q, want %s %q", c.name, flagNames(flags), problem, flagNames(c.flags), c.problem)
+			t.Errorf("%s: got %s %q, want %s %q", c.name, flagNamesC(flags), problem, flagNamesC(c.flags), c.problem)
 		}
 	}
 }

@@ -1,0 +1,3 @@
+package initproto
+
+//go:generate go run ./genplan ../nsenter/plan_ops.h
