@@ -23,6 +23,9 @@ command -v gcc >/dev/null 2>&1 || need="$need gcc"
 if [ ! -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then need="$need busybox-static"; fi
 command -v runc >/dev/null 2>&1 || need="$need runc"
 command -v crun >/dev/null 2>&1 || need="$need crun"
+# The benchmark's resource rows: GNU time and strace.
+[ -x /usr/bin/time ] || need="$need time"
+command -v strace >/dev/null 2>&1 || need="$need strace"
 # Rootless containers with more than the user's own id use newuidmap.
 command -v newuidmap >/dev/null 2>&1 || need="$need uidmap"
 # `make lint` checks the C with clang-format (.clang-format) and the shell

@@ -6,7 +6,7 @@
 #             (a bare command name is looked up in $PATH). Missing runtimes are
 #             reported and skipped. Ratios are relative to the first runtime kept.
 #   -n N      samples per latency measure                      (default 30)
-#   -o OPS    comma-separated subset of: run,create,start,exec,delete,delete-force,batch
+#   -o OPS    comma-separated subset of: run,create,start,exec,delete,delete-force,batch,resources
 #                                                              (default: all)
 #   -b N      containers per batch of sequential runs          (default 100)
 #   -r N      repetitions of the batch                         (default 3)
@@ -24,6 +24,10 @@
 #   exec          `exec <id> /bin/true` into one long-running sleep container
 #   batch         B sequential `run`s of /bin/true: total seconds, and the CPU time
 #                 (user+sys of the whole process tree, from bash's `time`) per run
+#   resources     per `run` of /bin/true under GNU time: peak RSS (the largest process
+#                 of the tree), minor page faults and voluntary context switches of the
+#                 tree; syscalls per `run` (strace -f -c, 5 samples); and the memory held
+#                 by a created container's init: the Pss of 10 waiting inits / 10
 #
 # Method:
 #   * Timing is bash's $EPOCHREALTIME (microseconds) read just before and after the
@@ -64,7 +68,7 @@ export LC_ALL=C
 
 PROG=${0##*/}
 ARGS=("$@")
-ALL_OPS="run create start exec delete delete-force batch"
+ALL_OPS="run create start exec delete delete-force batch resources"
 
 usage() { sed -n '2,/^# Needs:/{s/^# \{0,1\}//;p}' "$0"; }
 die() { echo "$PROG: $*" >&2; exit 2; }
@@ -556,6 +560,59 @@ if want batch; then
     done
   done
 fi
+if want resources; then
+  if ! command -v /usr/bin/time >/dev/null || ! command -v strace >/dev/null; then
+    warn "resources: needs GNU time (/usr/bin/time) and strace (apt-get install time strace); skipped"
+  else
+    progress "resources: $N rounds x $R runtimes, then syscalls and held memory"
+    for ((i = 0; i < N; i++)); do
+      rotate "$i"
+      for k in "${ORDER[@]}"; do
+        newctr "$k" true
+        if /usr/bin/time -o "$T/rusage" -f '%M %R %w' "${BINS[k]}" --root "$T/state/$k" run --bundle "$BUNDLE" "$ID" \
+             </dev/null >/dev/null 2>>"$T/log/$k.resources"; then
+          gone "$k" "$ID"
+          read -r rss flt vcs <"$T/rusage"
+          SAMPLES[$k,rss]+=" $rss" SAMPLES[$k,faults]+=" $flt" SAMPLES[$k,vcs]+=" $vcs"
+        else
+          discard "$k" "$ID"; FAIL[$k,resources]=$((${FAIL[$k,resources]:-0} + 1))
+        fi
+        TRIES[$k,resources]=$((${TRIES[$k,resources]:-0} + 1))
+      done
+    done
+    for ((i = 0; i < 5; i++)); do
+      rotate "$i"
+      for k in "${ORDER[@]}"; do
+        newctr "$k" true
+        if strace -f -c -o "$T/strace" "${BINS[k]}" --root "$T/state/$k" run --bundle "$BUNDLE" "$ID" \
+             </dev/null >/dev/null 2>>"$T/log/$k.resources"; then
+          gone "$k" "$ID"
+          SAMPLES[$k,syscalls]+=" $(awk '$NF == "total" { print $(NF - 2) }' "$T/strace")"
+        else
+          discard "$k" "$ID"
+        fi
+      done
+    done
+    # Memory held: 10 created (waiting) containers per runtime; the Pss of
+    # their inits, summed from smaps_rollup, per container.
+    for ((k = 0; k < R; k++)); do
+      held=() pss=0 n=0
+      for ((j = 0; j < 10; j++)); do
+        newctr "$k" sleep
+        pf="$T/pid/$k.held.$j"
+        rt "$k" create --pid-file "$pf" --bundle "$BUNDLE" "$ID" && held+=("$ID:$pf")
+      done
+      for h in "${held[@]}"; do
+        pf=${h#*:}
+        read -r pid <"$pf" 2>/dev/null || continue
+        kb=$(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null) || continue
+        [ -n "$kb" ] && pss=$((pss + kb)) n=$((n + 1))
+      done
+      ((n)) && SAMPLES[$k,pss]=" $((pss / n))"
+      for h in "${held[@]}"; do discard "$k" "${h%%:*}"; done
+    done
+  fi
+fi
 ELAPSED=$((SECONDS - T_START))
 
 # ------------------------------------------------------------------ report ---
@@ -580,6 +637,11 @@ ROWS=(
   "delete-force|delete --force (running)|ms|1000"
   "batch|batch: $BATCH x run, total|s|1000000"
   "cpu|batch: CPU user+sys per run|ms|1000"
+  "rss|peak RSS, run (largest process)|MiB|1024"
+  "faults|minor page faults per run|n|1"
+  "vcs|voluntary context switches per run|n|1"
+  "syscalls|syscalls per run (strace -f -c)|n|1"
+  "pss|memory held per created container (init Pss)|MiB|1024"
 )
 
 declare -a TABLE=()       # rows of tab-separated cells
@@ -591,6 +653,7 @@ FAILNOTES=()
 for row in "${ROWS[@]}"; do
   IFS='|' read -r op label unit div <<<"$row"
   wop=$op; [ "$op" = cpu ] && wop='batch'
+  case $op in rss | faults | vcs | syscalls | pss) wop=resources ;; esac
   want "$wop" || continue
   line="$label	$unit"
   base=
@@ -598,6 +661,7 @@ for row in "${ROWS[@]}"; do
     s=${SAMPLES[$k,$op]:-}
     fails=${FAIL[$k,$wop]:-0} skips=${SKIP[$k,$wop]:-0} tries=${TRIES[$k,$wop]:-0}
     [ "$op" = cpu ] && fails=0 skips=0          # reported on the batch row
+    case $op in faults | vcs | syscalls | pss) fails=0 skips=0 ;; esac   # reported on the RSS row
     if [ -n "$s" ]; then
       read -r med p10 p90 < <(stats "$s")
       cell="$(fmt "$med" "$div") ($(fmt "$p10" "$div")-$(fmt "$p90" "$div"))"
