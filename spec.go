@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/husk-runtime/husk/libcontainer/cgroups"
 	"github.com/husk-runtime/husk/libcontainer/specconv"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
 )
 
@@ -31,6 +33,11 @@ work for containers that do not include the "sh" program.`,
 			return err
 		}
 		spec := specconv.Example()
+		if cgroups.IsUnified() {
+			// As runc: on a cgroup v2 host the container gets its own
+			// cgroup namespace by default.
+			spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+		}
 		if ctx.Bool("rootless") {
 			specconv.ToRootless(spec)
 		}
