@@ -1,5 +1,5 @@
-// Package capabilities knows capability names and applies the five sets to
-// the calling thread.
+// Package capabilities knows capability names and turns lists of them into
+// the masks the container's init (C, libcontainer/nsenter) applies.
 package capabilities
 
 import (
