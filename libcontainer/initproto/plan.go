@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // # The plan
@@ -106,65 +107,69 @@ var PlanFlags = map[string]uint32{
 	"ENV_HOME_FROM_PASSWD": 1 << 0, // no HOME: the container's /etc/passwd's, else "/"
 }
 
-// Ops are the plan's ops. Numbers are wire format: never renumber.
-var Ops = []OpDef{
-	{1, "prep-root", fieldsOf("prop:u parent_prop:u rootfs:s"),
-		`mount("", "/", prop); the mount the rootfs is on gets parent_prop; bind the rootfs on itself; it is the root for every path below`},
-	{2, "prep-root-nomntns", fieldsOf("rootfs:s"),
-		`no mount namespace of its own: bind the rootfs on itself, slave`},
-	{3, "mount", fieldsOf("index:u bind:u flags:u clear:u rec_set:U rec_clr:U opts:u source:s dest:s fstype:s data:s propagation:L"),
-		`one of config.mounts (index): make dest inside the rootfs, mount, then propagation, a bind's exact flags (keeping locked ones in a user namespace), recursive attributes`},
-	{4, "bind-cgroup", fieldsOf("source:s dest:s flags:u"),
-		`bind a host cgroup directory on dest and remount it with flags`},
-	{5, "guard-cgroups", nil,
-		`a user namespace without a cgroup one and nothing mounted at /sys/fs/cgroup: make the host's hierarchies there read-only (CVE-2023-25809)`},
-	{6, "mknod", fieldsOf("path:s type:u major:u minor:u mode:u uid:u gid:u flags:u"),
-		`a device node (bound from the host's where mknod is refused)`},
-	{7, "console-file", nil, `replace /dev/console by an empty file, the pty's mount point`},
-	{8, "symlink", fieldsOf("target:s path:s replace:u"), `a symlink inside the rootfs (an existing entry is kept, unless replace)`},
-	{9, "readonly", fieldsOf("path:s"), `bind path on itself, read-only, recursively`},
-	{10, "mask", fieldsOf("data:s data2:s paths:S"), `mask each path: a file under /dev/null, a directory under one shared read-only tmpfs (data, or data2 if the kernel wants more)`},
-	{11, "mkdir", fieldsOf("path:s"), `make directory path inside the rootfs if missing`},
-	{12, "deferred-ro", nil, `make the MNT_DEFER_RO mounts read-only`},
-	{13, "root-ro", nil, `make the root read-only`},
-	{14, "parent-hooks", nil, `ask the parent to run the prestart and createRuntime hooks (HookRequest, HookDone)`},
-	{15, "hook-state", fieldsOf("before:s after:s"), `the OCI state JSON given to hooks: before + "\"status\":\"...\",\"pid\":N" + after`},
-	{16, "hook", fieldsOf("kind:s index:u timeout:u flags:u path:s args:S env:S"), `run a hook with the state on stdin, timeout in seconds (0: none)`},
-	{17, "sysctl", fieldsOf("name:s path:s value:s"), `write value to /proc/sys/<path> (the sysctl name's path)`},
-	{18, "oom", fieldsOf("value:s"), `write /proc/self/oom_score_adj`},
-	{19, "pivot", fieldsOf("mode:u final_prop:u rootfs:s"), `enter the rootfs (PIVOT_*), then final_prop on "/"`},
-	{20, "console", fieldsOf("flags:u rows:u cols:u uid:u sockfd:u"), `make the pty, give it to uid, send the master over sockfd, make it the controlling terminal and stdio`},
-	{21, "hostname", fieldsOf("name:s"), `sethostname`},
-	{22, "domainname", fieldsOf("name:s"), `setdomainname`},
-	{23, "keyring", fieldsOf("name:s"), `join a new session keyring`},
-	{24, "personality", fieldsOf("persona:u"), `personality(2)`},
-	{25, "mempolicy", fieldsOf("mode:u nodes:b"), `set_mempolicy(2)`},
-	{26, "sched", fieldsOf("policy:u flags:U nice:u priority:u runtime:U deadline:U period:U own_cpuset:u"), `sched_setattr(2)`},
-	{27, "ioprio", fieldsOf("value:u"), `ioprio_set(2) for the process`},
-	{28, "lsm-exec", fieldsOf("attr:s value:s what:s"), `write value to /proc/thread-self/<attr> (an LSM's exec label)`},
-	{29, "rlimit", fieldsOf("resource:u soft:U hard:U name:s"), `prlimit(2)`},
-	{30, "umask", fieldsOf("mask:u"), `umask(2)`},
-	{31, "env", fieldsOf("env:S uid:u flags:u"), `the workload's environment (ENV_HOME_FROM_PASSWD: add HOME for uid)`},
-	{32, "caps-bounding", fieldsOf("bounding:U"), `drop from the bounding set what is not in it; keep capabilities across the user switch`},
-	{33, "cwd", fieldsOf("path:s"), `chdir (again after the user switch if root may not); getcwd must be inside the root`},
-	{34, "seccomp", fieldsOf("flags:u notify:u dumpable:u insns:b"), `load the filter; a notify listener goes to the parent (SeccompFd, SeccompDone)`},
-	{35, "user", fieldsOf("uid:u gid:u groups:L"), `setgroups, setresgid, setresuid`},
-	{36, "caps", fieldsOf("effective:U permitted:U inheritable:U ambient:U"), `capset and the ambient set (a failed raise is a warning)`},
-	{37, "nnp", nil, `PR_SET_NO_NEW_PRIVS`},
-	{38, "preserve-fds", fieldsOf("count:u"), `let fds 3..3+count-1 through the exec`},
-	{39, "lookup", fieldsOf("file:s"), `find the executable as execvp would, with the env's PATH`},
-	{40, "ready", fieldsOf("flags:u"), `Ready (with the warnings), then Handoff, clear the parent death signal, TakenOver; close the socket`},
-	{41, "fifo-open", fieldsOf("fd:u"), `reopen the exec fifo for writing through a procfs of our own: wait for start`},
-	{42, "fifo-done", fieldsOf("cannot_exec:s"), `tell start "0" (or "2" and why the workload cannot start, then exit)`},
-	{43, "exec", fieldsOf("argv:S"), `execve the looked-up executable`},
-	{44, "chroot", fieldsOf("path:s"), `chroot and chdir / (an exec into a container without a mount namespace)`},
-	{45, "parent-death", nil, `set the parent death signal again (credential changes clear it); exit if the parent is gone`},
-}
+// Ops are the plan's ops. Numbers are wire format: never renumber. The
+// table is built on first use: commands that make no plan (state, kill,
+// delete, ...) do not pay for it at start-up.
+var Ops = sync.OnceValue(func() []OpDef {
+	return []OpDef{
+		{1, "prep-root", fieldsOf("prop:u parent_prop:u rootfs:s"),
+			`mount("", "/", prop); the mount the rootfs is on gets parent_prop; bind the rootfs on itself; it is the root for every path below`},
+		{2, "prep-root-nomntns", fieldsOf("rootfs:s"),
+			`no mount namespace of its own: bind the rootfs on itself, slave`},
+		{3, "mount", fieldsOf("index:u bind:u flags:u clear:u rec_set:U rec_clr:U opts:u source:s dest:s fstype:s data:s propagation:L"),
+			`one of config.mounts (index): make dest inside the rootfs, mount, then propagation, a bind's exact flags (keeping locked ones in a user namespace), recursive attributes`},
+		{4, "bind-cgroup", fieldsOf("source:s dest:s flags:u"),
+			`bind a host cgroup directory on dest and remount it with flags`},
+		{5, "guard-cgroups", nil,
+			`a user namespace without a cgroup one and nothing mounted at /sys/fs/cgroup: make the host's hierarchies there read-only (CVE-2023-25809)`},
+		{6, "mknod", fieldsOf("path:s type:u major:u minor:u mode:u uid:u gid:u flags:u"),
+			`a device node (bound from the host's where mknod is refused)`},
+		{7, "console-file", nil, `replace /dev/console by an empty file, the pty's mount point`},
+		{8, "symlink", fieldsOf("target:s path:s replace:u"), `a symlink inside the rootfs (an existing entry is kept, unless replace)`},
+		{9, "readonly", fieldsOf("path:s"), `bind path on itself, read-only, recursively`},
+		{10, "mask", fieldsOf("data:s data2:s paths:S"), `mask each path: a file under /dev/null, a directory under one shared read-only tmpfs (data, or data2 if the kernel wants more)`},
+		{11, "mkdir", fieldsOf("path:s"), `make directory path inside the rootfs if missing`},
+		{12, "deferred-ro", nil, `make the MNT_DEFER_RO mounts read-only`},
+		{13, "root-ro", nil, `make the root read-only`},
+		{14, "parent-hooks", nil, `ask the parent to run the prestart and createRuntime hooks (HookRequest, HookDone)`},
+		{15, "hook-state", fieldsOf("before:s after:s"), `the OCI state JSON given to hooks: before + "\"status\":\"...\",\"pid\":N" + after`},
+		{16, "hook", fieldsOf("kind:s index:u timeout:u flags:u path:s args:S env:S"), `run a hook with the state on stdin, timeout in seconds (0: none)`},
+		{17, "sysctl", fieldsOf("name:s path:s value:s"), `write value to /proc/sys/<path> (the sysctl name's path)`},
+		{18, "oom", fieldsOf("value:s"), `write /proc/self/oom_score_adj`},
+		{19, "pivot", fieldsOf("mode:u final_prop:u rootfs:s"), `enter the rootfs (PIVOT_*), then final_prop on "/"`},
+		{20, "console", fieldsOf("flags:u rows:u cols:u uid:u sockfd:u"), `make the pty, give it to uid, send the master over sockfd, make it the controlling terminal and stdio`},
+		{21, "hostname", fieldsOf("name:s"), `sethostname`},
+		{22, "domainname", fieldsOf("name:s"), `setdomainname`},
+		{23, "keyring", fieldsOf("name:s"), `join a new session keyring`},
+		{24, "personality", fieldsOf("persona:u"), `personality(2)`},
+		{25, "mempolicy", fieldsOf("mode:u nodes:b"), `set_mempolicy(2)`},
+		{26, "sched", fieldsOf("policy:u flags:U nice:u priority:u runtime:U deadline:U period:U own_cpuset:u"), `sched_setattr(2)`},
+		{27, "ioprio", fieldsOf("value:u"), `ioprio_set(2) for the process`},
+		{28, "lsm-exec", fieldsOf("attr:s value:s what:s"), `write value to /proc/thread-self/<attr> (an LSM's exec label)`},
+		{29, "rlimit", fieldsOf("resource:u soft:U hard:U name:s"), `prlimit(2)`},
+		{30, "umask", fieldsOf("mask:u"), `umask(2)`},
+		{31, "env", fieldsOf("env:S uid:u flags:u"), `the workload's environment (ENV_HOME_FROM_PASSWD: add HOME for uid)`},
+		{32, "caps-bounding", fieldsOf("bounding:U"), `drop from the bounding set what is not in it; keep capabilities across the user switch`},
+		{33, "cwd", fieldsOf("path:s"), `chdir (again after the user switch if root may not); getcwd must be inside the root`},
+		{34, "seccomp", fieldsOf("flags:u notify:u dumpable:u insns:b"), `load the filter; a notify listener goes to the parent (SeccompFd, SeccompDone)`},
+		{35, "user", fieldsOf("uid:u gid:u groups:L"), `setgroups, setresgid, setresuid`},
+		{36, "caps", fieldsOf("effective:U permitted:U inheritable:U ambient:U"), `capset and the ambient set (a failed raise is a warning)`},
+		{37, "nnp", nil, `PR_SET_NO_NEW_PRIVS`},
+		{38, "preserve-fds", fieldsOf("count:u"), `let fds 3..3+count-1 through the exec`},
+		{39, "lookup", fieldsOf("file:s"), `find the executable as execvp would, with the env's PATH`},
+		{40, "ready", fieldsOf("flags:u"), `Ready (with the warnings), then Handoff, clear the parent death signal, TakenOver; close the socket`},
+		{41, "fifo-open", fieldsOf("fd:u"), `reopen the exec fifo for writing through a procfs of our own: wait for start`},
+		{42, "fifo-done", fieldsOf("cannot_exec:s"), `tell start "0" (or "2" and why the workload cannot start, then exit)`},
+		{43, "exec", fieldsOf("argv:S"), `execve the looked-up executable`},
+		{44, "chroot", fieldsOf("path:s"), `chroot and chdir / (an exec into a container without a mount namespace)`},
+		{45, "parent-death", nil, `set the parent death signal again (credential changes clear it); exit if the parent is gone`},
+	}
+})
 
 // OpNumber returns the op's wire number by name; it panics on a name no op
 // has (a programming error).
 func OpNumber(name string) OpType {
-	for _, d := range Ops {
+	for _, d := range Ops() {
 		if d.Name == name {
 			return d.Type
 		}
@@ -173,9 +178,10 @@ func OpNumber(name string) OpType {
 }
 
 func opDef(t OpType) (*OpDef, bool) {
-	for i := range Ops {
-		if Ops[i].Type == t {
-			return &Ops[i], true
+	ops := Ops()
+	for i := range ops {
+		if ops[i].Type == t {
+			return &ops[i], true
 		}
 	}
 	return nil, false
@@ -473,7 +479,7 @@ func PlanHeader() string {
 	}
 	b.WriteString("\n")
 	maxOp, maxFields := 0, 0
-	for _, d := range Ops {
+	for _, d := range Ops() {
 		cname := cName(d.Name)
 		fmt.Fprintf(&b, "/* %s */\n#define HUSK_OP_%s %d\n", d.Doc, cname, d.Type)
 		for i, fd := range d.Fields {
@@ -485,7 +491,7 @@ func PlanHeader() string {
 	fmt.Fprintf(&b, "\n#define HUSK_OP_MAX %d\n#define HUSK_OP_MAX_FIELDS %d\n\n", maxOp, maxFields)
 	b.WriteString("/* Field kinds of each op, by op number (see initproto/plan.go). */\n")
 	b.WriteString("static const char *const husk_op_kinds[HUSK_OP_MAX + 1] = {\n")
-	for _, d := range Ops {
+	for _, d := range Ops() {
 		var kinds []byte
 		for _, fd := range d.Fields {
 			kinds = append(kinds, fd.Kind)
@@ -493,7 +499,7 @@ func PlanHeader() string {
 		fmt.Fprintf(&b, "\t[HUSK_OP_%s] = %q,\n", cName(d.Name), string(kinds))
 	}
 	b.WriteString("};\n\nstatic const char *const husk_op_names[HUSK_OP_MAX + 1] = {\n")
-	for _, d := range Ops {
+	for _, d := range Ops() {
 		fmt.Fprintf(&b, "\t[HUSK_OP_%s] = %q,\n", cName(d.Name), d.Name)
 	}
 	b.WriteString("};\n\n")

@@ -19,7 +19,7 @@ func TestPlanHeaderCurrent(t *testing.T) {
 // Every op has a unique number and name, and fields of known kinds.
 func TestOpsWellFormed(t *testing.T) {
 	nums, names := map[OpType]bool{}, map[string]bool{}
-	for _, d := range Ops {
+	for _, d := range Ops() {
 		if d.Type == 0 || nums[d.Type] || names[d.Name] {
 			t.Errorf("op %d %q: zero or repeated", d.Type, d.Name)
 		}

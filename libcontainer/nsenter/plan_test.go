@@ -11,7 +11,7 @@ import (
 
 // randomOp makes an op with random values of its fields' kinds.
 func randomOp(r *rand.Rand) initproto.Op {
-	d := initproto.Ops[r.IntN(len(initproto.Ops))]
+	d := initproto.Ops()[r.IntN(len(initproto.Ops()))]
 	o := initproto.Op{Type: d.Type}
 	str := func() string {
 		b := make([]byte, r.IntN(12))
