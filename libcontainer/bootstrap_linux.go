@@ -66,7 +66,7 @@ func (sp *spawned) bootstrap(bs *nsenter.Bootstrap, cfg *configs.Config) error {
 				return fmt.Errorf("init process %d: %w", sp.pid, err)
 			}
 			sp.startTime = st.StartTime
-			slog.Debug("the Go init runs", "pid", sp.pid)
+			slog.Debug("the init runs", "pid", sp.pid)
 			if sp.pid != sp.pid0 {
 				// The C stage forked; its first process exits now.
 				if err := sp.reap0(); err != nil {

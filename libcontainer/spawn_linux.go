@@ -31,7 +31,7 @@ type spawned struct {
 	pid0      int // the process we started; the C stage may fork from it
 	reaped0   bool
 	sock      *os.File
-	pid       int // the pid that runs the Go init (after the C stage's fork)
+	pid       int // the pid that runs the plan (after the C stage's fork)
 	startTime uint64
 	cgroup    cgroups.Manager
 	// placeLater: the init is forked outside the cgroup, which Create did

@@ -36,16 +36,20 @@
 // # Conversation
 //
 // One line per step, in order. "C" is the nsenter constructor that runs in
-// `husk init` before the Go runtime starts; "init" is the Go init after it.
+// `husk init` before the Go runtime would start (and never lets it): the
+// container's init is C from its first instruction to the workload's exec.
+// "init" is the same C program after the bootstrap, running the plan.
 //
 //	step  direction      type          payload            when
 //	1     parent -> C    Bootstrap     nsenter binary     always, first
 //	2     C -> parent    UsernsReady   u32 pid            a new user namespace was made
 //	3     parent -> C    MapsDone      (none)             after writing uid_map/gid_map
-//	4     C -> parent    ChildPid      u32 pid            always: the pid that runs Go, if
+//	4     C -> parent    ChildPid      u32 pid            always: the pid that goes on, if
 //	                                                      the C stage forked; else 0
-//	5     parent -> init Config        JSON InitConfig    always
-//	6     init -> parent HookRequest   JSON HookCall      at each hook point the config asks for
+//	5     parent -> init Plan          the plan (plan.go) always: every op the init runs,
+//	                                                      in order, up to the exec
+//	6     init -> parent HookRequest   (none)             the plan's parent-hooks op: run
+//	                                                      prestart and createRuntime
 //	7     parent -> init HookDone      (none)             after the hooks ran
 //	8     init -> parent SeccompFd     u32 fd             the filter has notify rules: it
 //	                                                      is loaded and this is the
@@ -53,7 +57,8 @@
 //	9     parent -> init SeccompDone   (none)             the parent has a copy of the
 //	                                                      listener (pidfd_getfd) and has
 //	                                                      sent it to the seccomp agent
-//	10    init -> parent Ready         JSON ReadyInfo     set up; waiting for `start`
+//	10    init -> parent Ready         warnings           set up; waiting for `start`
+//	                                   (NUL-separated)    (create) or about to exec (exec)
 //	11    parent -> init Handoff       (none)             the container's state is written:
 //	                                                      the init may outlive the parent
 //	12    init -> parent TakenOver     (none)             the init cleared its parent death
@@ -61,6 +66,8 @@
 //	13    parent -> init Joined        (none)             exec --ignore-paused only: the
 //	                                                      process was moved into the
 //	                                                      (frozen) cgroup after TakenOver
+//
+// Type 5 (Config, the Go init's JSON) is retired: the number stays taken.
 //
 // While it makes the mounts (between 5 and 8), the init may ask for the
 // source of a bind mount it cannot reach itself (an idmapped mount, or a
@@ -74,35 +81,36 @@
 // MountSource is the one frame that carries a file descriptor (SCM_RIGHTS,
 // with its first byte): WriteFd and ReadFd send and receive it.
 //
-// At any step C or init may send Error instead and exit; the parent turns it
-// into the command's one-line error. The parent writes the container's
-// state after Ready, then sends Handoff; once TakenOver comes back (and,
-// for exec --ignore-paused, Joined has gone) it closes its end; the init
-// then waits on the exec fifo (create) or execs at once (exec).
+// At any step C or init may send Error (EncodeError's fields: stage, op,
+// path, errno, detail) instead and exit; the parent turns it into the
+// command's one-line error. The parent writes the container's state after
+// Ready, then sends Handoff; once TakenOver comes back (and, for exec
+// --ignore-paused, Joined has gone) it closes its end; the init then waits
+// on the exec fifo (create) or execs at once (exec). After the fifo is
+// opened by `start`, the init writes one byte to it: "0" when the exec is
+// about to happen, or "2" and a reason when the workload cannot run (a
+// seccomp filter that kills its execve), which `start` reports.
 //
 // Until Handoff the init must not outlive the parent: the C stage sets
 // PR_SET_PDEATHSIG (SIGKILL) first thing and checks a pidfd of the parent
-// (nsenter/proto.h HUSK_REC_PARENT_PIDFD) once it has it; the Go init sets
-// it again after every credential change (which clears it) and clears it
-// at Handoff. Each wait of the parent for the init is bounded (initTimeout
-// in ../create_linux.go).
+// (nsenter/proto.h HUSK_REC_PARENT_PIDFD) once it has it; the plan's
+// parent-death op sets it again after every credential change (which
+// clears it), and it is cleared at Handoff. Each wait of the parent for
+// the init is bounded (initTimeout in ../spawn_linux.go).
 //
 // # Log records
 //
 // With --debug the parent asks for a record of each step: the Bootstrap's
-// log level record (nsenter/proto.h HUSK_REC_LOG_LEVEL) for the C stage,
-// the Config's log_level for the Go init. Then, before any frame of the
-// table above, C or init may send any number of
+// log level record (nsenter/proto.h HUSK_REC_LOG_LEVEL). Then, before any
+// frame of the table above, C or init may send any number of
 //
 //	C/init -> parent  Log  "level" NUL message   (level: debug, info, warning, error)
 //
 // which the parent writes to its log (stderr or --log, text or json) and
 // goes on reading. Without --debug none is sent: nothing is formatted or
 // written. Only one process writes at a time: the C stage logs nothing in
-// the process it forks into a pid namespace, and the Go init only once it
-// has its Config, which the parent sends after ChildPid (after which the
-// forking process writes nothing). No record follows Ready: the socket is
-// closed then.
+// the process it forks into a pid namespace until the forking one has sent
+// ChildPid (after which it writes nothing). No record follows Ready.
 //
 // An EOF where a frame is expected is an error for both sides: if the parent
 // dies mid-create, the init sees EOF and exits instead of lingering.
@@ -313,17 +321,6 @@ func ParseLog(p []byte) (level, msg string) {
 		return "debug", string(p)
 	}
 	return string(l), string(m)
-}
-
-// HookCall is the payload of a HookRequest: the hooks of one kind to run.
-type HookCall struct {
-	Name string `json:"name"` // "prestart", "createRuntime", ...
-}
-
-// ReadyInfo is the payload of Ready: what the init warns about (an ambient
-// capability it could not raise), for the parent to log.
-type ReadyInfo struct {
-	Warnings []string `json:"warnings,omitempty"`
 }
 
 // ParseU32 decodes a u32 payload.
