@@ -74,9 +74,11 @@ other options are ignored.
 			return err
 		}
 		if ctx.String("l3-cache-schema") != "" {
+			//lint:ignore ST1005 runc's message, word for word
 			return errors.New("Intel RDT/CAT: l3 cache schema is not enabled")
 		}
 		if ctx.String("mem-bw-schema") != "" {
+			//lint:ignore ST1005 runc's message, word for word
 			return errors.New("Intel RDT/MBA: memory bandwidth schema is not enabled")
 		}
 		c, err := getLocked(ctx, true)

@@ -149,6 +149,7 @@ func ConvertResources(r *specs.LinuxResources, field string) (*configs.Resources
 		if m.Limit != nil && m.Swap != nil && *m.Swap != -1 && *m.Limit != -1 && *m.Swap != 0 && *m.Swap < *m.Limit {
 			return nil, fieldErr(field+".memory.swap", "%d is below memory.limit %d: swap is the limit of memory plus swap", *m.Swap, *m.Limit)
 		}
+		//lint:ignore SA1019 kernel memory is deprecated; a runtime still reads it to ignore it
 		if m.Kernel != nil || m.KernelTCP != nil {
 			// As runc since 1.2: kernel memory limits are gone from the
 			// kernel (5.4 on v1, never on v2), and the TCP one with them.

@@ -7,6 +7,7 @@ package specconv
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,7 +65,7 @@ func Load(bundle string) (*specs.Spec, error) {
 	if err := json.Unmarshal(data, &spec); err != nil {
 		return nil, fmt.Errorf("config.json: %s", describeJSONError(data, err))
 	}
-	if slog.Default().Enabled(nil, slog.LevelDebug) {
+	if slog.Default().Enabled(context.Background(), slog.LevelDebug) {
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.DisallowUnknownFields()
 		var strict specs.Spec
@@ -375,6 +376,7 @@ func convertHooks(h *specs.Hooks) (configs.Hooks, error) {
 		name  string
 		hooks []specs.Hook
 	}{
+		//lint:ignore SA1019 prestart is deprecated but a runtime must still run it
 		{hooks.Prestart, h.Prestart}, {hooks.CreateRuntime, h.CreateRuntime},
 		{hooks.CreateContainer, h.CreateContainer}, {hooks.StartContainer, h.StartContainer},
 		{hooks.Poststart, h.Poststart}, {hooks.Poststop, h.Poststop},

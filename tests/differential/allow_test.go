@@ -40,11 +40,10 @@ var runcOnlyRefusals = []allowance{
 }
 
 // pendingMessages are husk refusals that are one line but do not name the
-// field yet because the message is made in code another part of issue 16
-// is rewriting; each says which.
+// field: each says why.
 var pendingMessages = []allowance{
 	{"seccomp", regexp.MustCompile(`container init exited without saying why`),
-		"a seccomp filter that denies what the init still does after loading it (a write, exit): the init dies silently and create_linux.go's initErr cannot tell; naming linux.seccomp there is part of issue 16's \"start tells the truth\" (create/lifecycle code, other developer). runc 1.5.3 says only \"container process is already dead\""},
+		"a seccomp filter that denies what the init still does after loading it (a write, exit): the init dies without a word and the parent (initErr, libcontainer/spawn_linux.go) cannot tell which rule; runc 1.5.3 says only \"container process is already dead\""},
 }
 
 func match(list []allowance, c *config, line string) *allowance {

@@ -379,12 +379,12 @@ func TestCVE201919921ProcSymlink(t *testing.T) {
 // CVE-2019-19921 / CVE-2023-28642, the write itself: a container that
 // covers its own /proc (here with a tmpfs planting a fake
 // /proc/self/oom_score_adj and /proc/thread-self/attr/exec) must not
-// redirect a write the runtime makes for a process it execs into it. husk
-// writes oom_score_adj through the same function as the LSM labels
-// (system.WriteProc, a procfs of its own): the value must reach the real
-// process and the decoy stay as it was. (This host has neither AppArmor
-// nor SELinux, so a label write itself is covered by the unit test
-// TestCVE202328642WriteProcNotRedirected in libcontainer/system.)
+// redirect a write the runtime makes for a process it execs into it. husk's
+// C init writes oom_score_adj through the same function as the LSM labels
+// (write_proc in libcontainer/nsenter/process.c, through a procfs of its
+// own): the value must reach the real process and the decoy stay as it
+// was. (This host has neither AppArmor nor SELinux: the label write takes
+// the same path but is not exercised here.)
 func TestCVE202328642ExecProcWriteNotRedirected(t *testing.T) {
 	e := newEnv(t)
 	b := e.newBundle(withPrivateRootfs(), withSpec(func(s *specs.Spec) {

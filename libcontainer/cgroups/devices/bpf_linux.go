@@ -36,7 +36,7 @@ type progLoadAttr struct {
 	logSize     uint32
 	logBuf      ptr
 	kernVersion uint32
-	progFlags   uint32
+	_           uint32 // prog_flags
 	progName    [unix.BPF_OBJ_NAME_LEN]byte
 }
 
@@ -50,20 +50,20 @@ type progAttachAttr struct {
 
 // progQueryAttr is bpf_attr for BPF_PROG_QUERY.
 type progQueryAttr struct {
-	targetFd    uint32
-	attachType  uint32
-	queryFlags  uint32
-	attachFlags uint32
-	progIDs     ptr
-	progCnt     uint32
-	_           uint32
+	targetFd   uint32
+	attachType uint32
+	_          uint32 // query_flags
+	_          uint32 // attach_flags
+	progIDs    ptr
+	progCnt    uint32
+	_          uint32
 }
 
 // getFdByIDAttr is bpf_attr for BPF_PROG_GET_FD_BY_ID.
 type getFdByIDAttr struct {
-	progID    uint32
-	nextID    uint32
-	openFlags uint32
+	progID uint32
+	_      uint32 // next_id
+	_      uint32 // open_flags
 }
 
 func bpf[T any](cmd int, attr *T) (int, error) {

@@ -205,16 +205,6 @@ func (m *Manager) need(ctrl, field string) (string, error) {
 	return "", fmt.Errorf("cgroup: linux.resources.%s is set but this host has no %s cgroup controller mounted", field, ctrl)
 }
 
-// writes writes file=value pairs in order into dir.
-func writes(dir string, kv ...string) error {
-	for i := 0; i+1 < len(kv); i += 2 {
-		if err := cgroups.WriteFile(dir, kv[i], kv[i+1]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func exists(dir, file string) bool {
 	_, err := os.Stat(filepath.Join(dir, file))
 	return err == nil
