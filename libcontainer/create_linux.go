@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
@@ -177,13 +176,9 @@ func Create(o CreateOptions) (_ *Container, retErr error) {
 // it is born, and create would wait for it forever.
 func checkCgroupUnused(cg cgroups.Manager) error {
 	paths := cg.Paths()
-	dir := paths[""]
-	for key, p := range paths {
-		for _, c := range strings.Split(key, ",") {
-			if c == "devices" {
-				dir = p
-			}
-		}
+	dir, _ := paths.Unified()
+	if _, d, ok := paths.Find("devices"); ok {
+		dir = d
 	}
 	if dir != "" {
 		pids, err := cgroups.ReadProcs(dir)

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/husk-runtime/husk/libcontainer/cgroups"
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/husk-runtime/husk/libcontainer/initproto"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
@@ -259,8 +260,8 @@ func (b *builder) mount(i int, m *configs.Mount) error {
 // combined one).
 func (b *builder) cgroupMount(m *configs.Mount) {
 	flags := uint32(m.Flags) &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT)
-	paths := b.o.CgroupPaths
-	if v2, ok := paths[""]; ok && len(paths) == 1 {
+	paths := cgroups.Paths(b.o.CgroupPaths)
+	if v2, ok := paths.UnifiedOnly(); ok {
 		if b.cfg.Has(configs.NEWCGROUP) {
 			b.add("mount", uint32(0), uint32(0), flags, uint32(0), uint64(0), uint64(0), uint32(0),
 				"cgroup2", m.Destination, "cgroup2", "", []uint32{})
@@ -271,19 +272,15 @@ func (b *builder) cgroupMount(m *configs.Mount) {
 	}
 	b.add("mount", uint32(0), uint32(0), flags&^unix.MS_RDONLY, uint32(0), uint64(0), uint64(0), uint32(0),
 		"tmpfs", m.Destination, "tmpfs", "mode=755", []uint32{})
-	keys := make([]string, 0, len(paths))
-	for k := range paths {
-		if k != "" { // the hybrid host's cgroup2 mount, as runc: not shown
-			keys = append(keys, k)
+	for _, h := range paths.Hierarchies() {
+		if h.Unified() { // the hybrid host's cgroup2 mount, as runc: not shown
+			continue
 		}
-	}
-	sort.Strings(keys)
-	for _, key := range keys {
-		name := strings.TrimPrefix(key, "name=")
-		b.add("bind-cgroup", paths[key], filepath.Join(m.Destination, name), flags)
-		if parts := strings.Split(key, ","); len(parts) > 1 {
-			for _, p := range parts {
-				b.add("symlink", name, filepath.Join(m.Destination, p), uint32(0))
+		name := h.DirName()
+		b.add("bind-cgroup", paths[string(h)], filepath.Join(m.Destination, name), flags)
+		if ctrls := h.MountOptions(); len(ctrls) > 1 {
+			for _, c := range ctrls {
+				b.add("symlink", name, filepath.Join(m.Destination, c), uint32(0))
 			}
 		}
 	}
