@@ -620,8 +620,13 @@ func TestSoak(t *testing.T) {
 			t.Fatalf("cycle %d: exec: exit %d %q", i, r.code, r.stderr)
 		}
 		var st struct{ Pid int }
-		out, _ := exec.Command(runtimeBin, "--root", c.root, "state", c.id).Output()
-		_ = json.Unmarshal(out, &st)
+		out, err := exec.Command(runtimeBin, "--root", c.root, "state", c.id).Output()
+		if err == nil {
+			err = json.Unmarshal(out, &st)
+		}
+		if err != nil || st.Pid <= 0 {
+			t.Fatalf("cycle %d: state of a running container: %v, pid %d, output %q", i, err, st.Pid, out)
+		}
 		fds := count(fmt.Sprintf("/proc/%d/fd", st.Pid))
 		if r := c.cmd("delete", "--force", c.id); r.code != 0 {
 			t.Fatalf("cycle %d: delete -f: exit %d %q", i, r.code, r.stderr)
@@ -657,7 +662,7 @@ func TestSoak(t *testing.T) {
 		a, b := avg(first, r.f), avg(last, r.f)
 		cells = append(cells, fmt.Sprintf("%s %.1f->%.1f", r.name, a, b))
 		if b > a {
-			t.Errorf("%s grew over the soak: first %d cycles %.1f, last %d cycles %.1f", r.name, k, a, k, b)
+			t.Errorf("%s grew over the soak: first %d cycles %.3f, last %d cycles %.3f", r.name, k, a, k, b)
 		}
 	}
 	ms := func(s sample) float64 { return float64(s.d.Microseconds()) / 1000 }
