@@ -19,7 +19,7 @@ RUNC_REF ?= /usr/local/libexec/husk-test/runc
 export RUNC_REF
 GOFLAGS_BUILD := -trimpath -buildmode=exe -tags "$(TAGS)" -ldflags "$(LDFLAGS)"
 
-.PHONY: all husk deps demo install test unit lint integration integration-runc stress stress-compare differential fuzz clients conformance conformance-compare vm-test bench clean
+.PHONY: all husk deps demo install install-docs man completions test unit lint integration integration-runc stress stress-compare differential fuzz clients conformance conformance-compare vm-test bench clean
 
 all: husk
 
@@ -34,8 +34,27 @@ deps:
 demo: deps husk
 	sh contrib/demo.sh ./husk
 
-install: husk
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+
+install: husk install-docs
 	install -D -m 0755 husk $(DESTDIR)$(PREFIX)/sbin/husk
+
+# The man pages and the shell completion scripts, as committed.
+install-docs:
+	install -d $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 man/man8/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -D -m 0644 contrib/completions/bash/husk $(DESTDIR)$(BASHCOMPDIR)/husk
+	install -D -m 0644 contrib/completions/zsh/_husk $(DESTDIR)$(ZSHCOMPDIR)/_husk
+	install -D -m 0644 contrib/completions/fish/husk.fish $(DESTDIR)$(FISHCOMPDIR)/husk.fish
+
+# Rewrites man/man8 and contrib/completions from the command definitions
+# (docgen_test.go; `make unit` fails while they are stale). Same as `go
+# generate .`.
+man completions:
+	$(GO) test -count=1 -run '^(TestManPages|TestCompletionScripts)$$' . -update
 
 # The tests of every package but the suites that run real containers as
 # root against a built binary (their own targets below; tests/conformance

@@ -87,7 +87,7 @@ func newApp() *cli.App {
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "ignore cgroup permission errors ('true', 'false', or 'auto')"},
 		},
 		Commands: []*cli.Command{
-			createCommand, deleteCommand, eventsCommand, execCommand, featuresCommand, killCommand, listCommand,
+			completionCommand, createCommand, deleteCommand, eventsCommand, execCommand, featuresCommand, killCommand, listCommand,
 			pauseCommand, psCommand, resumeCommand, runCommand, specCommand, startCommand, stateCommand,
 			updateCommand,
 		},

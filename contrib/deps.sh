@@ -3,7 +3,8 @@
 # missing: a C compiler for the nsenter stage, libseccomp, busybox-static
 # (the test and demo rootfs), the reference runtimes the benchmark and
 # some tests compare against, and clang-format and shellcheck for `make
-# lint`. Does nothing when everything is there.
+# lint`, man-db, zsh and fish for the tests of the man pages and the shell
+# completions. Does nothing when everything is there.
 # --clients: also the clients tests/clients drives (containerd, podman with
 # conmon, docker); their services are not started or enabled.
 set -eu
@@ -32,6 +33,11 @@ command -v newuidmap >/dev/null 2>&1 || need="$need uidmap"
 # scripts with shellcheck.
 command -v clang-format >/dev/null 2>&1 || need="$need clang-format"
 command -v shellcheck >/dev/null 2>&1 || need="$need shellcheck"
+# The tests of the man pages and of the shell completions (docgen_test.go)
+# render the pages with man and run the scripts in bash, zsh and fish.
+command -v man >/dev/null 2>&1 || need="$need man-db"
+command -v zsh >/dev/null 2>&1 || need="$need zsh"
+command -v fish >/dev/null 2>&1 || need="$need fish"
 # The reference runtime the integration tests and the benchmark compare
 # husk with: runc 1.5.3, built through the Go module proxy (Debian's runc is
 # 1.1.5). RUNC_REF overrides where it goes.

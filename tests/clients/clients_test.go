@@ -367,3 +367,33 @@ func TestImageArchive(t *testing.T) {
 		t.Errorf("archive has %v", names)
 	}
 }
+
+// docInstallPath is where the docs' snippets have husk (make install,
+// PREFIX=/usr/local); the tests put the runtime under test in its place.
+const docInstallPath = "/usr/local/sbin/husk"
+
+// docSnippet is the fenced code block of docs/PAGE that follows the line
+// "<!-- tests/clients: NAME -->", with docInstallPath replaced by the
+// runtime under test: the tests run the docs' own configuration, so a
+// snippet that stops working fails them.
+func docSnippet(t *testing.T, page, name string) string {
+	t.Helper()
+	path := filepath.Join("..", "..", "docs", page)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(b), "<!-- tests/clients: "+name+" -->\n")
+	if !ok {
+		t.Fatalf("%s: no snippet %q", path, name)
+	}
+	_, body, ok := strings.Cut(after, "\n")
+	if !ok || !strings.HasPrefix(after, "```") {
+		t.Fatalf("%s: snippet %q is not a fenced block right after its marker", path, name)
+	}
+	body, _, ok = strings.Cut(body, "```")
+	if !ok {
+		t.Fatalf("%s: snippet %q is not closed", path, name)
+	}
+	return strings.ReplaceAll(body, docInstallPath, runtimeBin)
+}

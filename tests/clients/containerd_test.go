@@ -770,3 +770,47 @@ func (m containerdJSON) num(path ...string) string {
 	n, _ := v.(json.Number)
 	return string(n)
 }
+
+// TestContainerdDocsConfig: docs/containerd.md's config.toml is what
+// containerd reads as a CRI runtime running husk through the runc shim
+// (`containerd config dump`; the CRI plugin itself is not started here),
+// its ctr command line is the one these tests use, and docs/kubernetes.md's
+// RuntimeClass names that runtime as its handler.
+func TestContainerdDocsConfig(t *testing.T) {
+	start(t)
+	need(t, "containerd")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.toml")
+	// A root and state of the test's own, before the doc's tables.
+	data := fmt.Sprintf("root = %q\nstate = %q\n", filepath.Join(dir, "root"), filepath.Join(dir, "state")) +
+		docSnippet(t, "containerd.md", "containerd-config")
+	if err := os.WriteFile(cfg, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dump := ok(t, nil, "containerd", "--config", cfg, "config", "dump").Stdout
+	table := `[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.husk]`
+	_, rt, found := strings.Cut(dump, table+"\n")
+	if !found {
+		t.Fatalf("containerd config dump has no %s:\n%s", table, dump)
+	}
+	rt, _, _ = strings.Cut(rt, "\n\n    [") // up to the next table of the cri plugin's
+	for _, want := range []string{`runtime_type = "io.containerd.runc.v2"`, fmt.Sprintf("BinaryName = %q", runtimeBin),
+		`Root = "/run/containerd/husk"`} {
+		if !strings.Contains(rt, want) {
+			t.Errorf("containerd read no %s in %s:\n%s", want, table, rt)
+		}
+	}
+
+	ctr := strings.Fields(docSnippet(t, "containerd.md", "ctr-run"))
+	args := (&containerdEnv{runcRoot: "/run/containerd/husk"}).runArgs("c1")
+	for i, flag := range []string{"--runc-binary", "--runc-root"} {
+		if !strings.Contains(strings.Join(ctr, " "), flag+" "+args[2*i+2]) {
+			t.Errorf("docs/containerd.md's ctr command has no %s %s (as the tests run it): %q", flag, args[2*i+2], ctr)
+		}
+	}
+
+	rc := docSnippet(t, "kubernetes.md", "runtimeclass")
+	if !strings.Contains(rc, "\nhandler: husk\n") {
+		t.Errorf("docs/kubernetes.md's RuntimeClass has no handler husk (the runtime of docs/containerd.md):\n%s", rc)
+	}
+}

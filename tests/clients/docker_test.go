@@ -123,15 +123,22 @@ func dockerStart(t *testing.T) *dockerEnv {
 	// path; cgroupfs; our own cgroup parent; the trust key (by default
 	// /etc/docker/key.json) in the private dir.
 	daemonJSON := filepath.Join(e.dir, "daemon.json")
-	conf, _ := json.MarshalIndent(map[string]any{
-		"runtimes":            map[string]any{dockerRuntimeName: map[string]string{"path": runtimeBin}},
-		"default-runtime":     dockerRuntimeName,
+	// The runtimes and default-runtime of docs/docker.md, and what keeps
+	// this dockerd to itself.
+	var daemonConf map[string]any
+	if err := json.Unmarshal([]byte(docSnippet(t, "docker.md", "daemon.json")), &daemonConf); err != nil {
+		t.Fatalf("docs/docker.md's daemon.json: %v", err)
+	}
+	for k, v := range map[string]any{
 		"exec-opts":           []string{"native.cgroupdriver=cgroupfs"},
 		"cgroup-parent":       e.cgParent,
 		"storage-driver":      "overlay2",
 		"log-level":           "debug",
 		"deprecated-key-path": filepath.Join(e.dir, "key.json"),
-	}, "", "  ")
+	} {
+		daemonConf[k] = v
+	}
+	conf, _ := json.MarshalIndent(daemonConf, "", "  ")
 	writeFile(t, daemonJSON, string(conf))
 	dockerd := e.startDaemon(t, "dockerd", dockerDaemon,
 		"--config-file", daemonJSON,

@@ -95,15 +95,16 @@ default_ulimits = ["nofile=%d:%d", "nproc=%d:%d"]
 network_backend = "cni"
 network_config_dir = %q
 
-[engine]
+`, nofile, nofile, nproc, nproc, p.path("net"))
+	// The runtime: docs/podman-crio.md's [engine] (husk by name, as the
+	// default, with runc's JSON error log), and what keeps this podman to
+	// itself.
+	conf += strings.Replace(docSnippet(t, "podman-crio.md", "containers.conf"), "[engine]\n", fmt.Sprintf(`[engine]
 cgroup_manager = "cgroupfs"
 events_logger = "file"
 lock_type = "file"
 tmp_dir = %q
-# Runtimes podman gives --log-format=json --log FILE (and reads errors
-# from), by name: husk as runc.
-runtime_supports_json = ["crun", "runc", %q]
-`, nofile, nofile, nproc, nproc, p.path("net"), p.runpath("tmp"), filepath.Base(runtimeBin))
+`, p.runpath("tmp")), 1)
 	storage := fmt.Sprintf("[storage]\ndriver = \"overlay\"\ngraphroot = %q\nrunroot = %q\n", p.path("root"), p.runpath("runroot"))
 	registries := "unqualified-search-registries = []\n"
 	for name, data := range map[string]string{"containers.conf": conf, "storage.conf": storage, "registries.conf": registries} {
@@ -119,7 +120,6 @@ runtime_supports_json = ["crun", "runc", %q]
 		"CONTAINERS_REGISTRIES_CONF=" + p.path("registries.conf"),
 	}
 	p.global = []string{
-		"--runtime", runtimeBin,
 		"--cgroup-manager", "cgroupfs",
 		"--events-backend", "file",
 		"--root", p.path("root"),

@@ -2,9 +2,12 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -226,5 +229,54 @@ func TestGlobalOptionsAfterCommand(t *testing.T) {
 	var m map[string]string
 	if r.Code != 1 || json.Unmarshal([]byte(r.Stderr), &m) != nil || m["msg"] != "open "+missing+": no such file or directory" {
 		t.Errorf("list --root MISSING --log-format json: %s", r)
+	}
+}
+
+// `husk completion bash` prints a script that registers husk's completion
+// in bash, completes commands and a command's options, and offers the
+// containers of the --root given on the command line (`list -q`).
+func TestCompletionBash(t *testing.T) {
+	if isRunc() {
+		t.Skip("runc 1.5.3 has no completion command (husk's addition)")
+	}
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skipf("bash is not installed: %v", err)
+	}
+	e := newEnv(t)
+	e.create(e.newBundle(withArgs("true")), "compl-one")
+	complete := func(words ...string) string {
+		t.Helper()
+		var q []string
+		for _, w := range append([]string{runtimeBin}, words...) {
+			q = append(q, strconv.Quote(w))
+		}
+		prog := fmt.Sprintf(`source <(%q completion bash) || exit 1
+complete -p husk || exit 1
+COMP_WORDS=(%s); COMP_CWORD=%d
+_husk
+echo "${COMPREPLY[*]}"`, runtimeBin, strings.Join(q, " "), len(words))
+		out, err := exec.Command(bash, "--norc", "--noprofile", "-c", prog).CombinedOutput()
+		if err != nil {
+			t.Fatalf("bash: %v\n%s", err, out)
+		}
+		l := lines(string(out))
+		if len(l) == 0 || l[0] != "complete -F _husk husk" {
+			t.Fatalf("complete -p husk printed %q", out)
+		}
+		return strings.Join(l[1:], "")
+	}
+	if got := complete("ru"); got != "run" {
+		t.Errorf("husk ru<TAB>: %q, want run", got)
+	}
+	got := " " + complete("run", "--") + " "
+	for _, f := range []string{"--bundle", "--console-socket", "--pidfd-socket", "--pid-file", "--no-pivot",
+		"--no-new-keyring", "--preserve-fds", "--detach", "--keep", "--no-subreaper"} {
+		if !strings.Contains(got, " "+f+" ") {
+			t.Errorf("husk run --<TAB> does not offer %s: %q", f, got)
+		}
+	}
+	if got := complete("--root", e.root, "state", "compl-"); got != "compl-one" {
+		t.Errorf("husk --root ROOT state compl-<TAB>: %q, want compl-one", got)
 	}
 }
