@@ -330,8 +330,8 @@ func (sp *spawned) runPlan(o CreateOptions, fds *fdTable) error {
 		// prestart and createRuntime, in the runtime's namespaces and,
 		// as runc's, in the bundle.
 		if err := hooks.Run(hooks.Prestart, o.Config.Hooks[hooks.Prestart], state, o.Bundle); err != nil {
-			return err
+			return hookErr(err, o.Config)
 		}
-		return hooks.Run(hooks.CreateRuntime, o.Config.Hooks[hooks.CreateRuntime], state, o.Bundle)
+		return hookErr(hooks.Run(hooks.CreateRuntime, o.Config.Hooks[hooks.CreateRuntime], state, o.Bundle), o.Config)
 	})
 }

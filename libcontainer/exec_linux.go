@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	"fmt"
+	"github.com/husk-runtime/husk/libcontainer/diag"
 	"log/slog"
 	"maps"
 	"os"
@@ -208,7 +209,9 @@ func subCgroupPaths(paths map[string]string, subs map[string]string) (map[string
 		// cgroup v2 has no hierarchy of a controller's own: runc 1.5
 		// takes only a bare path there and runs the process in the
 		// container's cgroup otherwise. So does husk, saying so.
-		slog.Warn("exec --cgroup: cgroup v2 has one hierarchy, not one per controller: the controllers' sub-cgroups are ignored", "cgroup", subs)
+		if err := diag.Warn(diag.Warning{File: "exec", Field: "--cgroup", Msg: "cgroup v2 has one hierarchy, not one per controller: the controllers' sub-cgroups are ignored", Attrs: []any{"cgroup", subs}}); err != nil {
+			return nil, err
+		}
 		return paths, nil
 	}
 	ctrls := make([]string, 0, len(subs))

@@ -17,6 +17,7 @@ import (
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
 	"github.com/husk-runtime/husk/libcontainer/configs"
+	"github.com/husk-runtime/husk/libcontainer/diag"
 	"github.com/husk-runtime/husk/libcontainer/exeseal"
 	"github.com/husk-runtime/husk/libcontainer/initproto"
 	"github.com/husk-runtime/husk/libcontainer/lsm"
@@ -200,15 +201,19 @@ func (sp *spawned) run(ops []initproto.Op, cfg *configs.Config, runtimeHooks fun
 			logFromInit(p)
 		case initproto.Ready:
 			slog.Debug("the init is ready", "pid", sp.pid)
-			// Warnings: NUL-terminated strings.
+			// Warnings (an ambient capability it could not raise):
+			// NUL-terminated strings. Under --strict, the create fails.
 			for _, w := range strings.Split(string(p), "\x00") {
-				if w != "" {
-					slog.Warn(w)
+				if w == "" {
+					continue
+				}
+				if err := diag.Warn(diag.Warning{Field: "process.capabilities.ambient", Msg: w}); err != nil {
+					return err
 				}
 			}
 			return nil
 		case initproto.Error:
-			return initproto.DecodeError(p)
+			return initFailure(initproto.DecodeError(p), cfg)
 		case initproto.MountRequest:
 			if err := sp.sendMountSource(cfg, p); err != nil {
 				return err
@@ -260,12 +265,21 @@ func hostPlan(o *plan.Options) {
 // logged (the same names for create, run and exec).
 func phase(name string, f func() error) error {
 	if !debugEnabled() {
-		return f()
+		return phaseErr(name, f())
 	}
 	t := time.Now()
 	err := f()
 	slog.Debug("phase", "phase", name, "duration", time.Since(t).Round(time.Microsecond).String())
-	return err
+	return phaseErr(name, err)
+}
+
+// phaseErr names the phase in a failure's structured fields (its op,
+// when nothing more precise says one).
+func phaseErr(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return diag.Wrap(err, diag.Error{Phase: name})
 }
 
 // debugEnabled says whether --debug is on: the init is then asked for a

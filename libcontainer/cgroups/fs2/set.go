@@ -3,7 +3,7 @@ package fs2
 import (
 	"errors"
 	"fmt"
-	"log/slog"
+	"github.com/husk-runtime/husk/libcontainer/diag"
 	"os"
 	"path/filepath"
 	"sort"
@@ -72,10 +72,14 @@ func i64(v int64) string {
 
 func (m *Manager) setMemory(r *configs.Resources) error {
 	if r.MemorySwappiness != nil {
-		slog.Warn("cgroup v2 has no memory swappiness: linux.resources.memory.swappiness is ignored")
+		if err := diag.Warn(diag.Warning{Field: "linux.resources.memory.swappiness", Msg: "cgroup v2 has no memory swappiness: linux.resources.memory.swappiness is ignored"}); err != nil {
+			return err
+		}
 	}
 	if r.OOMKillDisable {
-		slog.Warn("cgroup v2 cannot disable the OOM killer: linux.resources.memory.disableOOMKiller is ignored")
+		if err := diag.Warn(diag.Warning{Field: "linux.resources.memory.disableOOMKiller", Msg: "cgroup v2 cannot disable the OOM killer: linux.resources.memory.disableOOMKiller is ignored"}); err != nil {
+			return err
+		}
 	}
 	swap, err := cgroups.SwapV2(r.MemorySwap, r.MemoryLimit)
 	if err != nil {
