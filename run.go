@@ -24,6 +24,9 @@ filesystem.`,
 		&cli.BoolFlag{Name: "no-subreaper", Usage: "disable the use of the subreaper used to reap reparented processes"},
 	}, createFlags...),
 	Action: func(ctx *cli.Context) error {
+		if ctx.Bool("dry-run") {
+			return dryRun(ctx)
+		}
 		if err := checkArgs(ctx, 1, exactArgs); err != nil {
 			return err
 		}

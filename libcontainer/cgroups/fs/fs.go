@@ -215,11 +215,6 @@ func writes(dir string, kv ...string) error {
 	return nil
 }
 
-func exists(dir, file string) bool {
-	_, err := os.Stat(filepath.Join(dir, file))
-	return err == nil
-}
-
 // Pids implements cgroups.Manager.
 func (m *Manager) Pids() ([]int, error) {
 	for _, ctrl := range []string{"pids", "freezer", "devices", "memory", "cpu"} {

@@ -53,6 +53,10 @@ func (m *Manager) setDevices(r *configs.Resources) error {
 	if len(r.Devices) == 0 {
 		return nil
 	}
+	if cgroups.IsDryRun() {
+		cgroups.RecordDry(m.dir, "bpf:devices", fmt.Sprintf("an eBPF device program of %d rules", len(r.Devices)))
+		return nil
+	}
 	return devices.Apply(m.dir, r.Devices)
 }
 
@@ -88,7 +92,7 @@ func (m *Manager) setMemory(r *configs.Resources) error {
 	// swap first: memory.max then only shrinks what is left for memory.
 	// A kernel without swap accounting has no memory.swap.max: then
 	// there is no swap to lift ("max") or take away ("0"), as runc takes it.
-	if _, err := os.Stat(filepath.Join(m.dir, "memory.swap.max")); err != nil && (swap == "max" || swap == "0") {
+	if !cgroups.Exists(m.dir, "memory.swap.max") && (swap == "max" || swap == "0") {
 		swap = ""
 	}
 	if swap != "" {
@@ -111,10 +115,7 @@ func (m *Manager) setMemory(r *configs.Resources) error {
 
 func (m *Manager) setIO(r *configs.Resources) error {
 	// BFQ takes blkio weights as they are; io.weight is on another scale.
-	bfq := false
-	if _, err := os.Stat(filepath.Join(m.dir, "io.bfq.weight")); err == nil {
-		bfq = true
-	}
+	bfq := cgroups.Exists(m.dir, "io.bfq.weight")
 	weight := func(w uint16) string {
 		if bfq {
 			return strconv.FormatUint(uint64(w), 10)
@@ -232,7 +233,7 @@ func (m *Manager) setHugetlb(r *configs.Resources) error {
 		}
 		// The reservation counter (5.7+) is what the spec means first.
 		rsvd := "hugetlb." + h.Pagesize + ".rsvd.max"
-		if _, err := os.Stat(filepath.Join(m.dir, rsvd)); err == nil {
+		if cgroups.Exists(m.dir, rsvd) {
 			if err := m.write("hugepageLimits", rsvd, v); err != nil {
 				return err
 			}
