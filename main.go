@@ -90,7 +90,7 @@ func newApp() *cli.App {
 			&cli.BoolFlag{Name: "strict", Usage: "make every warning an error (unknown config.json fields, settings husk would ignore or could not apply)"},
 		},
 		Commands: []*cli.Command{
-			createCommand, deleteCommand, eventsCommand, execCommand, featuresCommand, killCommand, listCommand,
+			checkCommand, createCommand, deleteCommand, eventsCommand, execCommand, featuresCommand, killCommand, listCommand,
 			pauseCommand, psCommand, resumeCommand, runCommand, specCommand, startCommand, stateCommand,
 			updateCommand,
 		},

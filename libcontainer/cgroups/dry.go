@@ -131,3 +131,11 @@ func probeDir(dir, file string) string {
 	}
 	return d
 }
+
+// WouldExist reports whether a cgroup made at dir (which need not exist)
+// would have control file file: what a dry run's writes are checked
+// against (`husk check` asks it of the host).
+func WouldExist(dir, file string) bool {
+	_, err := os.Stat(filepath.Join(probeDir(dir, file), file))
+	return err == nil
+}

@@ -260,3 +260,11 @@ func (d *conn) version() (int, error) {
 	}
 	return versionAtoi(s)
 }
+
+// Probe asks the system's systemd (or, user, the caller's own instance)
+// its version over D-Bus: whether the systemd driver can reach it.
+func Probe(user bool) (int, error) {
+	d := &conn{user: user}
+	defer d.close()
+	return d.version()
+}
