@@ -72,20 +72,25 @@ func loadBundle(ctx *cli.Context, id string) (*configs.Config, *configs.Process,
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("--bundle: %w", err)
 	}
-	spec, err := specconv.Load(bundle)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	cfg, proc, err := specconv.Convert(spec, specconv.Options{
-		ID:            id,
-		Bundle:        bundle,
-		NoPivotRoot:   ctx.Bool("no-pivot"),
-		NoNewKeyring:  ctx.Bool("no-new-keyring"),
-		SystemdCgroup: ctx.Bool("systemd-cgroup"),
-		// As runc: an unprivileged --systemd-cgroup uses the user's
-		// systemd instance (root keeps the system manager, even with
-		// --rootless=true).
-		RootlessCgroup: rootless(ctx) && os.Geteuid() != 0,
+	var cfg *configs.Config
+	var proc *configs.Process
+	err = libcontainer.Phase("load config", func() error {
+		spec, err := specconv.Load(bundle)
+		if err != nil {
+			return err
+		}
+		cfg, proc, err = specconv.Convert(spec, specconv.Options{
+			ID:            id,
+			Bundle:        bundle,
+			NoPivotRoot:   ctx.Bool("no-pivot"),
+			NoNewKeyring:  ctx.Bool("no-new-keyring"),
+			SystemdCgroup: ctx.Bool("systemd-cgroup"),
+			// As runc: an unprivileged --systemd-cgroup uses the user's
+			// systemd instance (root keeps the system manager, even with
+			// --rootless=true).
+			RootlessCgroup: rootless(ctx) && os.Geteuid() != 0,
+		})
+		return err
 	})
 	return cfg, proc, bundle, err
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime/debug"
 
+	"github.com/husk-runtime/husk/libcontainer"
 	"github.com/husk-runtime/husk/libcontainer/console"
 	"github.com/husk-runtime/husk/libcontainer/signals"
 	"github.com/urfave/cli/v2"
@@ -64,7 +65,7 @@ filesystem.`,
 				return err
 			}
 		}
-		if err := c.Start(); err != nil {
+		if err := libcontainer.Phase("start", c.Start); err != nil {
 			c.Destroy(true)
 			return err
 		}

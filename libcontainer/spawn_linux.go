@@ -269,9 +269,12 @@ func phase(name string, f func() error) error {
 	}
 	t := time.Now()
 	err := f()
-	slog.Debug("phase", "phase", name, "duration", time.Since(t).Round(time.Microsecond).String())
+	slog.Debug("phase", "phase", name, "stage", "parent", "duration", time.Since(t).Round(time.Microsecond).String())
 	return phaseErr(name, err)
 }
+
+// Phase is phase for the commands' own steps (loading the config).
+func Phase(name string, f func() error) error { return phase(name, f) }
 
 // phaseErr names the phase in a failure's structured fields (its op,
 // when nothing more precise says one).
@@ -291,6 +294,13 @@ func debugEnabled() bool {
 // logFromInit writes a record the init sent (initproto.Log) to husk's log.
 func logFromInit(p []byte) {
 	level, msg := initproto.ParseLog(p)
+	if level == "phase" {
+		// A phase of the init's plan (its C loop timed it): "NAME NS".
+		name, ns, _ := strings.Cut(msg, " ")
+		n, _ := strconv.ParseInt(ns, 10, 64)
+		slog.Debug("phase", "phase", "init."+name, "stage", "init", "duration", time.Duration(n).Round(time.Microsecond).String())
+		return
+	}
 	l := slog.LevelDebug
 	switch level {
 	case "info":
