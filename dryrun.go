@@ -17,7 +17,7 @@ import (
 // dryRunReport is `create --dry-run`'s output: the plan that create
 // would carry out, rendered from libcontainer.PlanCreate (the init's plan
 // ops and the cgroup driver's writes), not worked out again. Its JSON
-// shape is documented in docs/dry-run.md.
+// shape is documented in docs/check.md.
 type dryRunReport struct {
 	ID         string         `json:"id"`
 	Bundle     string         `json:"bundle"`
