@@ -72,13 +72,6 @@ func SetStrict(on bool) {
 	mu.Unlock()
 }
 
-// Strict reports whether --strict is on.
-func Strict() bool {
-	mu.Lock()
-	defer mu.Unlock()
-	return strict
-}
-
 // Collect sends every warning to f (and no longer to the log) until the
 // returned function is called: `husk check` lists them.
 func Collect(f func(Warning)) (restore func()) {

@@ -359,6 +359,7 @@ func TestStrictWarnings(t *testing.T) {
 		}, opt: withSpec(func(s *specs.Spec) { s.Linux.MountLabel = "system_u:object_r:container_file_t:s0" })},
 		{name: "kernel-memory", field: "linux.resources.memory.kernel", opt: withSpec(func(s *specs.Spec) {
 			k := int64(64 << 20)
+			//lint:ignore SA1019 linux.resources.memory.kernel is deprecated but still in the runtime-spec: the warning about it is tested
 			s.Linux.Resources.Memory = &specs.LinuxMemory{Kernel: &k}
 		})},
 		{name: "bind-fs-options", field: "mounts[7].options", opt: withSpec(func(s *specs.Spec) {
