@@ -212,7 +212,6 @@ func idmapped(paths []string) []Item {
 	for _, p := range paths {
 		p = existing(p)
 		fs := fsType(p)
-		key := fs + " " + p
 		if seen[fs] {
 			continue
 		}
@@ -231,7 +230,6 @@ func idmapped(paths []string) []Item {
 		} else {
 			it.Status, it.Detail = OK, "supported"
 		}
-		_ = key
 		out = append(out, it)
 	}
 	return out
@@ -251,11 +249,35 @@ func existing(p string) string {
 	}
 }
 
-var fsNames = map[int64]string{
-	unix.TMPFS_MAGIC: "tmpfs", unix.EXT4_SUPER_MAGIC: "ext4", unix.XFS_SUPER_MAGIC: "xfs",
-	unix.BTRFS_SUPER_MAGIC: "btrfs", unix.OVERLAYFS_SUPER_MAGIC: "overlay", unix.CGROUP2_SUPER_MAGIC: "cgroup2",
-	unix.NFS_SUPER_MAGIC: "nfs", unix.V9FS_MAGIC: "9p", unix.FUSE_SUPER_MAGIC: "fuse",
-	unix.SQUASHFS_MAGIC: "squashfs", unix.F2FS_SUPER_MAGIC: "f2fs", unix.RAMFS_MAGIC: "ramfs",
+// fsName names a statfs f_type (a switch: no map built at start-up).
+func fsName(t int64) string {
+	switch t {
+	case unix.TMPFS_MAGIC:
+		return "tmpfs"
+	case unix.EXT4_SUPER_MAGIC:
+		return "ext4"
+	case unix.XFS_SUPER_MAGIC:
+		return "xfs"
+	case unix.BTRFS_SUPER_MAGIC:
+		return "btrfs"
+	case unix.OVERLAYFS_SUPER_MAGIC:
+		return "overlay"
+	case unix.CGROUP2_SUPER_MAGIC:
+		return "cgroup2"
+	case unix.NFS_SUPER_MAGIC:
+		return "nfs"
+	case unix.V9FS_MAGIC:
+		return "9p"
+	case unix.FUSE_SUPER_MAGIC:
+		return "fuse"
+	case unix.SQUASHFS_MAGIC:
+		return "squashfs"
+	case unix.F2FS_SUPER_MAGIC:
+		return "f2fs"
+	case unix.RAMFS_MAGIC:
+		return "ramfs"
+	}
+	return fmt.Sprintf("%#x", t)
 }
 
 func fsType(p string) string {
@@ -263,10 +285,7 @@ func fsType(p string) string {
 	if err := unix.Statfs(p, &st); err != nil {
 		return "unknown"
 	}
-	if n, ok := fsNames[int64(st.Type)]; ok {
-		return n
-	}
-	return fmt.Sprintf("%#x", st.Type)
+	return fsName(int64(st.Type))
 }
 
 func timens() Item {
