@@ -385,14 +385,14 @@ func cgroupItems(o Options) []Item {
 		if cgroups.WouldExist(dir, "blkio.weight") || cgroups.WouldExist(dir, "blkio.bfq.weight") {
 			out = append(out, Item{Name: "BFQ", Status: OK, Detail: "blkio weights can be set"})
 		} else {
-			out = append(out, Item{Name: "BFQ", Status: Missing, Detail: "no blkio.weight nor blkio.bfq.weight", Cost: "blkio.weight / io.bfq.weight cannot be set (linux.resources.blockIO.weight)"})
+			out = append(out, Item{Name: "BFQ", Status: Missing, Detail: "no blkio.weight nor blkio.bfq.weight", Cost: "blkio.weight / io.bfq.weight cannot be set: linux.resources.blockIO.weight is refused"})
 		}
 	case have["io"] != "":
 		dir := filepath.Join(have["io"], "husk-check-probe")
 		if cgroups.WouldExist(dir, "io.bfq.weight") || cgroups.WouldExist(dir, "io.weight") {
 			out = append(out, Item{Name: "BFQ", Status: OK, Detail: "io weights can be set"})
 		} else {
-			out = append(out, Item{Name: "BFQ", Status: Missing, Detail: "no io.bfq.weight nor io.weight", Cost: "blkio.weight / io.bfq.weight cannot be set (linux.resources.blockIO.weight)"})
+			out = append(out, Item{Name: "BFQ", Status: Missing, Detail: "no io.bfq.weight nor io.weight", Cost: "blkio.weight / io.bfq.weight cannot be set: linux.resources.blockIO.weight is refused"})
 		}
 	}
 	if _, err := os.Stat("/sys/fs/resctrl/schemata"); err != nil {
@@ -544,7 +544,7 @@ func seccompItems() []Item {
 func criu() Item {
 	p, err := exec.LookPath("criu")
 	if err != nil {
-		return Item{Name: "CRIU", Status: Missing, Detail: "not found", Cost: "checkpoint/restore is not possible (husk has no checkpoint command yet either)"}
+		return Item{Name: "CRIU", Status: Missing, Detail: "not found", Cost: "checkpoint/restore is not possible; husk has no checkpoint command yet either"}
 	}
 	b, err := exec.Command(p, "--version").Output()
 	if err != nil {
