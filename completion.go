@@ -107,10 +107,13 @@ type compApp struct {
 // "/option" for a global one), flagKinds what sort of path it takes.
 var (
 	flagValues = map[string][]string{
-		"/log-format": {"text", "json"},
-		"/rootless":   {"true", "false", "auto"},
-		"list/format": {"table", "json"},
-		"ps/format":   {"table", "json"},
+		"/log-format":   {"text", "json"},
+		"/rootless":     {"true", "false", "auto"},
+		"list/format":   {"table", "json"},
+		"ps/format":     {"table", "json"},
+		"check/format":  {"text", "json"},
+		"create/format": {"text", "json"},
+		"run/format":    {"text", "json"},
 	}
 	flagKinds = map[string]string{
 		"/log": "file", "/root": "dir", "bundle": "dir", "pid-file": "file", "console-socket": "file",

@@ -20,6 +20,8 @@ var createFlags = []cli.Flag{
 	&cli.BoolFlag{Name: "no-pivot", Usage: "do not use pivot root to jail process inside rootfs.  This should be used whenever the rootfs is on top of a ramdisk"},
 	&cli.BoolFlag{Name: "no-new-keyring", Usage: "do not create a new session keyring for the container.  This will cause the container to inherit the calling processes session key"},
 	&cli.UintFlag{Name: "preserve-fds", Usage: "Pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)"},
+	&cli.BoolFlag{Name: "dry-run", Usage: "print what would be done (namespaces, mounts in order, devices, cgroup writes, seccomp, capabilities, rlimits, hooks) and make nothing"},
+	&cli.StringFlag{Name: "format", Value: "text", Usage: "the --dry-run output: 'text' or 'json'"},
 }
 
 var createCommand = &cli.Command{
@@ -33,6 +35,9 @@ filesystem.`,
 	Action: func(ctx *cli.Context) error {
 		if err := checkArgs(ctx, 1, exactArgs); err != nil {
 			return err
+		}
+		if ctx.Bool("dry-run") {
+			return dryRun(ctx)
 		}
 		c, _, err := createContainer(ctx, true)
 		if err != nil {
@@ -60,6 +65,75 @@ func createContainer(ctx *cli.Context, detach bool) (*libcontainer.Container, *o
 	return c, console, nil
 }
 
+// loadBundle reads --bundle's config.json and converts it as create
+// does: the config, the process, the bundle's absolute path.
+func loadBundle(ctx *cli.Context, id string) (*configs.Config, *configs.Process, string, error) {
+	bundle, err := filepath.Abs(ctx.String("bundle"))
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("--bundle: %w", err)
+	}
+	var cfg *configs.Config
+	var proc *configs.Process
+	err = libcontainer.Phase("load config", func() error {
+		spec, err := specconv.Load(bundle)
+		if err != nil {
+			return err
+		}
+		cfg, proc, err = specconv.Convert(spec, specconv.Options{
+			ID:            id,
+			Bundle:        bundle,
+			NoPivotRoot:   ctx.Bool("no-pivot"),
+			NoNewKeyring:  ctx.Bool("no-new-keyring"),
+			SystemdCgroup: ctx.Bool("systemd-cgroup"),
+			// As runc: an unprivileged --systemd-cgroup uses the user's
+			// systemd instance (root keeps the system manager, even with
+			// --rootless=true).
+			RootlessCgroup: rootless(ctx) && os.Geteuid() != 0,
+		})
+		return err
+	})
+	return cfg, proc, bundle, err
+}
+
+// dryRun is create's and run's --dry-run: the plan, printed.
+func dryRun(ctx *cli.Context) error {
+	if err := checkArgs(ctx, 1, exactArgs); err != nil {
+		return err
+	}
+	format := ctx.String("format")
+	if format != "text" && format != "json" {
+		return fmt.Errorf("--format: %q is not text or json", format)
+	}
+	id := ctx.Args().First()
+	d, bundle, err := planCreate(ctx, id)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", ctx.Command.Name, id, err)
+	}
+	return newDryRunReport(id, bundle, d).write(os.Stdout, format)
+}
+
+// planCreate works out what create would do (libcontainer.PlanCreate).
+func planCreate(ctx *cli.Context, id string) (*libcontainer.DryRun, string, error) {
+	if err := configs.ValidateID(id); err != nil {
+		return nil, "", err
+	}
+	root, err := stateRoot(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	cfg, proc, bundle, err := loadBundle(ctx, id)
+	if err != nil {
+		return nil, bundle, err
+	}
+	proc.Env = withListenFds(proc.Env, listenFds())
+	d, err := libcontainer.PlanCreate(libcontainer.CreateOptions{
+		Root: root, ID: id, Bundle: bundle, Config: cfg, Process: proc,
+		PreserveFds: listenFds() + int(ctx.Uint("preserve-fds")),
+		Notify:      os.Getenv("NOTIFY_SOCKET") != "", Rootless: rootless(ctx),
+	})
+	return d, bundle, err
+}
+
 func doCreate(ctx *cli.Context, id string, detach bool) (*libcontainer.Container, *os.File, error) {
 	if err := configs.ValidateID(id); err != nil {
 		return nil, nil, err
@@ -68,25 +142,7 @@ func doCreate(ctx *cli.Context, id string, detach bool) (*libcontainer.Container
 	if err != nil {
 		return nil, nil, err
 	}
-	bundle, err := filepath.Abs(ctx.String("bundle"))
-	if err != nil {
-		return nil, nil, fmt.Errorf("--bundle: %w", err)
-	}
-	spec, err := specconv.Load(bundle)
-	if err != nil {
-		return nil, nil, err
-	}
-	cfg, proc, err := specconv.Convert(spec, specconv.Options{
-		ID:            id,
-		Bundle:        bundle,
-		NoPivotRoot:   ctx.Bool("no-pivot"),
-		NoNewKeyring:  ctx.Bool("no-new-keyring"),
-		SystemdCgroup: ctx.Bool("systemd-cgroup"),
-		// As runc: an unprivileged --systemd-cgroup uses the user's
-		// systemd instance (root keeps the system manager, even with
-		// --rootless=true).
-		RootlessCgroup: rootless(ctx) && os.Geteuid() != 0,
-	})
+	cfg, proc, bundle, err := loadBundle(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}

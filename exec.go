@@ -2,7 +2,7 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
+	"github.com/husk-runtime/husk/libcontainer/diag"
 	"os"
 	"runtime/debug"
 	"slices"
@@ -209,7 +209,9 @@ func execSpec(ctx *cli.Context, c *libcontainer.Container) (*configs.Process, er
 		if len(unknown) > 0 {
 			// As runc: warned about and left out, not an error.
 			sort.Strings(unknown)
-			slog.Warn(fmt.Sprint("ignoring unknown or unavailable capabilities: ", slices.Compact(unknown)))
+			if err := diag.Warn(diag.Warning{File: "exec", Field: "--cap", Msg: fmt.Sprint("ignoring unknown or unavailable capabilities: ", slices.Compact(unknown))}); err != nil {
+				return nil, err
+			}
 		}
 		caps := configs.Caps{}
 		if p.Capabilities != nil {

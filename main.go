@@ -18,6 +18,8 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/husk-runtime/husk/libcontainer"
+	"github.com/husk-runtime/husk/libcontainer/diag"
 	"github.com/husk-runtime/husk/libcontainer/logs"
 	_ "github.com/husk-runtime/husk/libcontainer/nsenter" // the C stage of `husk init`
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
@@ -85,9 +87,10 @@ func newApp() *cli.App {
 			&cli.StringFlag{Name: "root", Value: defaultRoot(), Usage: "root directory for storage of container state (this should be located in tmpfs)"},
 			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "enable systemd cgroup support, expects cgroupsPath to be of form \"slice:prefix:name\" for e.g. \"system.slice:husk:434234\""},
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "ignore cgroup permission errors ('true', 'false', or 'auto')"},
+			&cli.BoolFlag{Name: "strict", Usage: "make every warning an error (unknown config.json fields, settings husk would ignore or could not apply)"},
 		},
 		Commands: []*cli.Command{
-			completionCommand, createCommand, deleteCommand, eventsCommand, execCommand, featuresCommand, killCommand, listCommand,
+			checkCommand, completionCommand, createCommand, deleteCommand, eventsCommand, execCommand, featuresCommand, killCommand, listCommand,
 			pauseCommand, psCommand, resumeCommand, runCommand, specCommand, startCommand, stateCommand,
 			updateCommand,
 		},
@@ -100,6 +103,13 @@ func newApp() *cli.App {
 
 // logToStderr is whether log lines already go to stderr.
 var logToStderr = true
+
+// logJSON: --log-format json, whose final error record carries the
+// error's structured fields (docs/errors.md); command is the command run.
+var (
+	logJSON bool
+	command string
+)
 
 func setupLogging(ctx *cli.Context) error {
 	level := slog.LevelInfo
@@ -120,6 +130,9 @@ func setupLogging(ctx *cli.Context) error {
 		return fmt.Errorf("--log-format: %w", err)
 	}
 	slog.SetDefault(slog.New(h))
+	logJSON = ctx.String("log-format") == "json"
+	command = ctx.Args().First()
+	diag.SetStrict(ctx.Bool("strict"))
 	switch r := ctx.String("rootless"); r {
 	case "auto", "true", "false":
 	default:
@@ -154,7 +167,11 @@ func fatal(err error) {
 		}
 		code, err = ee.code, ee.err
 	}
-	slog.Error(err.Error())
+	if logJSON {
+		slog.Error(err.Error(), libcontainer.ErrFields(err, command).Attrs()...)
+	} else {
+		slog.Error(err.Error())
+	}
 	if !logToStderr {
 		fmt.Fprintln(os.Stderr, err)
 	}

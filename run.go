@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime/debug"
 
+	"github.com/husk-runtime/husk/libcontainer"
 	"github.com/husk-runtime/husk/libcontainer/console"
 	"github.com/husk-runtime/husk/libcontainer/signals"
 	"github.com/urfave/cli/v2"
@@ -24,6 +25,9 @@ filesystem.`,
 		&cli.BoolFlag{Name: "no-subreaper", Usage: "disable the use of the subreaper used to reap reparented processes"},
 	}, createFlags...),
 	Action: func(ctx *cli.Context) error {
+		if ctx.Bool("dry-run") {
+			return dryRun(ctx)
+		}
 		if err := checkArgs(ctx, 1, exactArgs); err != nil {
 			return err
 		}
@@ -61,7 +65,7 @@ filesystem.`,
 				return err
 			}
 		}
-		if err := c.Start(); err != nil {
+		if err := libcontainer.Phase("start", c.Start); err != nil {
 			c.Destroy(true)
 			return err
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/husk-runtime/husk/libcontainer"
 	"os"
 
 	"github.com/urfave/cli/v2"
@@ -27,7 +28,7 @@ var startCommand = &cli.Command{
 				return err
 			}
 		}
-		if err := c.Start(); err != nil {
+		if err := libcontainer.Phase("start", c.Start); err != nil {
 			return err
 		}
 		c.Unlock()

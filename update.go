@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/husk-runtime/husk/libcontainer/diag"
 	"io"
-	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -148,7 +148,9 @@ func updateRequest(ctx *cli.Context) (*specs.LinuxResources, string, error) {
 	}
 	for _, opt := range []string{"kernel-memory", "kernel-memory-tcp"} {
 		if ctx.String(opt) != "" {
-			slog.Warn("Setting --" + opt + " is ignored and will be removed")
+			if err := diag.Warn(diag.Warning{File: "update", Field: "--" + opt, Msg: "Setting --" + opt + " is ignored and will be removed"}); err != nil {
+				return nil, "", err
+			}
 		}
 	}
 	if ctx.IsSet("pids-limit") {

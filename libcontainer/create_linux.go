@@ -12,6 +12,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/cgroups/manager"
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/husk-runtime/husk/libcontainer/hooks"
+	"github.com/husk-runtime/husk/libcontainer/initproto"
 	"github.com/husk-runtime/husk/libcontainer/notify"
 	"github.com/husk-runtime/husk/libcontainer/nsenter"
 	"github.com/husk-runtime/husk/libcontainer/plan"
@@ -136,11 +137,7 @@ func Create(o CreateOptions) (_ *Container, retErr error) {
 				conn.Close()
 			}
 		}()
-		o.Config.Mounts = append(o.Config.Mounts, &configs.Mount{
-			Source: notify.Dir(dir), Destination: notify.ContainerDir, Device: "bind",
-			Flags: unix.MS_BIND | unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC,
-		})
-		o.Process.Env = append(o.Process.Env, "NOTIFY_SOCKET="+notify.ContainerPath)
+		addNotify(o, dir)
 	}
 
 	sp = &spawned{cgroup: cg}
@@ -168,6 +165,16 @@ func Create(o CreateOptions) (_ *Container, retErr error) {
 	sp.sock.Close()
 	slog.Debug("container created: the init waits for start", "id", o.ID, "pid", sp.pid)
 	return c, nil
+}
+
+// addNotify gives the container the sd_notify socket's directory (the
+// state directory dir's), read-only, and its NOTIFY_SOCKET.
+func addNotify(o CreateOptions, dir string) {
+	o.Config.Mounts = append(o.Config.Mounts, &configs.Mount{
+		Source: notify.Dir(dir), Destination: notify.ContainerDir, Device: "bind",
+		Flags: unix.MS_BIND | unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC,
+	})
+	o.Process.Env = append(o.Process.Env, "NOTIFY_SOCKET="+notify.ContainerPath)
 }
 
 // checkCgroupUnused refuses, as runc does, a container cgroup that exists
@@ -238,18 +245,11 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 		err = phase("resources", func() error {
 			// pids.max is written once the init is ready (as runc): its
 			// hooks may fork.
-			r := o.Config.Cgroup.Resources
-			if r == nil {
+			early, late, ok := resourceSteps(o)
+			if !ok {
 				return nil
 			}
-			var early configs.Resources
-			early, pids = r.SplitPids()
-			if o.Rootless {
-				// Device rules need privileges an unprivileged user
-				// lacks, and it cannot reach devices beyond its own
-				// anyway (as runc).
-				early.Devices = nil
-			}
+			pids = late
 			return sp.cgroup.Set(&early)
 		})
 	}
@@ -257,16 +257,7 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 		err = phase("namespaces", func() error {
 			// The init runs on every CPU of its cpuset, not on the
 			// caller's taskset (as runc).
-			bs := nsenter.Bootstrap{CgroupTasks: tasks, TimeOffsets: o.Config.TimeOffsets, Affinity: nsenter.AllCPUs(), ParentPidfd: sp.parentPidfd}
-			for _, ns := range o.Config.Namespaces {
-				switch {
-				case ns.Type == configs.NEWPID && ns.Path == "" && newPid:
-				case ns.Path == "":
-					bs.CloneFlags |= ns.Type.CloneFlag()
-				default:
-					bs.NsPaths = append(bs.NsPaths, nsenter.NsPath{Type: ns.Type.CloneFlag(), Path: ns.Path})
-				}
-			}
+			bs := initBootstrap(o.Config, newPid, tasks, sp.parentPidfd)
 			if err := sp.bootstrap(&bs, o.Config); err != nil {
 				return err
 			}
@@ -282,6 +273,39 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 		return err
 	}
 	return phase("pids", func() error { return sp.cgroup.Set(&pids) })
+}
+
+// resourceSteps are the container's resources as create sets them: all
+// but the pids limit once the cgroup is made, the pids limit once the
+// init is ready (its hooks may fork); ok is false without resources.
+func resourceSteps(o CreateOptions) (early, pids configs.Resources, ok bool) {
+	r := o.Config.Cgroup.Resources
+	if r == nil {
+		return early, pids, false
+	}
+	early, pids = r.SplitPids()
+	if o.Rootless {
+		// Device rules need privileges an unprivileged user lacks, and
+		// it cannot reach devices beyond its own anyway (as runc).
+		early.Devices = nil
+	}
+	return early, pids, true
+}
+
+// initBootstrap is the C stage's bootstrap: the namespaces it makes (all
+// new ones but a pid namespace the clone made, newPid) and joins.
+func initBootstrap(cfg *configs.Config, newPid bool, tasks []string, parentPidfd int) nsenter.Bootstrap {
+	bs := nsenter.Bootstrap{CgroupTasks: tasks, TimeOffsets: cfg.TimeOffsets, Affinity: nsenter.AllCPUs(), ParentPidfd: parentPidfd}
+	for _, ns := range cfg.Namespaces {
+		switch {
+		case ns.Type == configs.NEWPID && ns.Path == "" && newPid:
+		case ns.Path == "":
+			bs.CloneFlags |= ns.Type.CloneFlag()
+		default:
+			bs.NsPaths = append(bs.NsPaths, nsenter.NsPath{Type: ns.Type.CloneFlag(), Path: ns.Path})
+		}
+	}
+	return bs
 }
 
 // makeCgroup makes the container's cgroup before the init exists: it is
@@ -303,12 +327,8 @@ func (sp *spawned) makeCgroup(o CreateOptions) error {
 	return nil
 }
 
-// runPlan builds the init's plan and runs it, running the prestart and
-// createRuntime hooks when the init asks.
-func (sp *spawned) runPlan(o CreateOptions, fds *fdTable) error {
-	// As runc: the hooks and the seccomp agent see the container "creating".
-	state := ociState(o.ID, Creating, sp.pid, o.Bundle, o.Config)
-	sp.seccomp.prepare(sp.pid, state, o.Config)
+// initPlan builds the init's plan (create's; --dry-run shows it).
+func (sp *spawned) initPlan(o CreateOptions, fds *fdTable) ([]initproto.Op, error) {
 	opts := plan.Options{
 		ID: o.ID, Config: o.Config, Process: o.Process, CgroupPaths: sp.cgroup.Paths(),
 		Fifo: fds.fifo, ConsoleSocket: fds.console, PreserveFds: o.PreserveFds,
@@ -317,7 +337,16 @@ func (sp *spawned) runPlan(o CreateOptions, fds *fdTable) error {
 	}
 	sp.seccompPlan(&opts, o.Process.NoNewPrivileges)
 	hostPlan(&opts)
-	ops, err := plan.Build(opts)
+	return plan.Build(opts)
+}
+
+// runPlan builds the init's plan and runs it, running the prestart and
+// createRuntime hooks when the init asks.
+func (sp *spawned) runPlan(o CreateOptions, fds *fdTable) error {
+	// As runc: the hooks and the seccomp agent see the container "creating".
+	state := ociState(o.ID, Creating, sp.pid, o.Bundle, o.Config)
+	sp.seccomp.prepare(sp.pid, state, o.Config)
+	ops, err := sp.initPlan(o, fds)
 	if err != nil {
 		return err
 	}
@@ -325,8 +354,8 @@ func (sp *spawned) runPlan(o CreateOptions, fds *fdTable) error {
 		// prestart and createRuntime, in the runtime's namespaces and,
 		// as runc's, in the bundle.
 		if err := hooks.Run(hooks.Prestart, o.Config.Hooks[hooks.Prestart], state, o.Bundle); err != nil {
-			return err
+			return hookErr(err, o.Config)
 		}
-		return hooks.Run(hooks.CreateRuntime, o.Config.Hooks[hooks.CreateRuntime], state, o.Bundle)
+		return hookErr(hooks.Run(hooks.CreateRuntime, o.Config.Hooks[hooks.CreateRuntime], state, o.Bundle), o.Config)
 	})
 }

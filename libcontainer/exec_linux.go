@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	"fmt"
+	"github.com/husk-runtime/husk/libcontainer/diag"
 	"log/slog"
 	"maps"
 	"os"
@@ -93,14 +94,16 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 	if sp.cgroup.Placement() == cgroups.PlacedByApply {
 		sp.placeLater = true
 	}
-	fds, tasks, err := sp.fork(forkOptions{preserve: o.PreserveFds, containerPidfd: pidfd, console: o.ConsoleSocket})
-	if err != nil {
-		return 0, err
-	}
-	if sp.placeLater {
-		if err := sp.cgroup.Apply(sp.pid0); err != nil {
-			return 0, err
+	var fds *fdTable
+	var tasks []string
+	if err := phase("clone", func() (err error) {
+		fds, tasks, err = sp.fork(forkOptions{preserve: o.PreserveFds, containerPidfd: pidfd, console: o.ConsoleSocket})
+		if err != nil || !sp.placeLater {
+			return err
 		}
+		return sp.cgroup.Apply(sp.pid0)
+	}); err != nil {
+		return 0, err
 	}
 	// As runc: the process runs where execCPUAffinity.initial says until
 	// it is in the container's cgroups, then where .final says, or stays
@@ -122,7 +125,7 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 	case len(o.Process.CPUAffinityInitial) == 0:
 		bs.Affinity = nsenter.AllCPUs()
 	}
-	if err := sp.bootstrap(&bs, c.State.Config); err != nil {
+	if err := phase("namespaces", func() error { return sp.bootstrap(&bs, c.State.Config) }); err != nil {
 		return 0, err
 	}
 	opts := plan.Options{
@@ -137,7 +140,7 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := sp.run(ops, c.State.Config, nil); err != nil {
+	if err := phase("init", func() error { return sp.run(ops, c.State.Config, nil) }); err != nil {
 		return 0, err
 	}
 	// Handed over before it joins a frozen cgroup, where it could not
@@ -208,7 +211,9 @@ func subCgroupPaths(paths map[string]string, subs map[string]string) (map[string
 		// cgroup v2 has no hierarchy of a controller's own: runc 1.5
 		// takes only a bare path there and runs the process in the
 		// container's cgroup otherwise. So does husk, saying so.
-		slog.Warn("exec --cgroup: cgroup v2 has one hierarchy, not one per controller: the controllers' sub-cgroups are ignored", "cgroup", subs)
+		if err := diag.Warn(diag.Warning{File: "exec", Field: "--cgroup", Msg: "cgroup v2 has one hierarchy, not one per controller: the controllers' sub-cgroups are ignored", Attrs: []any{"cgroup", subs}}); err != nil {
+			return nil, err
+		}
 		return paths, nil
 	}
 	ctrls := make([]string, 0, len(subs))

@@ -3,6 +3,7 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
+	"github.com/husk-runtime/husk/libcontainer/diag"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -241,7 +242,7 @@ func (c *Container) Destroy(force bool) error {
 		return fmt.Errorf("%w: cannot delete container %s that is not stopped: %s", ErrState, c.State.ID, st)
 	}
 	if force || st == Created {
-		if err := c.kill(); err != nil {
+		if err := phase("kill", c.kill); err != nil {
 			return err
 		}
 	}
@@ -250,22 +251,38 @@ func (c *Container) Destroy(force bool) error {
 		// with one, the kernel killed them all when the init died. A
 		// create that died may have left processes whose pid it never
 		// recorded: its cgroup knows them.
-		_ = c.killAll()
-		c.waitCgroupEmpty()
+		phase("kill-all", func() error {
+			_ = c.killAll()
+			c.waitCgroupEmpty()
+			return nil
+		})
 	}
-	if err := c.cgroup().Destroy(); err != nil {
+	if err := phase("cgroup", c.cgroup().Destroy); err != nil {
 		return err
 	}
-	unmountAll(c.State.HostMounts)
-	if err := os.RemoveAll(c.dir); err != nil {
+	if err := phase("state", func() error {
+		unmountAll(c.State.HostMounts)
+		return os.RemoveAll(c.dir)
+	}); err != nil {
 		return err
 	}
-	// poststop hooks: a failure is only a warning, and the rest still run.
-	// In the caller's directory, as runc's delete (the bundle may be gone).
-	for _, err := range hooks.RunAll(hooks.Poststop, c.State.Config.Hooks[hooks.Poststop], c.hookState(Stopped, 0), "") {
-		slog.Warn(err.Error())
-	}
-	return nil
+	// poststop hooks: a failure is only a warning (an error with
+	// --strict), and the rest still run. In the caller's directory, as
+	// runc's delete (the bundle may be gone).
+	return phase("hooks", func() error {
+		var strictErr error
+		for _, err := range hooks.RunAll(hooks.Poststop, c.State.Config.Hooks[hooks.Poststop], c.hookState(Stopped, 0), "") {
+			field := ""
+			var he *hooks.Error
+			if errors.As(err, &he) {
+				field = fmt.Sprintf("hooks.poststop[%d]", he.Index)
+			}
+			if werr := diag.Warn(diag.Warning{Field: field, Msg: err.Error()}); werr != nil && strictErr == nil {
+				strictErr = werr
+			}
+		}
+		return strictErr
+	})
 }
 
 // waitCgroupEmpty waits, killTimeout at most, for the processes killed in

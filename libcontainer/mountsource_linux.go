@@ -6,6 +6,7 @@ import (
 	"runtime"
 
 	"github.com/husk-runtime/husk/libcontainer/configs"
+	"github.com/husk-runtime/husk/libcontainer/diag"
 	"github.com/husk-runtime/husk/libcontainer/initproto"
 	"github.com/husk-runtime/husk/libcontainer/userns"
 	"golang.org/x/sys/unix"
@@ -32,7 +33,9 @@ func (sp *spawned) sendMountSource(cfg *configs.Config, payload []byte) error {
 	m := cfg.Mounts[i]
 	f, err := openMountSource(sp.pid, m)
 	if err != nil {
-		return fmt.Errorf("mount %q on %q: %w", m.Source, m.Destination, err)
+		// The init's step (its mount), done here for it.
+		return diag.Wrap(fmt.Errorf("mount %q on %q: %w", m.Source, m.Destination, err),
+			diag.Error{Stage: "init", Op: "mount", Path: m.Source, Field: fmt.Sprintf("mounts[%d].source", i)})
 	}
 	defer f.Close()
 	if err := initproto.WriteFd(sp.sock, initproto.MountSource, nil, int(f.Fd())); err != nil {

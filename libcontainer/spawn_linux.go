@@ -17,6 +17,7 @@ import (
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
 	"github.com/husk-runtime/husk/libcontainer/configs"
+	"github.com/husk-runtime/husk/libcontainer/diag"
 	"github.com/husk-runtime/husk/libcontainer/exeseal"
 	"github.com/husk-runtime/husk/libcontainer/initproto"
 	"github.com/husk-runtime/husk/libcontainer/lsm"
@@ -200,15 +201,19 @@ func (sp *spawned) run(ops []initproto.Op, cfg *configs.Config, runtimeHooks fun
 			logFromInit(p)
 		case initproto.Ready:
 			slog.Debug("the init is ready", "pid", sp.pid)
-			// Warnings: NUL-terminated strings.
+			// Warnings (an ambient capability it could not raise):
+			// NUL-terminated strings. Under --strict, the create fails.
 			for _, w := range strings.Split(string(p), "\x00") {
-				if w != "" {
-					slog.Warn(w)
+				if w == "" {
+					continue
+				}
+				if err := diag.Warn(diag.Warning{Field: "process.capabilities.ambient", Msg: w}); err != nil {
+					return err
 				}
 			}
 			return nil
 		case initproto.Error:
-			return initproto.DecodeError(p)
+			return initFailure(initproto.DecodeError(p), cfg)
 		case initproto.MountRequest:
 			if err := sp.sendMountSource(cfg, p); err != nil {
 				return err
@@ -260,12 +265,24 @@ func hostPlan(o *plan.Options) {
 // logged (the same names for create, run and exec).
 func phase(name string, f func() error) error {
 	if !debugEnabled() {
-		return f()
+		return phaseErr(name, f())
 	}
 	t := time.Now()
 	err := f()
-	slog.Debug("phase", "phase", name, "duration", time.Since(t).Round(time.Microsecond).String())
-	return err
+	slog.Debug("phase", "phase", name, "stage", "parent", "duration", time.Since(t).Round(time.Microsecond).String())
+	return phaseErr(name, err)
+}
+
+// Phase is phase for the commands' own steps (loading the config).
+func Phase(name string, f func() error) error { return phase(name, f) }
+
+// phaseErr names the phase in a failure's structured fields (its op,
+// when nothing more precise says one).
+func phaseErr(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return diag.Wrap(err, diag.Error{Phase: name})
 }
 
 // debugEnabled says whether --debug is on: the init is then asked for a
@@ -277,6 +294,13 @@ func debugEnabled() bool {
 // logFromInit writes a record the init sent (initproto.Log) to husk's log.
 func logFromInit(p []byte) {
 	level, msg := initproto.ParseLog(p)
+	if level == "phase" {
+		// A phase of the init's plan (its C loop timed it): "NAME NS".
+		name, ns, _ := strings.Cut(msg, " ")
+		n, _ := strconv.ParseInt(ns, 10, 64)
+		slog.Debug("phase", "phase", "init."+name, "stage", "init", "duration", time.Duration(n).Round(time.Microsecond).String())
+		return
+	}
 	l := slog.LevelDebug
 	switch level {
 	case "info":

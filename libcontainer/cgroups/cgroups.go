@@ -79,6 +79,9 @@ var IsUnified = sync.OnceValue(func() bool {
 // WriteFile writes one cgroup control file; the error names file and value.
 // While a Journal is open, the file's previous content is recorded.
 func WriteFile(dir, file, value string) error {
+	if w := dry(); w != nil {
+		return dryWrite(w, dir, file, value)
+	}
 	p := filepath.Join(dir, file)
 	j := recording()
 	var old []byte
@@ -132,6 +135,9 @@ func DeviceLines(data string) []DeviceLine {
 
 // ReadFile reads one cgroup control file, trimmed.
 func ReadFile(dir, file string) (string, error) {
+	if w := dry(); w != nil {
+		return dryRead(w, dir, file)
+	}
 	b, err := os.ReadFile(filepath.Join(dir, file))
 	return strings.TrimSpace(string(b)), err
 }

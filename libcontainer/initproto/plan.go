@@ -200,6 +200,28 @@ func NewOp(name string, fields ...any) Op {
 	return Op{Type: OpNumber(name), Fields: fields}
 }
 
+// Name is the op's name.
+func (o Op) Name() string {
+	if d, ok := opDef(o.Type); ok {
+		return d.Name
+	}
+	return fmt.Sprintf("op(%d)", o.Type)
+}
+
+// Field returns the value of the op's field by name (nil if it has none).
+func (o Op) Field(name string) any {
+	d, ok := opDef(o.Type)
+	if !ok {
+		return nil
+	}
+	for i, fd := range d.Fields {
+		if fd.Name == name && i < len(o.Fields) {
+			return o.Fields[i]
+		}
+	}
+	return nil
+}
+
 // String renders the op as "name field=value ..." (zero and empty values
 // left out), for tests and --debug.
 func (o Op) String() string {

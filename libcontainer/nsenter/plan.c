@@ -6,10 +6,12 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "husk.h"
@@ -212,6 +214,71 @@ static const op_fn handlers[HUSK_OP_MAX + 1] = {
 	[HUSK_OP_PARENT_DEATH] = husk_op_parent_death,
 };
 
+/*
+ * Phase timings (--debug): the plan's ops grouped into the steps the
+ * parent logs one record each for, sent before Ready as LOG frames of
+ * level "phase": "NAME NANOSECONDS".
+ */
+enum { PH_MOUNTS, PH_HOOKS, PH_PIVOT, PH_SECCOMP, PH_PROCESS, PH_N };
+static const char *const phase_names[PH_N] = { "mounts", "hooks", "pivot_root", "seccomp", "process" };
+static uint64_t phase_ns[PH_N];
+static int phase_seen[PH_N];
+
+static int phase_of(uint16_t type)
+{
+	switch (type) {
+	case HUSK_OP_PREP_ROOT:
+	case HUSK_OP_PREP_ROOT_NOMNTNS:
+	case HUSK_OP_MOUNT:
+	case HUSK_OP_BIND_CGROUP:
+	case HUSK_OP_GUARD_CGROUPS:
+	case HUSK_OP_MKNOD:
+	case HUSK_OP_CONSOLE_FILE:
+	case HUSK_OP_SYMLINK:
+	case HUSK_OP_READONLY:
+	case HUSK_OP_MASK:
+	case HUSK_OP_MKDIR:
+	case HUSK_OP_DEFERRED_RO:
+	case HUSK_OP_ROOT_RO:
+		return PH_MOUNTS;
+	case HUSK_OP_PARENT_HOOKS:
+	case HUSK_OP_HOOK_STATE:
+	case HUSK_OP_HOOK:
+		return PH_HOOKS;
+	case HUSK_OP_PIVOT:
+	case HUSK_OP_CHROOT:
+		return PH_PIVOT;
+	case HUSK_OP_SECCOMP:
+		return PH_SECCOMP;
+	}
+	return PH_PROCESS;
+}
+
+static void add_phase(uint16_t type, const struct timespec *t0)
+{
+	struct timespec t1;
+	int p = phase_of(type);
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	phase_ns[p] += (uint64_t)(t1.tv_sec - t0->tv_sec) * 1000000000u + (uint64_t)t1.tv_nsec - (uint64_t)t0->tv_nsec;
+	phase_seen[p] = 1;
+}
+
+static void send_phases(void)
+{
+	char msg[128];
+
+	for (int p = 0; p < PH_N; p++) {
+		int n;
+		if (!phase_seen[p])
+			continue;
+		n = snprintf(msg, sizeof(msg), "phase%c%s %llu", 0, phase_names[p], (unsigned long long)phase_ns[p]);
+		husk_send_frame(HUSK_MSG_LOG, msg, (uint32_t)n);
+		phase_seen[p] = 0;
+		phase_ns[p] = 0;
+	}
+}
+
 /* The most records a plan may have (a config with thousands of mounts is
  * refused by the parent first). */
 #define MAX_OPS 8192
@@ -258,10 +325,19 @@ void husk_run_plan(struct husk_bootstrap *bs)
 	husk_debugf("plan received: %zu ops", nops);
 	for (size_t i = 0; i < nops; i++) {
 		op_fn fn = handlers[ops[i].type];
+		struct timespec t0;
 		if (fn == NULL)
 			husk_failf("init", ENOSYS, "run plan", NULL, "op %s has no handler",
 			           husk_op_names[ops[i].type]);
+		/* With --debug only: no clock is read otherwise. */
+		if (husk_log_debug) {
+			if (ops[i].type == HUSK_OP_READY)
+				send_phases();
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+		}
 		fn(&ops[i]);
+		if (husk_log_debug)
+			add_phase(ops[i].type, &t0);
 	}
 	husk_fail("init", EINVAL, "run plan", NULL, "the plan ends without an exec");
 }

@@ -3,7 +3,6 @@ package specconv
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -153,7 +152,9 @@ func ConvertResources(r *specs.LinuxResources, field string) (*configs.Resources
 		if m.Kernel != nil || m.KernelTCP != nil {
 			// As runc since 1.2: kernel memory limits are gone from the
 			// kernel (5.4 on v1, never on v2), and the TCP one with them.
-			slog.Warn("linux.resources.memory.kernel and kernelTCP are ignored: kernel memory limits are obsolete")
+			if err := warn(field+".memory.kernel", "linux.resources.memory.kernel and kernelTCP are ignored: kernel memory limits are obsolete"); err != nil {
+				return nil, err
+			}
 		}
 		if m.Swappiness != nil {
 			if *m.Swappiness > 100 {

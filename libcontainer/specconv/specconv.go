@@ -20,34 +20,24 @@ import (
 
 	"github.com/husk-runtime/husk/libcontainer/capabilities"
 	"github.com/husk-runtime/husk/libcontainer/configs"
+	"github.com/husk-runtime/husk/libcontainer/diag"
 	"github.com/husk-runtime/husk/libcontainer/hooks"
 	"github.com/husk-runtime/husk/libcontainer/lsm"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
-// FieldError is a problem with one field of config.json (or of another
-// file, such as exec's --process). Field is the JSON path, e.g.
-// `process.args` or `mounts[2].destination`.
-type FieldError struct {
-	File  string // "" means config.json
-	Field string
-	Msg   string
-}
-
-func (e *FieldError) Error() string {
-	file := e.File
-	if file == "" {
-		file = "config.json"
-	}
-	if e.Field == "" {
-		return file + ": " + e.Msg
-	}
-	return file + ": " + e.Field + ": " + e.Msg
-}
+// FieldError is a problem with one field of config.json (diag's).
+type FieldError = diag.FieldError
 
 func fieldErr(field, format string, args ...any) error {
-	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+	return diag.FieldErr(field, format, args...)
+}
+
+// warn reports a warning about a field of config.json (diag.Warn): an
+// error under --strict.
+func warn(field, msg string, attrs ...any) error {
+	return diag.Warn(diag.Warning{Field: field, Msg: msg, Attrs: attrs})
 }
 
 // Load reads and decodes BUNDLE/config.json. Unknown fields are ignored, as
@@ -65,12 +55,13 @@ func Load(bundle string) (*specs.Spec, error) {
 	if err := json.Unmarshal(data, &spec); err != nil {
 		return nil, fmt.Errorf("config.json: %s", describeJSONError(data, err))
 	}
-	if slog.Default().Enabled(context.Background(), slog.LevelDebug) {
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		var strict specs.Spec
-		if err := dec.Decode(&strict); err != nil {
-			slog.Debug("config.json has fields husk does not know; they are ignored", "detail", err.Error())
+	// Only looked for when someone will hear of them (--debug, --strict,
+	// check): a second walk of the JSON.
+	if slog.Default().Enabled(context.Background(), slog.LevelDebug) || diag.Wanted() {
+		for _, f := range UnknownFields(data) {
+			if err := diag.Warn(diag.Warning{Field: f, Msg: "not a field husk knows: ignored", Quiet: true}); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return &spec, nil
@@ -169,7 +160,9 @@ func Convert(spec *specs.Spec, opts Options) (*configs.Config, *configs.Process,
 	if lx.MountLabel != "" {
 		if !lsm.SELinuxEnabled() {
 			// As crun: a mount label means nothing without SELinux.
-			slog.Debug("SELinux is not enabled: linux.mountLabel is not applied", "label", lx.MountLabel)
+			if err := diag.Warn(diag.Warning{Field: "linux.mountLabel", Msg: "SELinux is not enabled: linux.mountLabel is not applied", Attrs: []any{"label", lx.MountLabel}, Quiet: true}); err != nil {
+				return nil, nil, err
+			}
 		} else {
 			c.MountLabel = lx.MountLabel
 		}
@@ -224,9 +217,9 @@ func checkVersion(s *specs.Spec) error {
 	m := semverRe().FindStringSubmatch(s.Version)
 	switch {
 	case m == nil:
-		slog.Warn("config.json: ociVersion is not a SemVer version: the config is read as runtime-spec "+specs.Version, "ociVersion", s.Version)
+		return warn("ociVersion", "not a SemVer version: the config is read as runtime-spec "+specs.Version, "ociVersion", s.Version)
 	case m[1] != "1":
-		slog.Warn("config.json: ociVersion is not 1.x: the config is read as runtime-spec "+specs.Version, "ociVersion", s.Version)
+		return warn("ociVersion", "not 1.x: the config is read as runtime-spec "+specs.Version, "ociVersion", s.Version)
 	}
 	return nil
 }
@@ -394,7 +387,9 @@ func convertHooks(h *specs.Hooks) (configs.Hooks, error) {
 				if kind.name != hooks.Poststop {
 					return nil, fieldErr(field+".timeout", "%d is not greater than zero", *sh.Timeout)
 				}
-				slog.Warn("config.json: a hook timeout must be greater than zero: the hook will time out at once", "field", field+".timeout", "timeout", *sh.Timeout)
+				if err := warn(field+".timeout", "a hook timeout must be greater than zero: the hook will time out at once", "timeout", *sh.Timeout); err != nil {
+					return nil, err
+				}
 			}
 			out[kind.name] = append(out[kind.name], configs.Hook{Path: sh.Path, Args: sh.Args, Env: sh.Env, Timeout: sh.Timeout})
 		}
@@ -430,7 +425,9 @@ func convertNamespaces(c *configs.Config, lx *specs.Linux) error {
 	}
 	if len(lx.UIDMappings)+len(lx.GIDMappings) > 0 && !seen[configs.NEWUSER] {
 		// As runc, which reads them only for a user namespace.
-		slog.Warn("config.json: linux.uidMappings and gidMappings are ignored: linux.namespaces has no \"user\"")
+		if err := warn("linux.uidMappings", "linux.uidMappings and gidMappings are ignored: linux.namespaces has no \"user\""); err != nil {
+			return err
+		}
 	}
 	if seen[configs.NEWUSER] {
 		ns, _ := c.Namespace(configs.NEWUSER)
@@ -512,7 +509,7 @@ func convertMounts(c *configs.Config, spec *specs.Spec, bundle string) error {
 	c.RootPropagation = prop
 	for i, sm := range spec.Mounts {
 		field := fmt.Sprintf("mounts[%d]", i)
-		m, err := convertMount(sm, bundle)
+		m, err := convertMount(sm, bundle, field)
 		if err != nil {
 			var fe *FieldError
 			if errors.As(err, &fe) {
@@ -624,7 +621,7 @@ func idMaps(ms []specs.LinuxIDMapping) []configs.IDMap {
 
 // convertMount converts one mount; a *FieldError's Field is relative
 // (".destination").
-func convertMount(sm specs.Mount, bundle string) (*configs.Mount, error) {
+func convertMount(sm specs.Mount, bundle, field string) (*configs.Mount, error) {
 	if sm.Destination == "" {
 		return nil, &FieldError{Field: ".destination", Msg: "must be set"}
 	}
@@ -690,7 +687,9 @@ func convertMount(sm specs.Mount, bundle string) (*configs.Mount, error) {
 			// The kernel ignores them on a bind. runc 1.5 refuses them;
 			// the OCI validation suite (mounts) gives them, and crun
 			// ignores them: ignored, with a warning.
-			slog.Warn("filesystem options of a bind mount are ignored", "destination", m.Destination, "options", m.Data)
+			if err := warn(field+".options", "filesystem options of a bind mount are ignored", "destination", m.Destination, "options", m.Data); err != nil {
+				return nil, err
+			}
 			m.Data = ""
 		}
 	} else {
@@ -699,7 +698,9 @@ func convertMount(sm specs.Mount, bundle string) (*configs.Mount, error) {
 		}
 		if m.RecAttrSet != 0 || m.RecAttrClr != 0 {
 			// As runc, which applies them to bind mounts only.
-			slog.Warn("recursive mount options (rro, rnosuid, ...) apply to bind mounts only: ignored", "destination", m.Destination, "type", m.Device)
+			if err := warn(field+".options", "recursive mount options (rro, rnosuid, ...) apply to bind mounts only: ignored", "destination", m.Destination, "type", m.Device); err != nil {
+				return nil, err
+			}
 			m.RecAttrSet, m.RecAttrClr = 0, 0
 		}
 	}
@@ -816,7 +817,9 @@ func ConvertProcess(sp *specs.Process, field string) (*configs.Process, error) {
 	}
 	if sp.CommandLine != "" {
 		// As runc, which does not read it.
-		slog.Warn("commandLine is for Windows: ignored", "field", field+".commandLine")
+		if err := warn(field+".commandLine", "commandLine is for Windows: ignored"); err != nil {
+			return nil, err
+		}
 	}
 	if sp.Cwd == "" || !filepath.IsAbs(sp.Cwd) {
 		return nil, fieldErr(field+".cwd", "%q is not an absolute path", sp.Cwd)
@@ -840,7 +843,9 @@ func ConvertProcess(sp *specs.Process, field string) (*configs.Process, error) {
 	}
 	if sp.User.Username != "" {
 		// As runc, which does not read it: the ids are uid and gid.
-		slog.Warn("user.username is for Windows: ignored", "field", field+".user.username")
+		if err := warn(field+".user.username", "user.username is for Windows: ignored"); err != nil {
+			return nil, err
+		}
 	}
 	// (uid_t)-1 and (gid_t)-1 are no ids: setuid(-1) and setgid(-1) leave
 	// the id as it is (root's), and no user namespace maps them.
@@ -874,7 +879,9 @@ func ConvertProcess(sp *specs.Process, field string) (*configs.Process, error) {
 			mask, unknown := capabilities.Parse(s.names)
 			*s.dst = mask
 			for _, u := range unknown {
-				slog.Warn("ignoring a capability unknown to husk or to this kernel", "field", field+".capabilities."+s.name, "capability", u)
+				if err := warn(field+".capabilities."+s.name, "ignoring a capability unknown to husk or to this kernel", "capability", u); err != nil {
+					return nil, err
+				}
 			}
 		}
 		p.Capabilities = caps

@@ -297,7 +297,7 @@ func TestMountOptions(t *testing.T) {
 	m, err := convertMount(specs.Mount{
 		Destination: "data", Type: "bind", Source: ".",
 		Options: []string{"rbind", "ro", "nosuid", "rw", "rprivate", "rnoexec"},
-	}, "/")
+	}, "/", "mounts[0]")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +314,7 @@ func TestMountOptions(t *testing.T) {
 		t.Errorf("attrs %#x device %q", m.RecAttrSet, m.Device)
 	}
 	// As runc: the recursive options are for binds; a tmpfs ignores them.
-	m, err = convertMount(specs.Mount{Destination: "/t", Type: "tmpfs", Source: "tmpfs", Options: []string{"rro", "size=1", "ro"}}, "/")
+	m, err = convertMount(specs.Mount{Destination: "/t", Type: "tmpfs", Source: "tmpfs", Options: []string{"rro", "size=1", "ro"}}, "/", "mounts[0]")
 	if err != nil {
 		t.Fatal(err)
 	}

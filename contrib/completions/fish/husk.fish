@@ -37,7 +37,7 @@ function __husk_nargs --description 'the number of arguments given to the comman
 			continue
 		end
 		switch "$words[1] $w"
-			case '* --log' '* --log-format' '* --root' '* --rootless' 'create --bundle' 'create --console-socket' 'create --pid-file' 'create --pidfd-socket' 'create --preserve-fds' 'create -b' 'events --interval' 'exec --additional-gids' 'exec --apparmor' 'exec --cap' 'exec --cgroup' 'exec --console-socket' 'exec --cwd' 'exec --env' 'exec --pid-file' 'exec --pidfd-socket' 'exec --preserve-fds' 'exec --process' 'exec --process-label' 'exec --user' 'exec -c' 'exec -e' 'exec -g' 'exec -p' 'exec -u' 'list --format' 'list -f' 'ps --format' 'ps -f' 'run --bundle' 'run --console-socket' 'run --pid-file' 'run --pidfd-socket' 'run --preserve-fds' 'run -b' 'spec --bundle' 'spec -b' 'update --blkio-weight' 'update --cpu-burst' 'update --cpu-idle' 'update --cpu-period' 'update --cpu-quota' 'update --cpu-rt-period' 'update --cpu-rt-runtime' 'update --cpu-share' 'update --cpuset-cpus' 'update --cpuset-mems' 'update --l3-cache-schema' 'update --mem-bw-schema' 'update --memory' 'update --memory-reservation' 'update --memory-swap' 'update --pids-limit' 'update --resources' 'update -r'
+			case '* --log' '* --log-format' '* --root' '* --rootless' 'check --bundle' 'check --format' 'check --preserve-fds' 'check -b' 'create --bundle' 'create --console-socket' 'create --format' 'create --pid-file' 'create --pidfd-socket' 'create --preserve-fds' 'create -b' 'events --interval' 'exec --additional-gids' 'exec --apparmor' 'exec --cap' 'exec --cgroup' 'exec --console-socket' 'exec --cwd' 'exec --env' 'exec --pid-file' 'exec --pidfd-socket' 'exec --preserve-fds' 'exec --process' 'exec --process-label' 'exec --user' 'exec -c' 'exec -e' 'exec -g' 'exec -p' 'exec -u' 'list --format' 'list -f' 'ps --format' 'ps -f' 'run --bundle' 'run --console-socket' 'run --format' 'run --pid-file' 'run --pidfd-socket' 'run --preserve-fds' 'run -b' 'spec --bundle' 'spec -b' 'update --blkio-weight' 'update --cpu-burst' 'update --cpu-idle' 'update --cpu-period' 'update --cpu-quota' 'update --cpu-rt-period' 'update --cpu-rt-runtime' 'update --cpu-share' 'update --cpuset-cpus' 'update --cpuset-mems' 'update --l3-cache-schema' 'update --mem-bw-schema' 'update --memory' 'update --memory-reservation' 'update --memory-swap' 'update --pids-limit' 'update --resources' 'update -r'
 				set skip 1
 			case '* -*'
 			case '*'
@@ -63,8 +63,10 @@ complete -c husk -n '__husk_no_command' -l log-format -r -f -a 'text json' -d 's
 complete -c husk -n '__husk_no_command' -l root -r -f -a '(__fish_complete_directories)' -d 'root directory for storage of container state (this should be located in tmpfs)'
 complete -c husk -n '__husk_no_command' -l systemd-cgroup -d 'enable systemd cgroup support, expects cgroupsPath to be of form "slice:prefix:name" for e.g. "system.slice:husk:434234"'
 complete -c husk -n '__husk_no_command' -l rootless -r -f -a 'true false auto' -d 'ignore cgroup permission errors (\'true\', \'false\', or \'auto\')'
+complete -c husk -n '__husk_no_command' -l strict -d 'make every warning an error (unknown config.json fields, settings husk would ignore or could not apply)'
 complete -c husk -n '__husk_no_command' -l help -s h -d 'show help'
 complete -c husk -n '__husk_no_command' -l version -s v -d 'print the version'
+complete -c husk -n '__husk_no_command' -a check -d 'check what this host can run: its kernel, cgroups, namespaces, LSMs, seccomp; or, with --bundle, each field of a bundle\'s config.json'
 complete -c husk -n '__husk_no_command' -a completion -d 'print a shell completion script (bash, zsh or fish)'
 complete -c husk -n '__husk_no_command' -a create -d 'create a container'
 complete -c husk -n '__husk_no_command' -a delete -d 'delete any resources held by the container often used with detached container'
@@ -83,6 +85,12 @@ complete -c husk -n '__husk_no_command' -a state -d 'output the state of a conta
 complete -c husk -n '__husk_no_command' -a update -d 'update container resource constraints'
 complete -c husk -n '__husk_no_command' -a help -d 'show the help of husk or of a command'
 
+complete -c husk -n '__husk_command check' -l bundle -s b -r -f -a '(__fish_complete_directories)' -d 'check this bundle\'s config.json against this host'
+complete -c husk -n '__husk_command check' -l format -r -f -a 'text json' -d '\'text\' or \'json\''
+complete -c husk -n '__husk_command check' -l no-pivot -d 'as create\'s --no-pivot'
+complete -c husk -n '__husk_command check' -l no-new-keyring -d 'as create\'s --no-new-keyring'
+complete -c husk -n '__husk_command check' -l preserve-fds -r -f -d 'as create\'s --preserve-fds'
+
 complete -c husk -n '__husk_command completion; and test (__husk_nargs) -eq 0' -a 'bash zsh fish'
 
 complete -c husk -n '__husk_command create' -l bundle -s b -r -f -a '(__fish_complete_directories)' -d 'path to the root of the bundle directory, defaults to the current directory'
@@ -92,6 +100,8 @@ complete -c husk -n '__husk_command create' -l pid-file -r -F -d 'specify the fi
 complete -c husk -n '__husk_command create' -l no-pivot -d 'do not use pivot root to jail process inside rootfs.  This should be used whenever the rootfs is on top of a ramdisk'
 complete -c husk -n '__husk_command create' -l no-new-keyring -d 'do not create a new session keyring for the container.  This will cause the container to inherit the calling processes session key'
 complete -c husk -n '__husk_command create' -l preserve-fds -r -f -d 'Pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)'
+complete -c husk -n '__husk_command create' -l dry-run -d 'print what would be done (namespaces, mounts in order, devices, cgroup writes, seccomp, capabilities, rlimits, hooks) and make nothing'
+complete -c husk -n '__husk_command create' -l format -r -f -a 'text json' -d 'the --dry-run output: \'text\' or \'json\''
 
 complete -c husk -n '__husk_command delete' -l force -s f -d 'Forcibly deletes the container if it is still running (uses SIGKILL)'
 complete -c husk -n '__husk_command delete; and test (__husk_nargs) -eq 0' -a '(__husk_containers)' -d container
@@ -144,6 +154,8 @@ complete -c husk -n '__husk_command run' -l pid-file -r -F -d 'specify the file 
 complete -c husk -n '__husk_command run' -l no-pivot -d 'do not use pivot root to jail process inside rootfs.  This should be used whenever the rootfs is on top of a ramdisk'
 complete -c husk -n '__husk_command run' -l no-new-keyring -d 'do not create a new session keyring for the container.  This will cause the container to inherit the calling processes session key'
 complete -c husk -n '__husk_command run' -l preserve-fds -r -f -d 'Pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)'
+complete -c husk -n '__husk_command run' -l dry-run -d 'print what would be done (namespaces, mounts in order, devices, cgroup writes, seccomp, capabilities, rlimits, hooks) and make nothing'
+complete -c husk -n '__husk_command run' -l format -r -f -a 'text json' -d 'the --dry-run output: \'text\' or \'json\''
 
 complete -c husk -n '__husk_command spec' -l bundle -s b -r -f -a '(__fish_complete_directories)' -d 'path to the root of the bundle directory'
 complete -c husk -n '__husk_command spec' -l rootless -d 'generate a configuration for a rootless container'
@@ -171,4 +183,4 @@ complete -c husk -n '__husk_command update' -l l3-cache-schema -r -f -d 'The str
 complete -c husk -n '__husk_command update' -l mem-bw-schema -r -f -d 'The string of Intel RDT/MBA memory bandwidth schema'
 complete -c husk -n '__husk_command update; and test (__husk_nargs) -eq 0' -a '(__husk_containers)' -d container
 
-complete -c husk -n '__husk_command help; and test (__husk_nargs) -eq 0' -a 'completion create delete events exec features kill list pause ps resume run spec start state update help'
+complete -c husk -n '__husk_command help; and test (__husk_nargs) -eq 0' -a 'check completion create delete events exec features kill list pause ps resume run spec start state update help'

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"log/slog"
+	"github.com/husk-runtime/husk/libcontainer/diag"
 	"os"
 	"runtime"
 	"unsafe"
@@ -230,7 +230,9 @@ func Apply(dir string, rules []configs.DeviceRule) (err error) {
 		return fmt.Errorf("attach program (BPF_PROG_ATTACH, BPF_F_ALLOW_MULTI): %w", err)
 	}
 	if len(old) > 1 {
-		slog.Warn("cgroup v2 device filter: more than one program was attached; detaching them all", "cgroup", dir, "ids", old)
+		if err := diag.Warn(diag.Warning{Field: "linux.resources.devices", Msg: "cgroup v2 device filter: more than one program was attached; detaching them all", Attrs: []any{"cgroup", dir, "ids", old}}); err != nil {
+			return err
+		}
 	}
 	for _, id := range old {
 		if err := detachProgram(dirFd, id); err != nil {
@@ -252,8 +254,8 @@ func skip(err error, rs *ruleset, old []uint32) bool {
 		return true
 	}
 	if inUserNamespace() {
-		slog.Warn("cgroup v2 device filter not applied: bpf(2) is not permitted in a user namespace; the container's device rules are not enforced", "err", err)
-		return true
+		// Under --strict the failure stands.
+		return diag.Warn(diag.Warning{Field: "linux.resources.devices", Msg: "cgroup v2 device filter not applied: bpf(2) is not permitted in a user namespace; the container's device rules are not enforced", Attrs: []any{"err", err}}) == nil
 	}
 	return false
 }

@@ -21,7 +21,7 @@ func (m *Manager) setBlkio(r *configs.Resources) error {
 	// CFQ's files, or BFQ's (blkio.bfq.*, no leaf weights) on kernels
 	// without CFQ (5.0+).
 	weight, weightDev := "blkio.weight", "blkio.weight_device"
-	bfq := !exists(dir, weight) && exists(dir, "blkio.bfq.weight")
+	bfq := !cgroups.Exists(dir, weight) && cgroups.Exists(dir, "blkio.bfq.weight")
 	if bfq {
 		weight, weightDev = "blkio.bfq.weight", "blkio.bfq.weight_device"
 	}
@@ -32,7 +32,7 @@ func (m *Manager) setBlkio(r *configs.Resources) error {
 	for _, d := range r.BlkioWeightDevice {
 		needWeights = needWeights || set(d.Weight) || set(d.LeafWeight)
 	}
-	if needWeights && !exists(dir, weight) {
+	if needWeights && !cgroups.Exists(dir, weight) {
 		return fmt.Errorf("cgroup: linux.resources.blockIO weights are set but this kernel has no I/O scheduler with weights (no %s nor blkio.bfq.weight)", weight)
 	}
 	if v := r.BlkioWeight; v != nil && *v != 0 {
@@ -105,7 +105,7 @@ func (m *Manager) blkioStats(s *cgroups.Stats) {
 	}
 	b := &s.Blkio
 	switch {
-	case exists(dir, "blkio.io_service_bytes_recursive"): // CFQ
+	case cgroups.Exists(dir, "blkio.io_service_bytes_recursive"): // CFQ
 		b.IoServiceBytesRecursive = blkioEntries(dir, "blkio.io_service_bytes_recursive")
 		b.IoServicedRecursive = blkioEntries(dir, "blkio.io_serviced_recursive")
 		b.IoQueuedRecursive = blkioEntries(dir, "blkio.io_queued_recursive")
@@ -114,7 +114,7 @@ func (m *Manager) blkioStats(s *cgroups.Stats) {
 		b.IoMergedRecursive = blkioEntries(dir, "blkio.io_merged_recursive")
 		b.IoTimeRecursive = blkioEntries(dir, "blkio.time_recursive")
 		b.SectorsRecursive = blkioEntries(dir, "blkio.sectors_recursive")
-	case exists(dir, "blkio.bfq.io_service_bytes_recursive"):
+	case cgroups.Exists(dir, "blkio.bfq.io_service_bytes_recursive"):
 		b.IoServiceBytesRecursive = blkioEntries(dir, "blkio.bfq.io_service_bytes_recursive")
 		b.IoServicedRecursive = blkioEntries(dir, "blkio.bfq.io_serviced_recursive")
 	default:

@@ -205,11 +205,6 @@ func (m *Manager) need(ctrl, field string) (string, error) {
 	return "", fmt.Errorf("cgroup: linux.resources.%s is set but this host has no %s cgroup controller mounted", field, ctrl)
 }
 
-func exists(dir, file string) bool {
-	_, err := os.Stat(filepath.Join(dir, file))
-	return err == nil
-}
-
 // Pids implements cgroups.Manager.
 func (m *Manager) Pids() ([]int, error) {
 	for _, ctrl := range []string{"pids", "freezer", "devices", "memory", "cpu"} {

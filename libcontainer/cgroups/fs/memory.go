@@ -28,10 +28,10 @@ func (m *Manager) setMemory(r *configs.Resources) error {
 	}
 	limit, swap := r.MemoryLimit, r.MemorySwap
 	// An unlimited memory with swap unset means both unlimited, as runc.
-	if limit != nil && *limit == -1 && swap == nil && exists(dir, memswLim) {
+	if limit != nil && *limit == -1 && swap == nil && cgroups.Exists(dir, memswLim) {
 		swap = limit
 	}
-	if swap != nil && !exists(dir, memswLim) {
+	if swap != nil && !cgroups.Exists(dir, memswLim) {
 		return fmt.Errorf("cgroup: linux.resources.memory.swap is set but this kernel has no swap accounting (%s)", memswLim)
 	}
 	writeLimit := func() error {

@@ -51,7 +51,7 @@ func (m *Manager) setHugetlb(r *configs.Resources) error {
 		}
 		// The reservation counter, where the kernel has it (5.7+), is
 		// what the spec means first.
-		if rsvd := "hugetlb." + h.Pagesize + ".rsvd.limit_in_bytes"; exists(dir, rsvd) {
+		if rsvd := "hugetlb." + h.Pagesize + ".rsvd.limit_in_bytes"; cgroups.Exists(dir, rsvd) {
 			if err := cgroups.WriteFile(dir, rsvd, v); err != nil {
 				return err
 			}

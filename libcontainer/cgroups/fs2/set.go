@@ -3,7 +3,7 @@ package fs2
 import (
 	"errors"
 	"fmt"
-	"log/slog"
+	"github.com/husk-runtime/husk/libcontainer/diag"
 	"os"
 	"path/filepath"
 	"sort"
@@ -53,6 +53,10 @@ func (m *Manager) setDevices(r *configs.Resources) error {
 	if len(r.Devices) == 0 {
 		return nil
 	}
+	if cgroups.IsDryRun() {
+		cgroups.RecordDry(m.dir, "bpf:devices", fmt.Sprintf("an eBPF device program of %d rules", len(r.Devices)))
+		return nil
+	}
 	return devices.Apply(m.dir, r.Devices)
 }
 
@@ -72,10 +76,14 @@ func i64(v int64) string {
 
 func (m *Manager) setMemory(r *configs.Resources) error {
 	if r.MemorySwappiness != nil {
-		slog.Warn("cgroup v2 has no memory swappiness: linux.resources.memory.swappiness is ignored")
+		if err := diag.Warn(diag.Warning{Field: "linux.resources.memory.swappiness", Msg: "cgroup v2 has no memory swappiness: linux.resources.memory.swappiness is ignored"}); err != nil {
+			return err
+		}
 	}
 	if r.OOMKillDisable {
-		slog.Warn("cgroup v2 cannot disable the OOM killer: linux.resources.memory.disableOOMKiller is ignored")
+		if err := diag.Warn(diag.Warning{Field: "linux.resources.memory.disableOOMKiller", Msg: "cgroup v2 cannot disable the OOM killer: linux.resources.memory.disableOOMKiller is ignored"}); err != nil {
+			return err
+		}
 	}
 	swap, err := cgroups.SwapV2(r.MemorySwap, r.MemoryLimit)
 	if err != nil {
@@ -84,7 +92,7 @@ func (m *Manager) setMemory(r *configs.Resources) error {
 	// swap first: memory.max then only shrinks what is left for memory.
 	// A kernel without swap accounting has no memory.swap.max: then
 	// there is no swap to lift ("max") or take away ("0"), as runc takes it.
-	if _, err := os.Stat(filepath.Join(m.dir, "memory.swap.max")); err != nil && (swap == "max" || swap == "0") {
+	if !cgroups.Exists(m.dir, "memory.swap.max") && (swap == "max" || swap == "0") {
 		swap = ""
 	}
 	if swap != "" {
@@ -107,10 +115,7 @@ func (m *Manager) setMemory(r *configs.Resources) error {
 
 func (m *Manager) setIO(r *configs.Resources) error {
 	// BFQ takes blkio weights as they are; io.weight is on another scale.
-	bfq := false
-	if _, err := os.Stat(filepath.Join(m.dir, "io.bfq.weight")); err == nil {
-		bfq = true
-	}
+	bfq := cgroups.Exists(m.dir, "io.bfq.weight")
 	weight := func(w uint16) string {
 		if bfq {
 			return strconv.FormatUint(uint64(w), 10)
@@ -228,7 +233,7 @@ func (m *Manager) setHugetlb(r *configs.Resources) error {
 		}
 		// The reservation counter (5.7+) is what the spec means first.
 		rsvd := "hugetlb." + h.Pagesize + ".rsvd.max"
-		if _, err := os.Stat(filepath.Join(m.dir, rsvd)); err == nil {
+		if cgroups.Exists(m.dir, rsvd) {
 			if err := m.write("hugepageLimits", rsvd, v); err != nil {
 				return err
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/husk-runtime/husk/libcontainer/cgroups"
 	"os"
 	"path/filepath"
 	"strings"
@@ -177,6 +178,12 @@ func (d *conn) resetFailed(unit string) error {
 // setProperties changes the running unit's properties (until reboot:
 // transient units are not written to /etc).
 func (d *conn) setProperties(unit string, props []sdbus.Property) error {
+	if cgroups.IsDryRun() {
+		for _, p := range props {
+			cgroups.RecordDry(unit, "systemd:"+p.Name, p.Value.String())
+		}
+		return nil
+	}
 	err := d.do(func(c *sdbus.Conn) error {
 		return c.SetUnitPropertiesContext(context.Background(), unit, true, props...)
 	})
@@ -252,4 +259,12 @@ func (d *conn) version() (int, error) {
 		return 0, err
 	}
 	return versionAtoi(s)
+}
+
+// Probe asks the system's systemd (or, user, the caller's own instance)
+// its version over D-Bus: whether the systemd driver can reach it.
+func Probe(user bool) (int, error) {
+	d := &conn{user: user}
+	defer d.close()
+	return d.version()
 }

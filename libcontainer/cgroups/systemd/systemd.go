@@ -16,6 +16,7 @@ package systemd
 import (
 	"errors"
 	"fmt"
+	"github.com/husk-runtime/husk/libcontainer/diag"
 	"log/slog"
 	"os"
 	"strings"
@@ -42,6 +43,7 @@ type Manager struct {
 	// send them again.
 	atStart *configs.Resources
 	sdVer   int // 0 until asked
+	verErr  error
 }
 
 // IsRunningSystemd reports whether systemd is the host's init, as
@@ -136,7 +138,8 @@ func (m *Manager) version() int {
 	if m.sdVer == 0 {
 		v, err := m.sd.version()
 		if err != nil {
-			slog.Warn("systemd: cannot read its version", "err", err)
+			// Under --strict, an error: Apply and Set return it.
+			m.verErr = diag.Warn(diag.Warning{Field: "linux.resources", Msg: "systemd: cannot read its version: the properties that need one are left to the cgroup files", Attrs: []any{"err", err}})
 			v = -1
 		}
 		m.sdVer = v
@@ -172,6 +175,9 @@ func (m *Manager) Apply(pid int) error {
 	// sets them once the unit is there).
 	start := m.startResources()
 	res, err := resourceProps(start, m.version)
+	if err == nil {
+		err = m.verErr
+	}
 	if err != nil {
 		return err
 	}
@@ -228,6 +234,9 @@ func (m *Manager) Set(r *configs.Resources) error {
 	}
 	if r != m.atStart {
 		props, err := resourceProps(r, m.version)
+		if err == nil {
+			err = m.verErr
+		}
 		if err != nil {
 			return err
 		}
