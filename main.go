@@ -88,7 +88,7 @@ func newApp() *cli.App {
 		},
 		Commands: []*cli.Command{
 			createCommand, deleteCommand, eventsCommand, execCommand, featuresCommand, killCommand, listCommand,
-			pauseCommand, psCommand, resumeCommand, runCommand, specCommand, startCommand, stateCommand,
+			checkpointCommand, pauseCommand, psCommand, restoreCommand, resumeCommand, runCommand, specCommand, startCommand, stateCommand,
 			updateCommand,
 		},
 		Before: setupLogging,
