@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"log/slog"
 	"os"
 	"sort"
 
@@ -60,7 +61,9 @@ func huskFeatures() *features.Features {
 	}
 	// runc says so always; husk only where checkpoint would work: a CRIU
 	// recent enough that passes its own check of this kernel.
-	if criu.Usable() {
+	if err := criu.Usable(); err != nil {
+		slog.Debug("checkpoint/restore not enabled: " + err.Error())
+	} else {
 		ann[checkpointAnnotation] = "true"
 	}
 	return &features.Features{

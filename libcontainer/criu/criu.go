@@ -84,15 +84,21 @@ func Check() error {
 	return nil
 }
 
-// Usable says whether CRIU is there, recent enough, and passes its own
-// check of the kernel (what `criu check` does).
-func Usable() bool {
-	if Check() != nil {
-		return false
+// Usable says (nil) whether CRIU is there, recent enough, and passes its
+// own check of the kernel: `criu check`, by its exit status (the RPC's
+// CHECK wants an images directory to log to, and fails without one).
+func Usable() error {
+	if err := Check(); err != nil {
+		return err
 	}
-	t := rpc.CriuReqType_CHECK
-	_, err := Run(&rpc.CriuReq{Type: &t}, Options{})
-	return err == nil
+	path, err := exec.LookPath(Binary)
+	if err != nil {
+		return ErrNotFound
+	}
+	if err := exec.Command(path, "check").Run(); err != nil {
+		return fmt.Errorf("criu check: %w", err)
+	}
+	return nil
 }
 
 // Features asks CRIU which of the features in want it has; the names of
