@@ -540,7 +540,11 @@ func TestRestoreRunsHooks(t *testing.T) {
 		return specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", "read s; echo " + name + " \"$s\" >>" + log}}
 	}
 	b := e.newBundle(withShell(counter), withSpec(func(s *specs.Spec) {
-		s.Hooks = &specs.Hooks{Prestart: []specs.Hook{hook("prestart")}, CreateRuntime: []specs.Hook{hook("createRuntime")}} //nolint:staticcheck // prestart is deprecated, still run
+		s.Hooks = &specs.Hooks{
+			//lint:ignore SA1019 prestart hooks are deprecated but still in the runtime-spec: runtimes run them
+			Prestart:      []specs.Hook{hook("prestart")},
+			CreateRuntime: []specs.Hook{hook("createRuntime")},
+		}
 	}))
 	p := e.runCounter(b, "hk")
 	img := filepath.Join(e.dir, "image")
