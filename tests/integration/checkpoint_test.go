@@ -132,7 +132,11 @@ func (p *stdioPipes) waitCount(t *testing.T, n int) []string {
 // runWith runs the runtime with the test's --root, its stdio the pipes'.
 func (e *env) runWith(p *stdioPipes, args ...string) int {
 	e.t.Helper()
-	cmd := exec.Command(runtimeBin, append([]string{"--root", e.root}, args...)...)
+	global := []string{"--root", e.root}
+	if systemdCgroup {
+		global = append(global, "--systemd-cgroup")
+	}
+	cmd := exec.Command(runtimeBin, append(global, args...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = p.theirs[0], p.theirs[1], p.theirs[2]
 	done := make(chan error, 1)
 	if err := cmd.Start(); err != nil {
@@ -847,4 +851,70 @@ func TestRunSessionLeader(t *testing.T) {
 		t.Errorf("exec'd process's pid, process group and session: %v, want all the same", out)
 	}
 	e.ok("delete", "--force", "sid")
+}
+
+// --lazy-pages with --page-server and --status-fd: the checkpoint serves
+// the memory pages (it writes \0 to the status fd once ready), CRIU's
+// lazy-pages daemon fetches them, and restore --lazy-pages resumes the
+// process before all its memory is back.
+func TestCheckpointLazyPages(t *testing.T) {
+	needCriu(t)
+	e := newEnv(t)
+	b := e.newBundle(withShell(counter))
+	p := e.runCounter(b, "lazy")
+	img := filepath.Join(e.dir, "image")
+	if err := os.Mkdir(img, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	sr, sw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sr.Close()
+	const port = "27277"
+	cpt := exec.Command(runtimeBin, "--root", e.root, "checkpoint", "--lazy-pages", "--page-server", "127.0.0.1:"+port,
+		"--status-fd", "3", "--manage-cgroups-mode", "ignore", "--image-path", img, "lazy")
+	cpt.ExtraFiles = []*os.File{sw}
+	if systemdCgroup {
+		cpt.Args = append([]string{cpt.Args[0], "--systemd-cgroup"}, cpt.Args[1:]...)
+	}
+	if err := cpt.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sw.Close()
+	cptDone := make(chan error, 1)
+	go func() { cptDone <- cpt.Wait() }()
+	defer func() {
+		cpt.Process.Kill()
+		<-cptDone
+	}()
+	sr.SetReadDeadline(time.Now().Add(cmdTimeout))
+	b1 := make([]byte, 1)
+	if n, err := sr.Read(b1); n != 1 || b1[0] != 0 {
+		logTail(t, img)
+		t.Fatalf("status fd: read %q, %v (want \\0: the page server is ready)", b1[:n], err)
+	}
+	lp := exec.Command("criu", "lazy-pages", "--page-server", "--address", "127.0.0.1", "--port", port, "-D", img)
+	if err := lp.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lpDone := make(chan error, 1)
+	go func() { lpDone <- lp.Wait() }()
+	defer func() {
+		lp.Process.Kill()
+		<-lpDone
+	}()
+	pid0, last := lastCount(t, p)
+	p2 := e.restoreCounter(b, img, "lazy", "--lazy-pages", "--manage-cgroups-mode", "ignore")
+	countsOn(t, p2, pid0, last)
+	select {
+	case err := <-cptDone:
+		if err != nil {
+			t.Errorf("checkpoint --lazy-pages: %v", err)
+		}
+		cptDone <- nil
+	case <-time.After(cmdTimeout):
+		t.Errorf("checkpoint --lazy-pages did not end once the pages were fetched")
+	}
+	e.ok("delete", "--force", "lazy")
 }
