@@ -904,9 +904,18 @@ func TestCheckpointLazyPages(t *testing.T) {
 		lp.Process.Kill()
 		<-lpDone
 	}()
-	pid0, last := lastCount(t, p)
-	p2 := e.restoreCounter(b, img, "lazy", "--lazy-pages", "--manage-cgroups-mode", "ignore")
-	countsOn(t, p2, pid0, last)
+	// The dumped process stays (frozen, its memory served) until the
+	// pages are fetched: restore into another id and cgroup, as runc's
+	// test does. It counts on from where the dump froze it.
+	seen, _ := p.lines()
+	pid0, last := counted(t, seen[len(seen)-1])
+	b2 := e.newBundle(withShell(counter))
+	p2 := e.restoreCounter(b2, img, "lazy2", "--lazy-pages", "--manage-cgroups-mode", "ignore")
+	got := p2.waitCount(t, 2)
+	if pid, n := counted(t, got[0]); pid != pid0 || n < last+1 {
+		t.Errorf("lazily restored counter starts at %q: want pid %d and a count after %d", got[0], pid0, last)
+	}
+	lastCount(t, p) // the dumped one is gone once its pages are
 	select {
 	case err := <-cptDone:
 		if err != nil {
@@ -916,5 +925,5 @@ func TestCheckpointLazyPages(t *testing.T) {
 	case <-time.After(cmdTimeout):
 		t.Errorf("checkpoint --lazy-pages did not end once the pages were fetched")
 	}
-	e.ok("delete", "--force", "lazy")
+	e.ok("delete", "--force", "lazy2")
 }
