@@ -103,7 +103,7 @@ conformance-compare: husk
 # an init system, once with --systemd-cgroup under systemd
 # (HUSK_TEST_SYSTEMD=1). VM_TESTS selects the tests (-test.run),
 # VM_MODES the guests, VM_RUNTIME the binary under test.
-VM_TESTS ?= Cgroup|Resources|Update|Pause|Resume|Events|Ps|Exec|Kill|Delete|Run|Systemd
+VM_TESTS ?= Cgroup|Resources|Update|Pause|Resume|Events|Ps|Exec|Kill|Delete|Run|Systemd|Checkpoint|Restore
 VM_MODES ?= plain systemd
 VM_RUNTIME ?= $(CURDIR)/husk
 VM_DIR := $(CURDIR)/.vm-test
@@ -113,6 +113,7 @@ vm-test: husk
 	rm -rf $(VM_DIR) && mkdir -p $(VM_DIR)/helpers
 	cp $(VM_RUNTIME) /bin/busybox tests/vm/itest.sh $(VM_DIR)/
 	mkdir -p $(VM_DIR)/ref && cp $(RUNC_REF) $(VM_DIR)/ref/runc
+	sh tests/vm/criu.sh $(VM_DIR)
 	$(GO) test -c -tags "$(TAGS)" -ldflags "-extldflags -static" -o $(VM_DIR)/integration.test ./tests/integration/
 	for d in tests/integration/testdata/*/; do CGO_ENABLED=0 $(GO) build -o $(VM_DIR)/helpers/ ./$$d || exit 1; done
 	rc=0; for m in $(VM_MODES); do \

@@ -2,11 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"log/slog"
 	"os"
 	"sort"
 
 	"github.com/husk-runtime/husk/libcontainer/capabilities"
 	"github.com/husk-runtime/husk/libcontainer/configs"
+	"github.com/husk-runtime/husk/libcontainer/criu"
 	"github.com/husk-runtime/husk/libcontainer/hooks"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
 	"github.com/husk-runtime/husk/libcontainer/specconv"
@@ -14,6 +16,9 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"github.com/urfave/cli/v2"
 )
+
+// checkpointAnnotation is runc's: "true" if checkpoint and restore work.
+const checkpointAnnotation = "org.opencontainers.runc.checkpoint.enabled"
 
 var featuresCommand = &cli.Command{
 	Name:      "features",
@@ -54,6 +59,13 @@ func huskFeatures() *features.Features {
 	if gitCommit != "" {
 		ann["io.github.husk-runtime.husk.commit"] = gitCommit
 	}
+	// runc says so always; husk only where checkpoint would work: a CRIU
+	// recent enough that passes its own check of this kernel.
+	if err := criu.Usable(); err != nil {
+		slog.Debug("checkpoint/restore not enabled: " + err.Error())
+	} else {
+		ann[checkpointAnnotation] = "true"
+	}
 	return &features.Features{
 		OCIVersionMin: "1.0.0",
 		OCIVersionMax: specs.Version,
@@ -81,10 +93,10 @@ func huskFeatures() *features.Features {
 			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &t}},
 			NetDevices:      &features.NetDevices{Enabled: &t},
 		},
-		// The annotations that change what husk does (the systemd unit's
-		// properties; a prefix). org.criu.config joins them once husk
-		// checkpoints.
-		PotentiallyUnsafeConfigAnnotations: []string{"org.systemd.property."},
+		// The annotations that change what husk does: the systemd unit's
+		// properties (a prefix), and the CRIU configuration file
+		// checkpoint and restore use.
+		PotentiallyUnsafeConfigAnnotations: []string{"org.systemd.property.", "org.criu.config"},
 		Annotations:                        ann,
 	}
 }

@@ -90,8 +90,8 @@ func newApp() *cli.App {
 			&cli.BoolFlag{Name: "strict", Usage: "make every warning an error (unknown config.json fields, settings husk would ignore or could not apply)"},
 		},
 		Commands: []*cli.Command{
-			checkCommand, completionCommand, createCommand, deleteCommand, eventsCommand, execCommand, featuresCommand, killCommand, listCommand,
-			pauseCommand, psCommand, resumeCommand, runCommand, specCommand, startCommand, stateCommand,
+			checkCommand, checkpointCommand, completionCommand, createCommand, deleteCommand, eventsCommand, execCommand, featuresCommand,
+			killCommand, listCommand, pauseCommand, psCommand, restoreCommand, resumeCommand, runCommand, specCommand, startCommand, stateCommand,
 			updateCommand,
 		},
 		Before: setupLogging,

@@ -27,6 +27,11 @@ command -v crun >/dev/null 2>&1 || need="$need crun"
 # The benchmark's resource rows: GNU time and strace.
 [ -x /usr/bin/time ] || need="$need time"
 command -v strace >/dev/null 2>&1 || need="$need strace"
+# checkpoint/restore: CRIU (>= 3.17). It may not work on the host's kernel
+# (its tests then skip); `make vm-test` copies it, GNU tar and iptables'
+# nft multi-binary into the guests (tests/vm/criu.sh).
+command -v criu >/dev/null 2>&1 || need="$need criu"
+command -v xtables-nft-multi >/dev/null 2>&1 || need="$need iptables"
 # Rootless containers with more than the user's own id use newuidmap.
 command -v newuidmap >/dev/null 2>&1 || need="$need uidmap"
 # `make lint` checks the C with clang-format (.clang-format) and the shell

@@ -145,6 +145,7 @@ func Create(o CreateOptions) (_ *Container, retErr error) {
 		return nil, err
 	}
 	c.State.InitPid, c.State.InitStartTime = sp.pid, sp.startTime
+	c.State.ExternalDescriptors = stdioNames(sp.pid)
 	c.State.CgroupPaths = sp.cgroup.Paths()
 	c.State.Creating = false
 	if hostMounts != nil {

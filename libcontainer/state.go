@@ -63,6 +63,10 @@ type State struct {
 	// cgroup paths, before it makes anything, so that a delete after a
 	// create that was killed at any instant finds all there is to remove.
 	Creating bool `json:"creating,omitempty"`
+	// ExternalDescriptors name the init's fds 0, 1 and 2 as they were when
+	// it was made (before the workload could move them): a checkpoint
+	// records them, and restore hands the pipes among them back.
+	ExternalDescriptors []string `json:"external_descriptors,omitempty"`
 }
 
 // Container is a container known to husk, loaded from its state directory.

@@ -295,6 +295,13 @@ void husk_run_plan(struct husk_bootstrap *bs)
 	husk.parent_pidfd = bs->parent_pidfd;
 	husk_stage = "init";
 	husk_die_on_signals();
+	/*
+	 * As runc's, the process (the init, or an exec'd one) leads a session
+	 * of its own: not the caller's, outside its pid namespace (CRIU will
+	 * not dump a tree whose session leader it cannot see). A terminal's
+	 * op finds it done. (EPERM: a process group leader already.)
+	 */
+	(void)setsid();
 	/* Nothing inherited reaches a hook or the workload; the preserved
 	 * fds are let through again just before the exec. */
 	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {

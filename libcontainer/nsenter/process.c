@@ -367,7 +367,7 @@ void husk_op_console(const struct husk_op *op)
 	send_fd(sock, master);
 	close(master);
 	close(sock);
-	if (setsid() < 0)
+	if (getsid(0) != getpid() && setsid() < 0)
 		husk_failf("console", errno, "", NULL, "setsid");
 	if (ioctl(slave, TIOCSCTTY, 0) < 0)
 		husk_failf("console", errno, "", NULL, "set controlling terminal");

@@ -263,7 +263,15 @@ func TestFeaturesTruthful(t *testing.T) {
 	if !contains(f.PotentiallyUnsafeConfigAnnotations, "org.systemd.property.") {
 		t.Errorf("potentiallyUnsafeConfigAnnotations %v", f.PotentiallyUnsafeConfigAnnotations)
 	}
-	if isHusk() && contains(f.PotentiallyUnsafeConfigAnnotations, "org.criu.config") {
-		t.Errorf("org.criu.config listed, but husk does not checkpoint")
+	if !contains(f.PotentiallyUnsafeConfigAnnotations, "org.criu.config") {
+		t.Errorf("org.criu.config (the CRIU configuration file) not listed: %v", f.PotentiallyUnsafeConfigAnnotations)
+	}
+	// Checkpoint is said enabled where it works: a CRIU that passes its
+	// own check of this kernel. runc 1.5.3 says so whatever the host.
+	enabled := f.Annotations["org.opencontainers.runc.checkpoint.enabled"] == "true"
+	if why := criuUsable(); why != "" && enabled && !isRunc() {
+		t.Errorf("checkpoint said enabled, but %s", why)
+	} else if why == "" && !enabled {
+		t.Errorf("checkpoint not said enabled, but CRIU works here: %v", f.Annotations)
 	}
 }

@@ -11,6 +11,10 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
+# CRIU and what it runs, where make vm-test brought them (tests/vm/criu.sh).
+if [ -x bin/criu ]; then
+	export PATH="$PWD/bin:$PATH" XTABLES_LIBDIR="$PWD/xtables"
+fi
 # The tests build their containers' rootfs from it.
 [ -x /bin/busybox ] || cp busybox /bin/busybox
 export HUSK_TEST_HELPERS="$PWD/helpers"

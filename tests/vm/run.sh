@@ -42,7 +42,11 @@ shift
 cache=${HUSK_VM_CACHE:-/var/tmp/husk-vm}
 here=$(dirname "$(realpath "$0")")
 # Loaded at boot (with what they depend on); the others are not in the guest.
-modules="virtio_pci virtio_console virtio_blk crc32c_generic ext4 overlay null_blk"
+# CRIU (checkpoint/restore) probes nf_tables (fatal if missing), the
+# socket diag modules when it starts.
+modules="virtio_pci virtio_console virtio_blk crc32c_generic ext4 overlay null_blk
+	nf_tables nft_compat xt_mark nf_conntrack_netlink unix_diag inet_diag tcp_diag udp_diag raw_diag
+	netlink_diag af_packet_diag"
 
 # --- the host's tools, the kernel and the systemd image (cached) ----------
 apt_get() { DEBIAN_FRONTEND=noninteractive command apt-get -q -o DPkg::Lock::Timeout=600 "$@"; }

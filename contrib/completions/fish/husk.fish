@@ -37,7 +37,7 @@ function __husk_nargs --description 'the number of arguments given to the comman
 			continue
 		end
 		switch "$words[1] $w"
-			case '* --log' '* --log-format' '* --root' '* --rootless' 'check --bundle' 'check --format' 'check --preserve-fds' 'check -b' 'create --bundle' 'create --console-socket' 'create --format' 'create --pid-file' 'create --pidfd-socket' 'create --preserve-fds' 'create -b' 'events --interval' 'exec --additional-gids' 'exec --apparmor' 'exec --cap' 'exec --cgroup' 'exec --console-socket' 'exec --cwd' 'exec --env' 'exec --pid-file' 'exec --pidfd-socket' 'exec --preserve-fds' 'exec --process' 'exec --process-label' 'exec --user' 'exec -c' 'exec -e' 'exec -g' 'exec -p' 'exec -u' 'list --format' 'list -f' 'ps --format' 'ps -f' 'run --bundle' 'run --console-socket' 'run --format' 'run --pid-file' 'run --pidfd-socket' 'run --preserve-fds' 'run -b' 'spec --bundle' 'spec -b' 'update --blkio-weight' 'update --cpu-burst' 'update --cpu-idle' 'update --cpu-period' 'update --cpu-quota' 'update --cpu-rt-period' 'update --cpu-rt-runtime' 'update --cpu-share' 'update --cpuset-cpus' 'update --cpuset-mems' 'update --l3-cache-schema' 'update --mem-bw-schema' 'update --memory' 'update --memory-reservation' 'update --memory-swap' 'update --pids-limit' 'update --resources' 'update -r'
+			case '* --log' '* --log-format' '* --root' '* --rootless' 'check --bundle' 'check --format' 'check --preserve-fds' 'check -b' 'checkpoint --empty-ns' 'checkpoint --image-path' 'checkpoint --manage-cgroups-mode' 'checkpoint --page-server' 'checkpoint --parent-path' 'checkpoint --status-fd' 'checkpoint --work-path' 'create --bundle' 'create --console-socket' 'create --format' 'create --pid-file' 'create --pidfd-socket' 'create --preserve-fds' 'create -b' 'events --interval' 'exec --additional-gids' 'exec --apparmor' 'exec --cap' 'exec --cgroup' 'exec --console-socket' 'exec --cwd' 'exec --env' 'exec --pid-file' 'exec --pidfd-socket' 'exec --preserve-fds' 'exec --process' 'exec --process-label' 'exec --user' 'exec -c' 'exec -e' 'exec -g' 'exec -p' 'exec -u' 'list --format' 'list -f' 'ps --format' 'ps -f' 'restore --bundle' 'restore --console-socket' 'restore --empty-ns' 'restore --image-path' 'restore --lsm-mount-context' 'restore --lsm-profile' 'restore --manage-cgroups-mode' 'restore --pid-file' 'restore --work-path' 'restore -b' 'run --bundle' 'run --console-socket' 'run --format' 'run --pid-file' 'run --pidfd-socket' 'run --preserve-fds' 'run -b' 'spec --bundle' 'spec -b' 'update --blkio-weight' 'update --cpu-burst' 'update --cpu-idle' 'update --cpu-period' 'update --cpu-quota' 'update --cpu-rt-period' 'update --cpu-rt-runtime' 'update --cpu-share' 'update --cpuset-cpus' 'update --cpuset-mems' 'update --l3-cache-schema' 'update --mem-bw-schema' 'update --memory' 'update --memory-reservation' 'update --memory-swap' 'update --pids-limit' 'update --resources' 'update -r'
 				set skip 1
 			case '* -*'
 			case '*'
@@ -67,6 +67,7 @@ complete -c husk -n '__husk_no_command' -l strict -d 'make every warning an erro
 complete -c husk -n '__husk_no_command' -l help -s h -d 'show help'
 complete -c husk -n '__husk_no_command' -l version -s v -d 'print the version'
 complete -c husk -n '__husk_no_command' -a check -d 'check what this host can run: its kernel, cgroups, namespaces, LSMs, seccomp; or, with --bundle, each field of a bundle\'s config.json'
+complete -c husk -n '__husk_no_command' -a checkpoint -d 'checkpoint a running container'
 complete -c husk -n '__husk_no_command' -a completion -d 'print a shell completion script (bash, zsh or fish)'
 complete -c husk -n '__husk_no_command' -a create -d 'create a container'
 complete -c husk -n '__husk_no_command' -a delete -d 'delete any resources held by the container often used with detached container'
@@ -77,6 +78,7 @@ complete -c husk -n '__husk_no_command' -a kill -d 'kill sends the specified sig
 complete -c husk -n '__husk_no_command' -a list -d 'lists containers started by husk with the given root'
 complete -c husk -n '__husk_no_command' -a pause -d 'pause suspends all processes inside the container'
 complete -c husk -n '__husk_no_command' -a ps -d 'ps displays the processes running inside a container'
+complete -c husk -n '__husk_no_command' -a restore -d 'restore a container from a previous checkpoint'
 complete -c husk -n '__husk_no_command' -a resume -d 'resumes all processes that have been previously paused'
 complete -c husk -n '__husk_no_command' -a run -d 'create and run a container'
 complete -c husk -n '__husk_no_command' -a spec -d 'create a new specification file'
@@ -90,6 +92,25 @@ complete -c husk -n '__husk_command check' -l format -r -f -a 'text json' -d '\'
 complete -c husk -n '__husk_command check' -l no-pivot -d 'as create\'s --no-pivot'
 complete -c husk -n '__husk_command check' -l no-new-keyring -d 'as create\'s --no-new-keyring'
 complete -c husk -n '__husk_command check' -l preserve-fds -r -f -d 'as create\'s --preserve-fds'
+
+complete -c husk -n '__husk_command checkpoint' -l image-path -r -f -d 'path for saving criu image files'
+complete -c husk -n '__husk_command checkpoint' -l work-path -r -f -d 'path for saving work files and logs'
+complete -c husk -n '__husk_command checkpoint' -l parent-path -r -f -d 'path for previous criu image files in pre-dump'
+complete -c husk -n '__husk_command checkpoint' -l leave-running -d 'leave the process running after checkpointing'
+complete -c husk -n '__husk_command checkpoint' -l tcp-established -d 'allow open tcp connections'
+complete -c husk -n '__husk_command checkpoint' -l tcp-skip-in-flight -d 'skip in-flight tcp connections'
+complete -c husk -n '__husk_command checkpoint' -l link-remap -d 'allow one to link unlinked files back when possible'
+complete -c husk -n '__husk_command checkpoint' -l ext-unix-sk -d 'allow external unix sockets'
+complete -c husk -n '__husk_command checkpoint' -l shell-job -d 'allow shell jobs'
+complete -c husk -n '__husk_command checkpoint' -l lazy-pages -d 'use userfaultfd to lazily restore memory pages'
+complete -c husk -n '__husk_command checkpoint' -l status-fd -r -f -d 'criu writes \\0 to this FD once lazy-pages is ready'
+complete -c husk -n '__husk_command checkpoint' -l page-server -r -f -d 'ADDRESS:PORT of the page server'
+complete -c husk -n '__husk_command checkpoint' -l file-locks -d 'handle file locks, for safety'
+complete -c husk -n '__husk_command checkpoint' -l pre-dump -d 'dump container\'s memory information only, leave the container running after this'
+complete -c husk -n '__husk_command checkpoint' -l manage-cgroups-mode -r -f -d 'cgroups mode: soft|full|strict|ignore (default: soft)'
+complete -c husk -n '__husk_command checkpoint' -l empty-ns -r -f -d 'create a namespace, but don\'t restore its properties'
+complete -c husk -n '__husk_command checkpoint' -l auto-dedup -d 'enable auto deduplication of memory images'
+complete -c husk -n '__husk_command checkpoint; and test (__husk_nargs) -eq 0' -a '(__husk_containers)' -d container
 
 complete -c husk -n '__husk_command completion; and test (__husk_nargs) -eq 0' -a 'bash zsh fish'
 
@@ -142,6 +163,26 @@ complete -c husk -n '__husk_command pause; and test (__husk_nargs) -eq 0' -a '(_
 complete -c husk -n '__husk_command ps' -l format -s f -r -f -a 'table json' -d 'select one of: table or json'
 complete -c husk -n '__husk_command ps; and test (__husk_nargs) -eq 0' -a '(__husk_containers)' -d container
 
+complete -c husk -n '__husk_command restore' -l console-socket -r -F -d 'path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console\'s pseudoterminal'
+complete -c husk -n '__husk_command restore' -l image-path -r -f -d 'path to criu image files for restoring'
+complete -c husk -n '__husk_command restore' -l work-path -r -f -d 'path for saving work files and logs'
+complete -c husk -n '__husk_command restore' -l tcp-established -d 'allow open tcp connections'
+complete -c husk -n '__husk_command restore' -l ext-unix-sk -d 'allow external unix sockets'
+complete -c husk -n '__husk_command restore' -l shell-job -d 'allow shell jobs'
+complete -c husk -n '__husk_command restore' -l file-locks -d 'handle file locks, for safety'
+complete -c husk -n '__husk_command restore' -l manage-cgroups-mode -r -f -d 'cgroups mode: soft|full|strict|ignore (default: soft)'
+complete -c husk -n '__husk_command restore' -l bundle -s b -r -f -a '(__fish_complete_directories)' -d 'path to the root of the bundle directory'
+complete -c husk -n '__husk_command restore' -l detach -s d -d 'detach from the container\'s process'
+complete -c husk -n '__husk_command restore' -l pid-file -r -F -d 'specify the file to write the process id to'
+complete -c husk -n '__husk_command restore' -l no-subreaper -d 'disable the use of the subreaper used to reap reparented processes'
+complete -c husk -n '__husk_command restore' -l no-pivot -d 'do not use pivot root to jail process inside rootfs.  This should be used whenever the rootfs is on top of a ramdisk'
+complete -c husk -n '__husk_command restore' -l empty-ns -r -f -d 'create a namespace, but don\'t restore its properties'
+complete -c husk -n '__husk_command restore' -l auto-dedup -d 'enable auto deduplication of memory images'
+complete -c husk -n '__husk_command restore' -l lazy-pages -d 'use userfaultfd to lazily restore memory pages'
+complete -c husk -n '__husk_command restore' -l lsm-profile -r -f -d 'Specify an LSM profile to be used during restore in the form of TYPE:NAME.'
+complete -c husk -n '__husk_command restore' -l lsm-mount-context -r -f -d 'Specify an LSM mount context to be used during restore.'
+complete -c husk -n '__husk_command restore; and test (__husk_nargs) -eq 0' -a '(__husk_containers)' -d container
+
 complete -c husk -n '__husk_command resume; and test (__husk_nargs) -eq 0' -a '(__husk_containers)' -d container
 
 complete -c husk -n '__husk_command run' -l detach -s d -d 'detach from the container\'s process'
@@ -183,4 +224,4 @@ complete -c husk -n '__husk_command update' -l l3-cache-schema -r -f -d 'The str
 complete -c husk -n '__husk_command update' -l mem-bw-schema -r -f -d 'The string of Intel RDT/MBA memory bandwidth schema'
 complete -c husk -n '__husk_command update; and test (__husk_nargs) -eq 0' -a '(__husk_containers)' -d container
 
-complete -c husk -n '__husk_command help; and test (__husk_nargs) -eq 0' -a 'check completion create delete events exec features kill list pause ps resume run spec start state update help'
+complete -c husk -n '__husk_command help; and test (__husk_nargs) -eq 0' -a 'check checkpoint completion create delete events exec features kill list pause ps restore resume run spec start state update help'
