@@ -6,7 +6,6 @@
 package hostcheck
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
 	"github.com/husk-runtime/husk/libcontainer/cgroups/systemd"
+	"github.com/husk-runtime/husk/libcontainer/criu"
 	"github.com/husk-runtime/husk/libcontainer/lsm"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
 	"golang.org/x/sys/unix"
@@ -71,7 +71,7 @@ func Report(o Options) []Item {
 	out = append(out, userns()...)
 	out = append(out, lsms()...)
 	out = append(out, seccompItems()...)
-	add(criu())
+	add(criuItem())
 	out = append(out, stateRoot(o.StateRoot)...)
 	return out
 }
@@ -541,17 +541,18 @@ func seccompItems() []Item {
 	return out
 }
 
-func criu() Item {
-	p, err := exec.LookPath("criu")
+func criuItem() Item {
+	p, err := exec.LookPath(criu.Binary)
 	if err != nil {
-		return Item{Name: "CRIU", Status: Missing, Detail: "not found", Cost: "checkpoint/restore is not possible; husk has no checkpoint command yet either"}
+		return Item{Name: "CRIU", Status: Missing, Detail: "not found",
+			Cost: "checkpoint/restore is not possible (needs CRIU " + criu.VersionString(criu.MinVersion) + " or later)"}
 	}
-	b, err := exec.Command(p, "--version").Output()
-	if err != nil {
-		return Item{Name: "CRIU", Status: Warn, Detail: p + ": " + err.Error()}
+	// The same test checkpoint and restore (and features) make.
+	if err := criu.Usable(); err != nil {
+		return Item{Name: "CRIU", Status: Warn, Detail: p + ": " + err.Error(), Cost: "checkpoint/restore will fail"}
 	}
-	line, _, _ := bytes.Cut(b, []byte("\n"))
-	return Item{Name: "CRIU", Status: OK, Detail: p + ": " + string(line)}
+	v, _ := criu.Version()
+	return Item{Name: "CRIU", Status: OK, Detail: p + ": version " + criu.VersionString(v) + ", criu check passes"}
 }
 
 // stateRoot: --root writable (or makeable) and on a tmpfs.
