@@ -141,7 +141,7 @@ stress: husk
 stress-compare: husk
 	for r in $(CURDIR)/husk $(RUNC_REF) /usr/bin/crun; do \
 		unshare -m --propagation private sh -c 'f=/sys/fs/cgroup/unified/cgroup.controllers; \
-			case $$0 in *crun) [ -s $$f ] && mount --bind /dev/null $$f;; esac; \
+			case $$0 in *crun) [ -n "$$(cat $$f)" ] && mount --bind /dev/null $$f;; esac; \
 			$(STRESS_ENV) STRESS_RUNTIME=$$0 $(GO) test -count=1 -timeout 0 -v -run "$(STRESS_TESTS)" ./tests/stress/' $$r \
 			| grep -E '^(stress:|---|FAIL|ok|panic)'; \
 	done
