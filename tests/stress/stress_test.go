@@ -304,7 +304,7 @@ var killOps = []killOp{
 	{"start", created, func(c *ctr) []string { return []string{"start", c.id} }},
 	{"exec", running, func(c *ctr) []string { return []string{"exec", c.id, "true"} }},
 	{"exec-d", running, func(c *ctr) []string { return []string{"exec", "-d", c.id, "sleep", "3600"} }},
-	{"update", running, func(c *ctr) []string { return []string{"update", "--pids-limit", "100", "--memory", "100M", c.id} }},
+	{"update", running, func(c *ctr) []string { return []string{"update", "--pids-limit", "100", "--memory", "104857600", c.id} }},
 	{"pause", running, func(c *ctr) []string { return []string{"pause", c.id} }},
 	{"resume", paused, func(c *ctr) []string { return []string{"resume", c.id} }},
 	{"kill", running, func(c *ctr) []string { return []string{"kill", c.id, "KILL"} }},
