@@ -604,7 +604,9 @@ if want resources; then
       done
       for h in "${held[@]}"; do
         pf=${h#*:}
-        read -r pid <"$pf" 2>/dev/null || continue
+        pid=
+        { read -r pid || :; } <"$pf" 2>/dev/null   # no trailing newline (as runc)
+        [[ $pid =~ ^[0-9]+$ ]] || continue
         kb=$(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null) || continue
         [ -n "$kb" ] && pss=$((pss + kb)) n=$((n + 1))
       done
