@@ -34,8 +34,11 @@ type critestImage struct {
 	cmd     []string
 	workdir string
 	files   map[string]string
-	// exec adds executable files (path: content).
-	exec map[string][]byte
+	// exec adds executable files (path: content), setuid those of setuid.
+	exec   map[string][]byte
+	setuid map[string]bool
+	// links are hard links (path: target) to files of the busybox layer.
+	links map[string]string
 }
 
 const (
@@ -58,7 +61,7 @@ var criMirrored = []string{"gcr.io", "registry.k8s.io", "k8s.gcr.io"}
 // (busybox httpd in place of nginx) on port 80 and, for the host-network
 // one, 12003. Not here: test-image-digest, pulled by the digest of the
 // upstream manifest, which cannot be made offline (a known failure).
-func critestImages(pause []byte) []critestImage {
+func critestImages(pause, nnp []byte) []critestImage {
 	passwd := "root:x:0:0:root:/root:/bin/sh\n" +
 		"www-data:x:33:33:www-data:/var/www:/bin/sh\n" +
 		"default-user:x:1000:1000:Linux User:/home/default-user:/bin/sh\n" +
@@ -76,8 +79,21 @@ func critestImages(pause []byte) []critestImage {
 	sh := []string{"sh"}
 	imgs := []critestImage{
 		{names: []string{criE2E + "busybox:1.29-2"}, cmd: sh, files: users(nil)},
-		{names: []string{criE2E + "nginx:1.14-2"}, cmd: []string{"httpd", "-f", "-p", "80", "-h", "/www"},
-			files: users(map[string]string{"www/index.html": "husk critest web server\n"})},
+		// As nginx: a "master process" (pid 1's command line says so)
+		// and a server named nginx (pidof) whose pid is in
+		// /var/run/nginx.pid: busybox httpd run through a hard link
+		// /usr/sbin/nginx (the name the kernel gives the process) with
+		// argv[0] httpd (the applet busybox runs).
+		{names: []string{criE2E + "nginx:1.14-2"},
+			cmd:   []string{"sh", "-c", "exec -a httpd /usr/sbin/nginx -f -p 80 -h /www & echo $! >/var/run/nginx.pid; wait", "nginx: master process"},
+			files: users(map[string]string{"www/index.html": "husk critest web server\n", "var/run/.keep": ""}),
+			links: map[string]string{"usr/sbin/nginx": "bin/busybox"}},
+		// httpd's log names it (a test looks for "httpd" in it).
+		{names: []string{criE2E + "httpd:2.4.39-4"}, cmd: []string{"sh", "-c", "echo httpd: serving /www on port 80 && exec httpd -f -p 80 -h /www"},
+			files: users(map[string]string{"www/index.html": "husk critest httpd\n"})},
+		// Prints its effective uid, set-user-ID root.
+		{names: []string{criE2E + "nonewprivs:1.3"}, cmd: []string{"/usr/local/bin/nonewprivs"}, files: users(nil),
+			exec: map[string][]byte{"usr/local/bin/nonewprivs": nnp}, setuid: map[string]bool{"usr/local/bin/nonewprivs": true}},
 		{names: []string{criStaging + "hostnet-nginx-" + runtime.GOARCH + ":latest"}, cmd: []string{"httpd", "-f", "-p", "12003", "-h", "/www"},
 			files: users(map[string]string{"www/index.html": "husk critest host-network web server\n"})},
 		{names: []string{criStaging + "test-image-user-uid:latest"}, user: "1002", cmd: sh, files: users(nil)},
@@ -102,11 +118,36 @@ func critestImages(pause []byte) []critestImage {
 	return imgs
 }
 
-// buildPause compiles testdata/pause.c, static, into dir.
-func buildPause(dir string) ([]byte, error) {
-	out := filepath.Join(dir, "pause")
-	if b, err := exec.Command("gcc", "-static", "-Os", "-s", "-o", out, "testdata/pause.c").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("building the pause program: %v\n%s", err, b)
+// critestTools stand in, in every image, for the busybox applets critest
+// runs that Debian's busybox-static lacks: pgrep (the pids whose command
+// name holds the pattern) and ipcs -m (the System V shared memory
+// segments, read from /proc/sysvipc/shm as ipcs does; the headers hold no
+// digit, since critest looks for a segment's id in the output).
+var critestTools = map[string][]byte{
+	"usr/bin/pgrep": []byte(`#!/bin/sh
+[ $# -eq 1 ] || { echo "usage: pgrep PATTERN" >&2; exit 2; }
+rc=1
+for d in /proc/[0-9]*; do
+	read -r comm <"$d/comm" 2>/dev/null || continue
+	case $comm in *"$1"*) echo "${d#/proc/}"; rc=0 ;; esac
+done
+exit $rc
+`),
+	"usr/bin/ipcs": []byte(`#!/bin/sh
+[ "$*" = "-m" ] || { echo "usage: ipcs -m" >&2; exit 2; }
+echo "------ Shared Memory Segments --------"
+echo "key        shmid      owner      perms      bytes      nattch"
+tail -n +2 /proc/sysvipc/shm | while read -r key id perms size cpid lpid nattch uid rest; do
+	echo "$key $id $uid $perms $size $nattch"
+done
+`),
+}
+
+// buildC compiles testdata/<name>.c, static, into dir.
+func buildC(dir, name string) ([]byte, error) {
+	out := filepath.Join(dir, name)
+	if b, err := exec.Command("gcc", "-static", "-Os", "-s", "-o", out, "testdata/"+name+".c").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("building testdata/%s.c: %v\n%s", name, err, b)
 	}
 	return os.ReadFile(out)
 }
@@ -127,7 +168,7 @@ func digestOf(b []byte) string {
 // newCRIRegistry makes every image: the busybox layer shared, a layer of
 // each image's own files, an OCI config and manifest.
 func newCRIRegistry(imgs []critestImage) (*criRegistry, error) {
-	base, err := busyboxLayer()
+	base, err := busyboxLayerLinks(true)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +176,14 @@ func newCRIRegistry(imgs []critestImage) (*criRegistry, error) {
 	baseDigest := digestOf(base)
 	r.blobs[baseDigest] = base
 	for _, img := range imgs {
-		top, err := filesLayer(img.files, img.exec)
+		execs := map[string][]byte{}
+		for k, v := range critestTools {
+			execs[k] = v
+		}
+		for k, v := range img.exec {
+			execs[k] = v
+		}
+		top, err := filesLayer(img.files, execs, img.setuid, img.links)
 		if err != nil {
 			return nil, err
 		}
@@ -182,9 +230,10 @@ func newCRIRegistry(imgs []critestImage) (*criRegistry, error) {
 	return r, nil
 }
 
-// filesLayer is a tar of files (mode 0644) and executables (0755), with
-// the directories they need.
-func filesLayer(files map[string]string, execs map[string][]byte) ([]byte, error) {
+// filesLayer is a tar of files (mode 0644) and executables (0755, or
+// 04755 for those in setuid), owned by root, and hard links (to files of
+// a lower layer), with the directories they need.
+func filesLayer(files map[string]string, execs map[string][]byte, setuid map[string]bool, links map[string]string) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	epoch := time.Unix(0, 0)
@@ -208,7 +257,22 @@ func filesLayer(files map[string]string, execs map[string][]byte) ([]byte, error
 		}
 	}
 	for _, name := range sortedKeys(execs) {
-		if err := add(name, execs[name], 0o755); err != nil {
+		mode := int64(0o755)
+		if setuid[name] {
+			mode |= 0o4000
+		}
+		if err := add(name, execs[name], mode); err != nil {
+			return nil, err
+		}
+	}
+	for _, name := range sortedKeys(links) {
+		for d := filepath.Dir(name); d != "." && !dirs[d]; d = filepath.Dir(d) {
+			dirs[d] = true
+			if err := tw.WriteHeader(&tar.Header{Name: d + "/", Mode: 0o755, Typeflag: tar.TypeDir, ModTime: epoch}); err != nil {
+				return nil, err
+			}
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: name, Linkname: links[name], Typeflag: tar.TypeLink, Mode: 0o755, ModTime: epoch}); err != nil {
 			return nil, err
 		}
 	}

@@ -23,11 +23,10 @@ static void reap(int sig)
 
 int main(void)
 {
-	struct sigaction q = {.sa_handler = quit};
-	struct sigaction r = {.sa_handler = reap, .sa_flags = SA_NOCLDSTOP};
+	struct sigaction q = { .sa_handler = quit };
+	struct sigaction r = { .sa_handler = reap, .sa_flags = SA_NOCLDSTOP };
 
-	if (sigaction(SIGINT, &q, NULL) || sigaction(SIGTERM, &q, NULL) ||
-	    sigaction(SIGCHLD, &r, NULL))
+	if (sigaction(SIGINT, &q, NULL) || sigaction(SIGTERM, &q, NULL) || sigaction(SIGCHLD, &r, NULL))
 		return 1;
 	for (;;)
 		pause();
