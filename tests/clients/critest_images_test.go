@@ -37,8 +37,6 @@ type critestImage struct {
 	// exec adds executable files (path: content), setuid those of setuid.
 	exec   map[string][]byte
 	setuid map[string]bool
-	// links are hard links (path: target) to files of the busybox layer.
-	links map[string]string
 }
 
 const (
@@ -61,7 +59,7 @@ var criMirrored = []string{"gcr.io", "registry.k8s.io", "k8s.gcr.io"}
 // (busybox httpd in place of nginx) on port 80 and, for the host-network
 // one, 12003. Not here: test-image-digest, pulled by the digest of the
 // upstream manifest, which cannot be made offline (a known failure).
-func critestImages(pause, nnp []byte) []critestImage {
+func critestImages(pause, nnp, bb []byte) []critestImage {
 	passwd := "root:x:0:0:root:/root:/bin/sh\n" +
 		"www-data:x:33:33:www-data:/var/www:/bin/sh\n" +
 		"default-user:x:1000:1000:Linux User:/home/default-user:/bin/sh\n" +
@@ -81,13 +79,14 @@ func critestImages(pause, nnp []byte) []critestImage {
 		{names: []string{criE2E + "busybox:1.29-2"}, cmd: sh, files: users(nil)},
 		// As nginx: a "master process" (pid 1's command line says so)
 		// and a server named nginx (pidof) whose pid is in
-		// /var/run/nginx.pid: busybox httpd run through a hard link
-		// /usr/sbin/nginx (the name the kernel gives the process) with
-		// argv[0] httpd (the applet busybox runs).
+		// /var/run/nginx.pid: busybox httpd run from a copy of busybox
+		// named /usr/sbin/nginx (the name the kernel gives the process)
+		// with argv[0] httpd (the applet busybox runs). A copy: a hard link
+		// to a lower layer's file cannot be unpacked by a snapshotter.
 		{names: []string{criE2E + "nginx:1.14-2"},
 			cmd:   []string{"sh", "-c", "exec -a httpd /usr/sbin/nginx -f -p 80 -h /www & echo $! >/var/run/nginx.pid; wait", "nginx: master process"},
 			files: users(map[string]string{"www/index.html": "husk critest web server\n", "var/run/.keep": ""}),
-			links: map[string]string{"usr/sbin/nginx": "bin/busybox"}},
+			exec:  map[string][]byte{"usr/sbin/nginx": bb}},
 		// httpd's log names it (a test looks for "httpd" in it).
 		{names: []string{criE2E + "httpd:2.4.39-4"}, cmd: []string{"sh", "-c", "echo httpd: serving /www on port 80 && exec httpd -f -p 80 -h /www"},
 			files: users(map[string]string{"www/index.html": "husk critest httpd\n"})},
@@ -183,7 +182,7 @@ func newCRIRegistry(imgs []critestImage) (*criRegistry, error) {
 		for k, v := range img.exec {
 			execs[k] = v
 		}
-		top, err := filesLayer(img.files, execs, img.setuid, img.links)
+		top, err := filesLayer(img.files, execs, img.setuid)
 		if err != nil {
 			return nil, err
 		}
@@ -231,9 +230,9 @@ func newCRIRegistry(imgs []critestImage) (*criRegistry, error) {
 }
 
 // filesLayer is a tar of files (mode 0644) and executables (0755, or
-// 04755 for those in setuid), owned by root, and hard links (to files of
-// a lower layer), with the directories they need.
-func filesLayer(files map[string]string, execs map[string][]byte, setuid map[string]bool, links map[string]string) ([]byte, error) {
+// 04755 for those in setuid), owned by root, with the directories they
+// need.
+func filesLayer(files map[string]string, execs map[string][]byte, setuid map[string]bool) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	epoch := time.Unix(0, 0)
@@ -262,17 +261,6 @@ func filesLayer(files map[string]string, execs map[string][]byte, setuid map[str
 			mode |= 0o4000
 		}
 		if err := add(name, execs[name], mode); err != nil {
-			return nil, err
-		}
-	}
-	for _, name := range sortedKeys(links) {
-		for d := filepath.Dir(name); d != "." && !dirs[d]; d = filepath.Dir(d) {
-			dirs[d] = true
-			if err := tw.WriteHeader(&tar.Header{Name: d + "/", Mode: 0o755, Typeflag: tar.TypeDir, ModTime: epoch}); err != nil {
-				return nil, err
-			}
-		}
-		if err := tw.WriteHeader(&tar.Header{Name: name, Linkname: links[name], Typeflag: tar.TypeLink, Mode: 0o755, ModTime: epoch}); err != nil {
 			return nil, err
 		}
 	}

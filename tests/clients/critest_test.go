@@ -114,7 +114,11 @@ func TestCritest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := newCRIRegistry(critestImages(pause, nnp))
+	bb, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := newCRIRegistry(critestImages(pause, nnp, bb))
 	if err != nil {
 		t.Fatal(err)
 	}
