@@ -216,14 +216,20 @@ func runCritest(t *testing.T, bin, suite string, reg *criRegistry) map[string]cr
 	sock := filepath.Join(dir, "c.sock")
 	runcRoot := filepath.Join(dir, "runc")
 
-	// The network namespace: a sleeping process holds it; containerd and
-	// critest enter it with nsenter, the registry's socket is made in it.
-	holder := exec.Command("/bin/busybox", "sleep", "2147483647")
+	// The network namespace: a process holds it, a cat reading a pipe
+	// the test holds open (so that it ends with the test, however that
+	// ends); containerd and critest enter it with nsenter, the registry's
+	// socket is made in it.
+	holder := exec.Command("/bin/busybox", "cat")
 	holder.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
+	hold, err := holder.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := holder.Start(); err != nil {
 		t.Fatalf("a network namespace: %v", err)
 	}
-	t.Cleanup(func() { holder.Process.Kill(); holder.Wait() })
+	t.Cleanup(func() { hold.Close(); holder.Process.Kill(); holder.Wait() })
 	netns := fmt.Sprintf("--net=/proc/%d/ns/net", holder.Process.Pid)
 	ok(t, nil, "nsenter", netns, "/bin/busybox", "ip", "link", "set", "lo", "up")
 
