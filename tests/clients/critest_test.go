@@ -260,8 +260,11 @@ func runCritest(t *testing.T, bin, suite string, reg *criRegistry) map[string]cr
 	// ones it made.
 	slices0, _ := filepath.Glob("/sys/fs/cgroup/*/test.slice")
 
+	// libcni keeps each attachment's result in /var/lib/cni/results (not
+	// configurable in containerd 1.6) and removes it at teardown; the
+	// directories are removed when the test made them and they are empty.
 	var madeDirs []string
-	for _, d := range []string{"/run/containerd", containerdShimSocketDir} {
+	for _, d := range []string{"/run/containerd", containerdShimSocketDir, "/var/lib/cni", "/var/lib/cni/results"} {
 		if _, err := os.Stat(d); os.IsNotExist(err) {
 			madeDirs = append([]string{d}, madeDirs...)
 		}
