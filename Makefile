@@ -79,10 +79,14 @@ integration-runc:
 	HUSK_BINARY=$(RUNC_REF) HUSK_REFERENCE_RUNC=$(RUNC_REF) $(GO) test -count=1 -timeout 20m ./tests/integration/
 
 # containerd, podman and docker (Debian's packages) driving husk end to end
-# (tests/clients); CLIENT_TESTS selects tests (-run).
+# (tests/clients), and critest against containerd's CRI plugin with runc
+# 1.5.3 and with husk (TestCritest); CLIENT_TESTS selects tests (-run). The
+# tests' verdicts and critest's counts are printed; everything on a failure.
 CLIENT_TESTS ?= .
 clients: husk
-	HUSK_BINARY=$(CURDIR)/husk $(GO) test -count=1 -timeout 30m -run '$(CLIENT_TESTS)' ./tests/clients/
+	@log=$$(mktemp); HUSK_BINARY=$(CURDIR)/husk HUSK_REFERENCE_RUNC=$(RUNC_REF) \
+		$(GO) test -count=1 -timeout 45m -v -run '$(CLIENT_TESTS)' ./tests/clients/ >$$log 2>&1; rc=$$?; \
+	if [ $$rc = 0 ]; then grep -E '^(--- |ok|PASS)|critest (husk|runc):' $$log; else cat $$log; fi; rm -f $$log; exit $$rc
 
 # The OCI validation suite (tests/conformance, pinned in its go.mod), held
 # to its list of known failures. CONFORMANCE_TESTS selects programs.

@@ -6,7 +6,8 @@
 # lint`, man-db, zsh and fish for the tests of the man pages and the shell
 # completions. Does nothing when everything is there.
 # --clients: also the clients tests/clients drives (containerd, podman with
-# conmon, docker); their services are not started or enabled.
+# conmon, docker; CNI plugins and iptables for the pods of TestCritest's
+# containerd CRI plugin); their services are not started or enabled.
 set -eu
 need=""
 if [ "${1:-}" = --clients ]; then
@@ -15,6 +16,10 @@ if [ "${1:-}" = --clients ]; then
 	command -v conmon >/dev/null 2>&1 || need="$need conmon"
 	command -v dockerd >/dev/null 2>&1 || need="$need docker.io"
 	[ -e /usr/lib/cni/bridge ] || need="$need containernetworking-plugins"
+	# TestCritest: portmap's host ports are iptables rules; critest runs
+	# ipcmk, nsenter enters the test's network namespace (util-linux).
+	command -v iptables >/dev/null 2>&1 || need="$need iptables"
+	command -v ipcmk >/dev/null 2>&1 || need="$need util-linux"
 fi
 command -v gcc >/dev/null 2>&1 || need="$need gcc"
 # husk is linked statically: glibc's static archive.

@@ -302,7 +302,12 @@ func writeImageArchive(path, tag string) error {
 }
 
 // busyboxLayer is the image's only layer, an uncompressed tar.
-func busyboxLayer() ([]byte, error) {
+func busyboxLayer() ([]byte, error) { return busyboxLayerLinks(false) }
+
+// busyboxLayerLinks is the busybox layer with each applet a symbolic link
+// to bin/busybox or, with hard, a hard link as in the busybox images of
+// registries (a path masked by a bind mount is then the applet's own).
+func busyboxLayerLinks(hard bool) ([]byte, error) {
 	bb, err := os.ReadFile("/bin/busybox")
 	if err != nil {
 		return nil, fmt.Errorf("need Debian's busybox-static: %w", err)
@@ -327,7 +332,11 @@ func busyboxLayer() ([]byte, error) {
 		if a == "busybox" {
 			continue
 		}
-		tw.WriteHeader(&tar.Header{Name: "bin/" + a, Linkname: "busybox", Typeflag: tar.TypeSymlink, Mode: 0o777, ModTime: epoch})
+		if hard {
+			tw.WriteHeader(&tar.Header{Name: "bin/" + a, Linkname: "bin/busybox", Typeflag: tar.TypeLink, Mode: 0o755, ModTime: epoch})
+		} else {
+			tw.WriteHeader(&tar.Header{Name: "bin/" + a, Linkname: "busybox", Typeflag: tar.TypeSymlink, Mode: 0o777, ModTime: epoch})
+		}
 	}
 	files := map[string]string{
 		"etc/passwd": "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
