@@ -19,7 +19,7 @@ RUNC_REF ?= /usr/local/libexec/husk-test/runc
 export RUNC_REF
 GOFLAGS_BUILD := -trimpath -buildmode=exe -tags "$(TAGS)" -ldflags "$(LDFLAGS)"
 
-.PHONY: all husk deps demo install install-docs man completions test unit lint integration integration-runc stress stress-compare differential fuzz clients conformance conformance-compare vm-test bench clean
+.PHONY: all husk deps demo install install-docs man completions test unit lint integration integration-runc stress stress-compare differential fuzz clients conformance conformance-compare vm-test vm-clients bench clean
 
 all: husk
 
@@ -130,10 +130,27 @@ vm-test: husk
 			-test.run '$(VM_TESTS)' $${sk:+-test.skip "$$sk"} -test.timeout 15m || rc=1; \
 	done; exit $$rc
 
-# Everything CI runs: needs root on Linux. SKIP_VM=1 leaves out vm-test.
+# tests/clients' checkpoint/restore tests (podman's and containerd's, with
+# the runtime under test and CRIU) in the systemd guest of tests/vm, whose
+# image has podman, conmon and containerd: on a host whose kernel CRIU
+# cannot work with they skip. VM_CLIENT_TESTS selects the tests (-test.run).
+VM_CLIENT_TESTS ?= Checkpoint
+VM_CLIENTS_DIR := $(CURDIR)/.vm-clients
+
+vm-clients: husk
+	rm -rf $(VM_CLIENTS_DIR) && mkdir -p $(VM_CLIENTS_DIR)/tests/clients $(VM_CLIENTS_DIR)/docs
+	cp $(VM_RUNTIME) /bin/busybox tests/vm/ctest.sh $(VM_CLIENTS_DIR)/
+	cp docs/*.md $(VM_CLIENTS_DIR)/docs/
+	sh tests/vm/criu.sh $(VM_CLIENTS_DIR)
+	CGO_ENABLED=0 $(GO) test -c -o $(VM_CLIENTS_DIR)/tests/clients/clients.test ./tests/clients/
+	bash tests/vm/run.sh --systemd $(VM_CLIENTS_DIR) ctest.sh HUSK_BINARY=/vmrun/dir/$(notdir $(VM_RUNTIME)) \
+		-test.run '$(VM_CLIENT_TESTS)' -test.timeout 15m
+
+# Everything CI runs: needs root on Linux. SKIP_VM=1 leaves out vm-test
+# and vm-clients.
 test: DEPS = --clients
 test: deps
-	$(MAKE) unit lint fuzz integration integration-runc stress differential conformance clients $(if $(SKIP_VM),,vm-test)
+	$(MAKE) unit lint fuzz integration integration-runc stress differential conformance clients $(if $(SKIP_VM),,vm-test vm-clients)
 
 # Kill husk at random instants, race commands on one id, run lifecycles in
 # parallel and soak it (tests/stress): nothing may be left behind. CI runs
@@ -182,4 +199,4 @@ bench: husk
 	bash tests/bench/bench.sh $(BENCH_FLAGS) husk=./husk runc=$(RUNC_REF) /usr/bin/crun
 
 clean:
-	rm -rf husk $(VM_DIR)
+	rm -rf husk $(VM_DIR) $(VM_CLIENTS_DIR)

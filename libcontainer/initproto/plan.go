@@ -163,6 +163,7 @@ var Ops = sync.OnceValue(func() []OpDef {
 		{43, "exec", fieldsOf("argv:S"), `execve the looked-up executable`},
 		{44, "chroot", fieldsOf("path:s"), `chroot and chdir / (an exec into a container without a mount namespace)`},
 		{45, "parent-death", nil, `set the parent death signal again (credential changes clear it); exit if the parent is gone`},
+		{46, "reopen-null", nil, `stdio (fds 0-2) open on a null device: reopened on the container's /dev/null`},
 	}
 })
 

@@ -121,6 +121,7 @@ void husk_op_mkdir(const struct husk_op *op);
 void husk_op_deferred_ro(const struct husk_op *op);
 void husk_op_root_ro(const struct husk_op *op);
 void husk_op_pivot(const struct husk_op *op);
+void husk_op_reopen_null(const struct husk_op *op);
 void husk_op_chroot(const struct husk_op *op);
 /* A procfs of our own for writes to /proc (sysctls, oom_score_adj, LSM
  * attributes) and the exec fifo: made once, before anything of the

@@ -186,6 +186,7 @@ static const op_fn handlers[HUSK_OP_MAX + 1] = {
 	[HUSK_OP_SYSCTL] = husk_op_sysctl,
 	[HUSK_OP_OOM] = husk_op_oom,
 	[HUSK_OP_PIVOT] = husk_op_pivot,
+	[HUSK_OP_REOPEN_NULL] = husk_op_reopen_null,
 	[HUSK_OP_CONSOLE] = husk_op_console,
 	[HUSK_OP_HOSTNAME] = husk_op_hostname,
 	[HUSK_OP_DOMAINNAME] = husk_op_domainname,
@@ -246,6 +247,7 @@ static int phase_of(uint16_t type)
 	case HUSK_OP_HOOK:
 		return PH_HOOKS;
 	case HUSK_OP_PIVOT:
+	case HUSK_OP_REOPEN_NULL:
 	case HUSK_OP_CHROOT:
 		return PH_PIVOT;
 	case HUSK_OP_SECCOMP:

@@ -220,8 +220,10 @@
 #define HUSK_F_CHROOT_PATH 0
 /* set the parent death signal again (credential changes clear it); exit if the parent is gone */
 #define HUSK_OP_PARENT_DEATH 45
+/* stdio (fds 0-2) open on a null device: reopened on the container's /dev/null */
+#define HUSK_OP_REOPEN_NULL 46
 
-#define HUSK_OP_MAX 45
+#define HUSK_OP_MAX 46
 #define HUSK_OP_MAX_FIELDS 12
 
 /* Field kinds of each op, by op number (see initproto/plan.go). */
@@ -271,6 +273,7 @@ static const char *const husk_op_kinds[HUSK_OP_MAX + 1] = {
 	[HUSK_OP_EXEC] = "S",
 	[HUSK_OP_CHROOT] = "s",
 	[HUSK_OP_PARENT_DEATH] = "",
+	[HUSK_OP_REOPEN_NULL] = "",
 };
 
 static const char *const husk_op_names[HUSK_OP_MAX + 1] = {
@@ -319,6 +322,7 @@ static const char *const husk_op_names[HUSK_OP_MAX + 1] = {
 	[HUSK_OP_EXEC] = "exec",
 	[HUSK_OP_CHROOT] = "chroot",
 	[HUSK_OP_PARENT_DEATH] = "parent-death",
+	[HUSK_OP_REOPEN_NULL] = "reopen-null",
 };
 
 #define HUSK_CONSOLE_CLEAR_ONLCR 0x2

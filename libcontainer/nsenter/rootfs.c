@@ -1217,6 +1217,33 @@ done:
 	}
 }
 
+/*
+ * The stdio the caller gave open on a null device (the host's /dev/null)
+ * is reopened on the container's, checked to be the null device: a file
+ * of a mount outside the container is what CRIU cannot dump (as runc).
+ */
+void husk_op_reopen_null(const struct husk_op *op)
+{
+	struct stat st;
+	int fd;
+
+	(void)op;
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		husk_fail("rootfs", errno, "reopen", "/dev/null", NULL);
+	if (fstat(fd, &st) < 0)
+		husk_fail("rootfs", errno, "stat", "/dev/null", NULL);
+	if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+		husk_failf("rootfs", 0, "reopen", "/dev/null", "/dev/null is not the null device (char 1:3)");
+	for (int i = 0; i < 3; i++) {
+		if (fstat(i, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+			continue;
+		if (dup3(fd, i, 0) < 0)
+			husk_fail("rootfs", errno, "reopen /dev/null as stdio", "/dev/null", NULL);
+	}
+	close(fd);
+}
+
 void husk_op_chroot(const struct husk_op *op)
 {
 	const char *p = op->f[HUSK_F_CHROOT_PATH].s;

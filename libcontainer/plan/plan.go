@@ -84,6 +84,9 @@ type builder struct {
 	cfg  *configs.Config
 	proc *configs.Process
 	ops  []initproto.Op
+	// setupDev: the runtime makes the container's /dev (no bind of one
+	// at /dev), so its /dev/null is not the host's.
+	setupDev bool
 }
 
 func (b *builder) add(name string, fields ...any) {
@@ -133,6 +136,7 @@ func (b *builder) rootfs() error {
 	if c.Has(configs.NEWUSER) && !c.Has(configs.NEWCGROUP) && c.Has(configs.NEWNS) && !mountsUnder(c, "/sys/fs/cgroup") {
 		b.add("guard-cgroups")
 	}
+	b.setupDev = setupDev && c.Has(configs.NEWNS)
 	if setupDev {
 		for _, d := range c.Devices {
 			mode := d.FileMode
@@ -327,6 +331,12 @@ func (b *builder) containerSetup() {
 		final = uint32(c.RootPropagation)
 	}
 	b.add("pivot", mode, final, c.Rootfs)
+	if b.setupDev {
+		// The stdio the caller gave as the host's /dev/null becomes the
+		// container's (as runc): CRIU cannot dump a file of a mount the
+		// container does not have.
+		b.add("reopen-null")
+	}
 	if p.Terminal {
 		b.console(true)
 	}

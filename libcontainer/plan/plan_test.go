@@ -92,7 +92,7 @@ func TestDefaultContainerSequence(t *testing.T) {
 		CgroupPaths: map[string]string{"memory": "/sys/fs/cgroup/memory/c1", "cpu,cpuacct": "/sys/fs/cgroup/cpu,cpuacct/c1", "": "/sys/fs/cgroup/unified/c1"}})
 	want := "prep-root mount mount mount mount mount bind-cgroup symlink symlink bind-cgroup mknod " +
 		"symlink symlink symlink symlink symlink symlink readonly mask mkdir deferred-ro root-ro " +
-		"pivot hostname keyring rlimit env caps-bounding cwd user caps nnp parent-death lookup ready " +
+		"pivot reopen-null hostname keyring rlimit env caps-bounding cwd user caps nnp parent-death lookup ready " +
 		"fifo-open fifo-done exec"
 	if got := strings.Join(names(ops), " "); got != want {
 		t.Errorf("sequence:\n got %s\nwant %s", got, want)

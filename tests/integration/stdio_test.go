@@ -291,3 +291,51 @@ func testStdioOwnership(t *testing.T, userns bool) {
 	mustRun("run -d -t", devNull, out, errF, "run", "-d", "--console-socket", consoleSock(), "--bundle", ttySleeper.Dir, "own6")
 	mustRun("delete -f", devNull, out, errF, "delete", "-f", "own6")
 }
+
+// TestStdioDevNullReopened: stdio the caller gives as the host's /dev/null
+// is reopened on the container's own /dev/null when the runtime makes its
+// /dev (as runc: CRIU cannot dump a file of a mount the container does not
+// have, e.g. podman's and containerd's checkpoint of a container whose
+// stdin is /dev/null); other stdio is the caller's, untouched. With /dev
+// bound from the host it stays the caller's.
+func TestStdioDevNullReopened(t *testing.T) {
+	// The mount point, in the container's mountinfo, of the mount fd N is
+	// on ("" when the container does not have that mount), and its path.
+	const script = `for n in 0 1; do
+	m=$(awk '/^mnt_id:/ {print $2}' /proc/self/fdinfo/$n)
+	echo "$n $(readlink /proc/self/fd/$n) $(awk -v m="$m" '$1 == m {print $5}' /proc/self/mountinfo)"
+done >/out/fds.tmp && mv /out/fds.tmp /out/fds`
+	for _, bound := range []bool{false, true} {
+		name := "own-dev"
+		if bound {
+			name = "host-dev"
+		}
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			b := e.newBundle(withShell(script), withOut(), withSpec(func(s *specs.Spec) {
+				if bound {
+					s.Mounts = append(s.Mounts, specs.Mount{Destination: "/dev", Type: "bind", Source: "/dev", Options: []string{"rbind", "ro"}})
+				}
+			}))
+			// invoke gives the runtime the host's /dev/null as stdin and a
+			// file of the host's as stdout; detached, the workload gets
+			// them (in the foreground runc gives it pipes).
+			e.runDetached(b, "devnull")
+			waitFile(t, filepath.Join(b.Out, "fds"))
+			got := lines(readFile(t, filepath.Join(b.Out, "fds")))
+			if len(got) != 2 {
+				t.Fatalf("fds: %q", got)
+			}
+			want0 := "0 /dev/null /dev"
+			if bound {
+				want0 = "0 /dev/null" // the host's /dev/null, on a mount the container lacks
+			}
+			if strings.TrimSpace(got[0]) != want0 {
+				t.Errorf("stdin: %q, want %q", got[0], want0)
+			}
+			if f := strings.Fields(got[1]); len(f) != 2 || f[1] == "/dev/null" {
+				t.Errorf("stdout: %q, want the caller's file, on a mount the container lacks", got[1])
+			}
+		})
+	}
+}

@@ -10,7 +10,8 @@
 #              /sys/fs/cgroup with every controller enabled in the root's
 #              cgroup.subtree_control.
 #   --systemd  a Debian image (mmdebstrap: minbase, systemd, dbus,
-#              dbus-user-session, procps) with systemd as PID 1; SCRIPT runs
+#              dbus-user-session, procps, podman, conmon, containerd)
+#              with systemd as PID 1; SCRIPT runs
 #              from a Delegate=yes service, in a leaf of its cgroup (the
 #              unit's own cgroup has no processes and every controller
 #              enabled for its children). The user tester (uid 1000)
@@ -91,8 +92,11 @@ if [[ ! -s $cache/kernel/kver ]]; then
 fi
 # The image's name says what it holds: a new package list builds a new one.
 # dbus-user-session: the session bus of a user's systemd instance
-# (/run/user/UID/bus), for rootless --systemd-cgroup.
-sd_pkgs=systemd,systemd-sysv,dbus,dbus-user-session,procps
+# (/run/user/UID/bus), for rootless --systemd-cgroup. podman, conmon and
+# containerd (with runc, which both depend on): tests/clients'
+# checkpoint/restore tests (make vm-clients); guest-init masks their
+# units, so that nothing of theirs starts at boot.
+sd_pkgs=systemd,systemd-sysv,dbus,dbus-user-session,procps,podman,conmon,containerd
 img=$cache/systemd-${sd_pkgs//,/-}.img
 if ((systemd)) && [[ ! -s $img ]]; then
 	say "building the systemd image"
@@ -105,7 +109,7 @@ if ((systemd)) && [[ ! -s $img ]]; then
 	unshare -m --propagation private mmdebstrap --variant=minbase --include="$sd_pkgs" \
 		"$codename" "$tmp/root" >"$tmp/log" 2>&1 ||
 		{ tail -n 20 "$tmp/log" >&2 && exit 1; }
-	mkfs.ext4 -q -d "$tmp/root" "$tmp/img" 1G >/dev/null
+	mkfs.ext4 -q -d "$tmp/root" "$tmp/img" 2G >/dev/null
 	mv "$tmp/img" "$img" && rm -rf "$tmp"
 fi
 flock -u 9
