@@ -4,14 +4,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 
 	"github.com/husk-runtime/husk/libcontainer"
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/husk-runtime/husk/libcontainer/console"
 	"github.com/husk-runtime/husk/libcontainer/signals"
-	"github.com/husk-runtime/husk/libcontainer/specconv"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 )
@@ -127,18 +125,7 @@ func doRestore(ctx *cli.Context, id string, detach bool) (*libcontainer.Containe
 	if err != nil {
 		return nil, nil, err
 	}
-	bundle, err := filepath.Abs(ctx.String("bundle"))
-	if err != nil {
-		return nil, nil, fmt.Errorf("--bundle: %w", err)
-	}
-	spec, err := specconv.Load(bundle)
-	if err != nil {
-		return nil, nil, err
-	}
-	cfg, proc, err := specconv.Convert(spec, specconv.Options{
-		ID: id, Bundle: bundle, NoPivotRoot: ctx.Bool("no-pivot"), SystemdCgroup: ctx.Bool("systemd-cgroup"),
-		RootlessCgroup: rootless(ctx) && os.Geteuid() != 0,
-	})
+	cfg, proc, bundle, err := loadBundle(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -42,34 +42,43 @@ type CreateOptions struct {
 	Rootless bool
 }
 
-// Create creates a container: its state directory, cgroup and init process,
-// which waits for Start. On error nothing is left behind.
-func Create(o CreateOptions) (_ *Container, retErr error) {
-	if err := configs.ValidateID(o.ID); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadID, err)
+// newContainer makes the state directory of a container to be (create's or
+// restore's), holding its lock: held until the container exists (start,
+// in `run`, keeps it), so that a delete meanwhile waits, and a killed
+// create's lock goes with it. Its state says Creating.
+func newContainer(root, id, bundle string, cfg *configs.Config, proc *configs.Process) (*Container, error) {
+	if err := ensureRoot(root); err != nil {
+		return nil, fmt.Errorf("state directory %s: %w", root, err)
 	}
-	if err := ensureRoot(o.Root); err != nil {
-		return nil, fmt.Errorf("state directory %s: %w", o.Root, err)
-	}
-	dir := filepath.Join(o.Root, o.ID)
+	dir := filepath.Join(root, id)
 	if err := os.Mkdir(dir, 0o711); err != nil {
 		if errors.Is(err, os.ErrExist) {
 			return nil, ErrExist
 		}
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	// The container's lock, held until the container exists (start, in
-	// `run`, keeps it): a delete meanwhile waits, and a killed create's
-	// lock goes with it.
 	lock, err := lockDir(dir, true)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	c := &Container{root: o.Root, dir: dir, lock: lock, State: State{
-		ID: o.ID, Bundle: o.Bundle, Config: o.Config, Process: o.Process, Created: time.Now().UTC(),
+	return &Container{root: root, dir: dir, lock: lock, State: State{
+		ID: id, Bundle: bundle, Config: cfg, Process: proc, Created: time.Now().UTC(),
 		Creating: true,
-	}}
+	}}, nil
+}
+
+// Create creates a container: its state directory, cgroup and init process,
+// which waits for Start. On error nothing is left behind.
+func Create(o CreateOptions) (_ *Container, retErr error) {
+	if err := configs.ValidateID(o.ID); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadID, err)
+	}
+	c, err := newContainer(o.Root, o.ID, o.Bundle, o.Config, o.Process)
+	if err != nil {
+		return nil, err
+	}
+	dir := c.dir
 	var sp *spawned
 	// Without a mount namespace, the container's mounts are made here.
 	var hostMounts map[int]bool

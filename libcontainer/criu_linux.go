@@ -487,24 +487,10 @@ func Restore(o RestoreOptions) (_ *Container, retErr error) {
 			return nil, errors.New("linux.namespaces: criu cannot restore into a cgroup namespace given by path")
 		}
 	}
-	if err := ensureRoot(o.Root); err != nil {
-		return nil, fmt.Errorf("state directory %s: %w", o.Root, err)
-	}
-	if err := os.Mkdir(dir, 0o711); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return nil, ErrExist
-		}
-		return nil, fmt.Errorf("state directory: %w", err)
-	}
-	lock, err := lockDir(dir, true)
+	c, err := newContainer(o.Root, o.ID, o.Bundle, o.Config, o.Process)
 	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("state directory: %w", err)
+		return nil, err
 	}
-	c := &Container{root: o.Root, dir: dir, lock: lock, State: State{
-		ID: o.ID, Bundle: o.Bundle, Config: o.Config, Process: o.Process, Created: time.Now().UTC(),
-		Creating: true,
-	}}
 	var (
 		cg       cgroups.Manager
 		restored int
