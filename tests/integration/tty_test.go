@@ -67,9 +67,9 @@ func consoleReceiver(t *testing.T) (string, <-chan *os.File) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Nothing may wait for ever: with no connection in time, the channel
+	// Nothing may wait for ever: with no connection in a minute, the channel
 	// closes and the test fails saying so.
-	l.(*net.UnixListener).SetDeadline(time.Now().Add(waitTimeout))
+	l.(*net.UnixListener).SetDeadline(time.Now().Add(4 * waitTimeout))
 	ch := make(chan *os.File, 1)
 	go func() {
 		defer l.Close()
