@@ -583,10 +583,12 @@ func TestPodmanDetachedExecStop(t *testing.T) {
 		t.Fatalf("status %q, want running", s)
 	}
 
-	// husk runs it: podman records it, conmon was told so, and husk's state
-	// (its default root) has it running with the pid podman knows.
-	if got := p.inspect("trap1", "{{.OCIRuntime}}"); got != runtimeBin {
-		t.Errorf("inspect: OCI runtime %q, want %q", got, runtimeBin)
+	// husk runs it: podman records it (by the name docs/podman-crio.md's
+	// containers.conf gives it; TestPodmanRunRm checks the path), conmon
+	// was told so, and husk's state (its default root) has it running with
+	// the pid podman knows.
+	if got := p.inspect("trap1", "{{.OCIRuntime}}"); got != "husk" {
+		t.Errorf("inspect: OCI runtime %q, want husk (the name containers.conf gives it)", got)
 	}
 	conmonPid := p.inspect("trap1", "{{.State.ConmonPid}}")
 	cmdline, err := os.ReadFile("/proc/" + conmonPid + "/cmdline")
