@@ -4,14 +4,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"runtime/debug"
 
 	"github.com/husk-runtime/husk/libcontainer"
 	"github.com/husk-runtime/husk/libcontainer/configs"
-	"github.com/husk-runtime/husk/libcontainer/console"
-	"github.com/husk-runtime/husk/libcontainer/signals"
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 )
 
 var restoreCommand = &cli.Command{
@@ -47,54 +43,9 @@ using the husk checkpoint command.`,
 		if err := checkArgs(ctx, 1, exactArgs); err != nil {
 			return err
 		}
-		detach := ctx.Bool("detach")
-		var sigs *os.File
-		if !detach {
-			// The restored process is our child (CRIU's sibling): we
-			// wait for it as run does.
-			if !ctx.Bool("no-subreaper") {
-				if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-					return err
-				}
-			}
-			var err error
-			if sigs, err = signals.Catch(); err != nil {
-				return err
-			}
-		}
-		c, consoleSock, err := restoreContainer(ctx, detach)
-		if err != nil {
-			return err
-		}
-		var proxy *console.Proxy
-		if consoleSock != nil {
-			if proxy, err = startProxy(consoleSock); err != nil {
-				c.Destroy(true)
-				return err
-			}
-		}
-		if p := ctx.String("pid-file"); p != "" {
-			if err := writePidFile(p, c.State.InitPid); err != nil {
-				c.Destroy(true)
-				return err
-			}
-		}
-		c.Unlock()
-		if detach {
-			return nil
-		}
-		debug.SetGCPercent(100)
-		code := forwardAndWait(c.State.InitPid, sigs, proxy)
-		if proxy != nil {
-			proxy.Close()
-		}
-		if err := c.Destroy(true); err != nil {
-			return err
-		}
-		if code != 0 {
-			return &exitError{code: code}
-		}
-		return nil
+		// The restored process is our child (CRIU's sibling): we wait
+		// for it as run does.
+		return foreground(ctx, foregroundSteps{make: restoreContainer})
 	},
 }
 

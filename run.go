@@ -31,66 +31,98 @@ filesystem.`,
 		if err := checkArgs(ctx, 1, exactArgs); err != nil {
 			return err
 		}
-		detach := ctx.Bool("detach")
-		var sigs *os.File
-		if !detach {
-			// Reparented container processes (the init itself, after the
-			// C stage's fork) come to us, so we can wait for the init.
-			if !ctx.Bool("no-subreaper") {
-				if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-					return err
-				}
-			}
-			// Signals that arrive while the container is being created
-			// are relayed once it has started, as runc does.
-			var err error
-			if sigs, err = signals.Catch(); err != nil {
+		return foreground(ctx, foregroundSteps{
+			make:        createContainer,
+			start:       func(c *libcontainer.Container) error { return libcontainer.Phase("start", c.Start) },
+			relayNotify: true,
+			keep:        ctx.Bool("keep"),
+		})
+	},
+}
+
+// foregroundSteps are what differs between run and restore.
+type foregroundSteps struct {
+	// make makes the container (create, or restore) and returns the
+	// socket a foreground terminal's pty master comes on.
+	make func(ctx *cli.Context, detach bool) (*libcontainer.Container, *os.File, error)
+	// start, if any, starts what make made (run's start).
+	start func(*libcontainer.Container) error
+	// relayNotify relays the workload's sd_notify READY=1 (run).
+	relayNotify bool
+	// keep leaves the container after it exits (run --keep).
+	keep bool
+}
+
+// foreground is what run and restore share around the container they
+// make: in the foreground, the subreaper and the signals caught first,
+// the pty proxied, the pid file, then the signals relayed until the
+// container's process exits, whose status becomes ours, and the container
+// deleted unless kept; with --detach, return once it runs.
+func foreground(ctx *cli.Context, steps foregroundSteps) error {
+	detach := ctx.Bool("detach")
+	var sigs *os.File
+	if !detach {
+		// Reparented container processes (the init itself, after the
+		// C stage's fork; a restored process, CRIU's sibling) come to
+		// us, so we can wait for the init.
+		if !ctx.Bool("no-subreaper") {
+			if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 				return err
 			}
 		}
-		c, consoleSock, err := createContainer(ctx, detach)
-		if err != nil {
+		// Signals that arrive while the container is being made are
+		// relayed once it runs, as runc does.
+		var err error
+		if sigs, err = signals.Catch(); err != nil {
 			return err
 		}
-		var proxy *console.Proxy
-		if consoleSock != nil {
-			if proxy, err = startProxy(consoleSock); err != nil {
-				c.Destroy(true)
-				return err
-			}
-		}
-		if p := ctx.String("pid-file"); p != "" {
-			if err := writePidFile(p, c.State.InitPid); err != nil {
-				c.Destroy(true)
-				return err
-			}
-		}
-		if err := libcontainer.Phase("start", c.Start); err != nil {
+	}
+	c, consoleSock, err := steps.make(ctx, detach)
+	if err != nil {
+		return err
+	}
+	var proxy *console.Proxy
+	if consoleSock != nil {
+		if proxy, err = startProxy(consoleSock); err != nil {
 			c.Destroy(true)
 			return err
 		}
-		c.Unlock()
+	}
+	if p := ctx.String("pid-file"); p != "" {
+		if err := writePidFile(p, c.State.InitPid); err != nil {
+			c.Destroy(true)
+			return err
+		}
+	}
+	if steps.start != nil {
+		if err := steps.start(c); err != nil {
+			c.Destroy(true)
+			return err
+		}
+	}
+	c.Unlock()
+	if steps.relayNotify {
 		if err := c.RelayNotify(os.Getenv("NOTIFY_SOCKET")); err != nil {
 			slog.Warn("sd_notify relay: " + err.Error())
 		}
-		if detach {
-			return nil
-		}
-		debug.SetGCPercent(100) // this process may now live as long as the workload
-		code := forwardAndWait(c.State.InitPid, sigs, proxy)
-		if proxy != nil {
-			proxy.Close()
-		}
-		if !ctx.Bool("keep") {
-			if err := c.Destroy(true); err != nil {
-				return err
-			}
-		}
-		if code != 0 {
-			return &exitError{code: code}
-		}
+	}
+	if detach {
 		return nil
-	},
+	}
+	debug.SetGCPercent(100) // this process may now live as long as the workload
+	code := forwardAndWait(c.State.InitPid, sigs, proxy)
+	if proxy != nil {
+		proxy.Close()
+	}
+	if !steps.keep {
+		if err := c.Destroy(true); err != nil {
+			return err
+		}
+	}
+	if code != 0 {
+		return &exitError{code: code}
+	}
+	return nil
 }
 
 // forwardAndWait relays signals to pid until it exits, reaping every
