@@ -35,7 +35,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -71,33 +70,9 @@ var (
 	setupErr   error
 )
 
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v >= 0 {
-		return v
-	}
-	return def
-}
-
 func TestMain(m *testing.M) {
-	os.Exit(func() int {
-		if os.Geteuid() != 0 {
-			if os.Getenv("HUSK_ALLOW_SKIP_ROOT") != "" {
-				fmt.Fprintln(os.Stderr, "differential tests need root: skipped (HUSK_ALLOW_SKIP_ROOT)")
-				return 0
-			}
-			fmt.Fprintln(os.Stderr, "differential tests run real containers and need root (set HUSK_ALLOW_SKIP_ROOT=1 to skip them)")
-			return 1
-		}
-		setupErr = setup()
-		code := m.Run()
-		testutil.ReapLeaks([]string{suiteDir}, []string{"/" + cgParent}, settle)
-		for _, mp := range reverse(testutil.MountPointsUnder(suiteDir)) {
-			_ = syscall.Unmount(mp, syscall.MNT_DETACH)
-		}
-		testutil.RemoveCgroup("/" + cgParent)
-		os.RemoveAll(suiteDir)
-		return code
-	}())
+	os.Exit(testutil.RootSuite(m, "differential", func() { setupErr = setup() },
+		func() (string, string) { return suiteDir, "/" + cgParent }, settle))
 }
 
 func binary(env, def string) (string, error) {
@@ -175,14 +150,6 @@ func setup() error {
 	}
 	host.swappiness = strings.TrimSpace(string(sw))
 	return nil
-}
-
-func reverse(s []string) []string {
-	out := make([]string, len(s))
-	for i, v := range s {
-		out[len(s)-1-i] = v
-	}
-	return out
 }
 
 // ---------------------------------------------------------------------------
@@ -278,11 +245,7 @@ func runConfig(rt runtime, c *config) outcome {
 	o.leaks = leftovers(rt, id, dir, cgroup)
 	if len(o.leaks) > 0 {
 		invoke(rt, dir, "delete", "--force", id)
-		testutil.ReapLeaks([]string{dir}, []string{cgroup}, settle)
-		for _, mp := range reverse(testutil.MountPointsUnder(dir)) {
-			_ = syscall.Unmount(mp, syscall.MNT_DETACH)
-		}
-		testutil.RemoveCgroup(cgroup)
+		testutil.Sweep(dir, cgroup, settle)
 		os.RemoveAll(filepath.Join(rt.root, id))
 	}
 	return o
@@ -375,8 +338,8 @@ func TestDifferential(t *testing.T) {
 	if setupErr != nil {
 		t.Fatal(setupErr)
 	}
-	n := envInt("DIFF_CONFIGS", 300)
-	seed := uint64(envInt("DIFF_SEED", 1))
+	n := testutil.EnvInt("DIFF_CONFIGS", 300)
+	seed := uint64(testutil.EnvInt("DIFF_SEED", 1))
 	verbose := os.Getenv("DIFF_VERBOSE") == "1"
 	var only []int
 	for _, s := range strings.Split(os.Getenv("DIFF_ONLY"), ",") {

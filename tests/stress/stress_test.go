@@ -63,33 +63,9 @@ var (
 	seq        atomic.Int64
 )
 
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v >= 0 {
-		return v
-	}
-	return def
-}
-
 func TestMain(m *testing.M) {
-	os.Exit(func() int {
-		if os.Geteuid() != 0 {
-			if os.Getenv("HUSK_ALLOW_SKIP_ROOT") != "" {
-				fmt.Fprintln(os.Stderr, "stress tests need root: skipped (HUSK_ALLOW_SKIP_ROOT)")
-				return 0
-			}
-			fmt.Fprintln(os.Stderr, "stress tests run real containers and need root (set HUSK_ALLOW_SKIP_ROOT=1 to skip them)")
-			return 1
-		}
-		setupErr = setup()
-		code := m.Run()
-		testutil.ReapLeaks([]string{suiteDir}, []string{"/" + cgParent}, settle)
-		for _, mp := range reverse(testutil.MountPointsUnder(suiteDir)) {
-			_ = syscall.Unmount(mp, syscall.MNT_DETACH)
-		}
-		testutil.RemoveCgroup("/" + cgParent)
-		os.RemoveAll(suiteDir)
-		return code
-	}())
+	os.Exit(testutil.RootSuite(m, "stress", func() { setupErr = setup() },
+		func() (string, string) { return suiteDir, "/" + cgParent }, settle))
 }
 
 func setup() error {
@@ -121,14 +97,6 @@ func setup() error {
 	}
 	cgParent = fmt.Sprintf("husk-stress-%d", os.Getpid())
 	return nil
-}
-
-func reverse(s []string) []string {
-	out := make([]string, len(s))
-	for i, v := range s {
-		out[len(s)-1-i] = v
-	}
-	return out
 }
 
 // ---------------------------------------------------------------------------
@@ -254,11 +222,7 @@ func (c *ctr) leftovers() []string {
 
 // clean removes whatever the container left, after it was counted.
 func (c *ctr) clean() {
-	testutil.ReapLeaks([]string{c.bundle}, []string{c.cgroup}, settle)
-	for _, mp := range reverse(testutil.MountPointsUnder(c.bundle)) {
-		_ = syscall.Unmount(mp, syscall.MNT_DETACH)
-	}
-	testutil.RemoveCgroup(c.cgroup)
+	testutil.Sweep(c.bundle, c.cgroup, settle)
 	os.RemoveAll(filepath.Join(c.root, c.id))
 }
 
@@ -396,8 +360,8 @@ func median(t *testing.T, root string, op killOp) time.Duration {
 // succeed and leave nothing of the container behind.
 func TestKillAtRandomInstants(t *testing.T) {
 	root := need(t)
-	trials := envInt("STRESS_KILLS", 40)
-	seed := uint64(envInt("STRESS_SEED", 1))
+	trials := testutil.EnvInt("STRESS_KILLS", 40)
+	seed := uint64(testutil.EnvInt("STRESS_SEED", 1))
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	dur := map[string]time.Duration{}
 	for _, op := range killOps {
@@ -478,7 +442,7 @@ func TestKillAtRandomInstants(t *testing.T) {
 // may hang, exactly one create and one start may win, and nothing is left.
 func TestSameIDRaces(t *testing.T) {
 	root := need(t)
-	rounds := envInt("STRESS_RACES", 10)
+	rounds := testutil.EnvInt("STRESS_RACES", 10)
 	type race struct {
 		name    string
 		prep    func(c *ctr) error
@@ -542,7 +506,7 @@ func TestSameIDRaces(t *testing.T) {
 // command must succeed and nothing may be left.
 func TestParallelLifecycles(t *testing.T) {
 	root := need(t)
-	workers, cycles := envInt("STRESS_WORKERS", 8), envInt("STRESS_CYCLES", 5)
+	workers, cycles := testutil.EnvInt("STRESS_WORKERS", 8), testutil.EnvInt("STRESS_CYCLES", 5)
 	var failures atomic.Int64
 	var mu sync.Mutex
 	var errs []string
@@ -596,7 +560,7 @@ func TestParallelLifecycles(t *testing.T) {
 // state entries: none may grow. Time per cycle is reported, not judged.
 func TestSoak(t *testing.T) {
 	root := need(t)
-	n := envInt("STRESS_SOAK", 50)
+	n := testutil.EnvInt("STRESS_SOAK", 50)
 	if n < 2 {
 		t.Skip("STRESS_SOAK < 2")
 	}

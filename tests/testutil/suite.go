@@ -1,0 +1,54 @@
+package testutil
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// RootSuite is the TestMain of a suite that runs real containers (the
+// stress and differential suites): not root, it fails, or skips when
+// HUSK_ALLOW_SKIP_ROOT is set; root, it runs setup and the tests, then
+// sweeps what they left under the directory and cgroup place names
+// (place is read after the tests: setup chooses them) and removes the
+// directory. It returns the exit code.
+func RootSuite(m *testing.M, suite string, setup func(), place func() (dir, cgroup string), settle time.Duration) int {
+	if os.Geteuid() != 0 {
+		if os.Getenv("HUSK_ALLOW_SKIP_ROOT") != "" {
+			fmt.Fprintf(os.Stderr, "%s tests need root: skipped (HUSK_ALLOW_SKIP_ROOT)\n", suite)
+			return 0
+		}
+		fmt.Fprintf(os.Stderr, "%s tests run real containers and need root (set HUSK_ALLOW_SKIP_ROOT=1 to skip them)\n", suite)
+		return 1
+	}
+	setup()
+	code := m.Run()
+	dir, cgroup := place()
+	Sweep(dir, cgroup, settle)
+	os.RemoveAll(dir)
+	return code
+}
+
+// Sweep removes what containers left under dir and in cgroup: their
+// processes (waiting at most settle for them to go), the mounts under dir
+// (deepest first) and the cgroup.
+func Sweep(dir, cgroup string, settle time.Duration) {
+	ReapLeaks([]string{dir}, []string{cgroup}, settle)
+	mps := MountPointsUnder(dir)
+	for i := len(mps) - 1; i >= 0; i-- {
+		_ = syscall.Unmount(mps[i], syscall.MNT_DETACH)
+	}
+	RemoveCgroup(cgroup)
+}
+
+// EnvInt is the non-negative integer in the environment variable name, or
+// def.
+func EnvInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v >= 0 {
+		return v
+	}
+	return def
+}
