@@ -147,25 +147,7 @@ func TestDeleteForceGivesUpOnUnkillableInit(t *testing.T) {
 		t.Skip("needs the cgroupfs driver: the container's cgroup is put below one the test freezes")
 	}
 	e := newEnv(t)
-	parent := fmt.Sprintf("/%s/frz%d", cgroupParent, cgroupSeq.Add(1))
-	b := e.newBundle(withOut(), withShell("touch /out/ready; "+waitForever), func(e *env, b *bundle) {
-		b.Cgroup = parent + "/c"
-		b.Spec.Linux.CgroupsPath = b.Cgroup
-		e.cgroups = append(e.cgroups, b.Cgroup)
-	})
-	e.runDetached(b, "stuck")
-	waitFile(t, b.outFile("ready"))
-	pid := e.state("stuck").PID
-	freezer := freezerParentMount(t, parent)
-	frozen := filepath.Join(freezer.point, parent)
-	t.Cleanup(func() {
-		freezeCgroup(t, freezer, frozen, false)
-		invoke(invokeOpts{}, "--root", e.root, "delete", "--force", "stuck")
-		for _, mnt := range cgroupMounts() {
-			os.Remove(filepath.Join(mnt, parent))
-		}
-	})
-	freezeCgroup(t, freezer, frozen, true)
+	pid, freezer, frozen := runUnderFrozenAncestor(t, e, "stuck")
 
 	if freezer.fstype == "cgroup2" {
 		e.ok("delete", "--force", "stuck")
@@ -194,25 +176,7 @@ func TestKillUnderFrozenAncestor(t *testing.T) {
 		t.Skip("needs the cgroupfs driver: the container's cgroup is put below one the test freezes")
 	}
 	e := newEnv(t)
-	parent := fmt.Sprintf("/%s/frz%d", cgroupParent, cgroupSeq.Add(1))
-	b := e.newBundle(withOut(), withShell("touch /out/ready; "+waitForever), func(e *env, b *bundle) {
-		b.Cgroup = parent + "/c"
-		b.Spec.Linux.CgroupsPath = b.Cgroup
-		e.cgroups = append(e.cgroups, b.Cgroup)
-	})
-	e.runDetached(b, "anc")
-	waitFile(t, b.outFile("ready"))
-	pid := e.state("anc").PID
-	freezer := freezerParentMount(t, parent)
-	frozen := filepath.Join(freezer.point, parent)
-	t.Cleanup(func() {
-		freezeCgroup(t, freezer, frozen, false)
-		invoke(invokeOpts{}, "--root", e.root, "delete", "--force", "anc")
-		for _, mnt := range cgroupMounts() {
-			os.Remove(filepath.Join(mnt, parent))
-		}
-	})
-	freezeCgroup(t, freezer, frozen, true)
+	pid, freezer, frozen := runUnderFrozenAncestor(t, e, "anc")
 
 	if st := e.state("anc").Status; st != "running" {
 		t.Errorf("status under a frozen ancestor: %s, want running (the container is not paused itself)", st)
@@ -224,6 +188,34 @@ func TestKillUnderFrozenAncestor(t *testing.T) {
 	freezeCgroup(t, freezer, frozen, false)
 	waitProcGone(t, pid)
 	e.waitStatus("anc", "stopped")
+}
+
+// runUnderFrozenAncestor runs container id (cgroupfs driver) in a cgroup
+// below one of the test's own, which it then freezes; the ancestor is
+// thawed, the container deleted and the cgroups removed at the end of the
+// test. It returns the init's pid and where the ancestor freezes.
+func runUnderFrozenAncestor(t *testing.T, e *env, id string) (int, cgroupMount, string) {
+	t.Helper()
+	parent := fmt.Sprintf("/%s/frz%d", cgroupParent, cgroupSeq.Add(1))
+	b := e.newBundle(withOut(), withShell("touch /out/ready; "+waitForever), func(e *env, b *bundle) {
+		b.Cgroup = parent + "/c"
+		b.Spec.Linux.CgroupsPath = b.Cgroup
+		e.cgroups = append(e.cgroups, b.Cgroup)
+	})
+	e.runDetached(b, id)
+	waitFile(t, b.outFile("ready"))
+	pid := e.state(id).PID
+	freezer := freezerParentMount(t, parent)
+	frozen := filepath.Join(freezer.point, parent)
+	t.Cleanup(func() {
+		freezeCgroup(t, freezer, frozen, false)
+		invoke(invokeOpts{}, "--root", e.root, "delete", "--force", id)
+		for _, mnt := range cgroupMounts() {
+			os.Remove(filepath.Join(mnt, parent))
+		}
+	})
+	freezeCgroup(t, freezer, frozen, true)
+	return pid, freezer, frozen
 }
 
 // freezerParentMount is the hierarchy in which cgroup dir cg (made)
