@@ -17,39 +17,22 @@ package clients
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/husk-runtime/husk/tests/testutil"
 )
 
 // counterScript is the workload: its counter lives only in the shell's
 // memory.
 const counterScript = `echo started >>/out/starts; i=0; while :; do i=$((i+1)); echo $i >/out/n.tmp; mv /out/n.tmp /out/n; sleep 0.2; done`
 
-// criuUsable is why CRIU cannot checkpoint here ("" when it can).
-var criuUsable = sync.OnceValue(func() string {
-	path, err := exec.LookPath("criu")
-	if err != nil {
-		return "no criu binary in PATH"
-	}
-	out, err := exec.Command(path, "check").CombinedOutput()
-	if err != nil {
-		why := err.Error()
-		if l := strings.Split(strings.TrimSpace(string(out)), "\n"); l[len(l)-1] != "" {
-			why = l[len(l)-1]
-		}
-		return "`criu check` fails on this kernel: " + why
-	}
-	return ""
-})
-
 // needCriu skips a test that needs a CRIU that works here.
 func needCriu(t *testing.T) {
 	t.Helper()
-	if why := criuUsable(); why != "" {
+	if why := testutil.CriuUnusable(); why != "" {
 		t.Skip("needs a working CRIU (make vm-clients runs this test in a guest where it works): " + why)
 	}
 }

@@ -14,33 +14,18 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/husk-runtime/husk/tests/testutil"
 )
 
 // Checkpoint and restore need CRIU that works with the running kernel:
 // Debian 12's CRIU 3.17 does on Debian's kernel (the tests/vm guests, where
 // `make vm-test` copies it in), not on every host kernel.
 
-var criuUsable = sync.OnceValue(func() string {
-	path, err := exec.LookPath("criu")
-	if err != nil {
-		return "no criu binary in PATH"
-	}
-	out, err := exec.Command(path, "check").CombinedOutput()
-	if err != nil {
-		l := lines(string(out))
-		why := err.Error()
-		if len(l) > 0 {
-			why = l[len(l)-1]
-		}
-		return "`criu check` fails on this kernel: " + why
-	}
-	return ""
-})
-
 // needCriu skips a test that needs a CRIU that works here.
 func needCriu(t *testing.T) {
 	t.Helper()
-	if why := criuUsable(); why != "" {
+	if why := testutil.CriuUnusable(); why != "" {
 		t.Skip("needs a working CRIU: " + why)
 	}
 }

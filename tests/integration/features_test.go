@@ -9,6 +9,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/tests/testutil"
 )
 
 func runtimeFeatures(t *testing.T, e *env) features.Features {
@@ -269,7 +271,7 @@ func TestFeaturesTruthful(t *testing.T) {
 	// Checkpoint is said enabled where it works: a CRIU that passes its
 	// own check of this kernel. runc 1.5.3 says so whatever the host.
 	enabled := f.Annotations["org.opencontainers.runc.checkpoint.enabled"] == "true"
-	if why := criuUsable(); why != "" && enabled && !isRunc() {
+	if why := testutil.CriuUnusable(); why != "" && enabled && !isRunc() {
 		t.Errorf("checkpoint said enabled, but %s", why)
 	} else if why == "" && !enabled {
 		t.Errorf("checkpoint not said enabled, but CRIU works here: %v", f.Annotations)
