@@ -9,6 +9,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/tests/testutil"
 )
 
 // mountInfo returns the mountinfo line of path inside a container made
@@ -222,6 +224,9 @@ func TestMountOverSymlinkStaysInRootfs(t *testing.T) {
 func TestMountIdmapOwnMappings(t *testing.T) {
 	e := newEnv(t)
 	src := t.TempDir()
+	if why := testutil.IdmapUnsupported(src); why != "" {
+		t.Skip("needs idmapped mounts on the test's temporary directory: " + why)
+	}
 	f := filepath.Join(src, "owned-by-root")
 	os.WriteFile(f, []byte("x"), 0o644)
 	out := e.output("stat -c '%u %g' /idm/owned-by-root", withSpec(func(s *specs.Spec) {
@@ -241,6 +246,9 @@ func TestMountIdmapOwnMappings(t *testing.T) {
 func TestMountIdmapContainerMappings(t *testing.T) {
 	e := newEnv(t)
 	src := t.TempDir()
+	if why := testutil.IdmapUnsupported(src); why != "" {
+		t.Skip("needs idmapped mounts on the test's temporary directory: " + why)
+	}
 	os.WriteFile(filepath.Join(src, "f"), []byte("x"), 0o644)
 	userns := withSpec(func(s *specs.Spec) {
 		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
