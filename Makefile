@@ -184,12 +184,14 @@ differential: husk
 
 # Go native fuzzing of every decoder of outside input: config.json, the
 # bootstrap message and the init's plan (both through the C decoders too),
-# the init protocol's frames and errors, state.json. FUZZTIME per target; the corpus found is
-# committed under each package's testdata/fuzz.
+# the init protocol's frames and errors, state.json, and the generated JSON
+# decoders (jsonfast) against encoding/json. FUZZTIME per target; the corpus
+# found is committed under each package's testdata/fuzz.
 FUZZTIME ?= 10s
 FUZZ_TARGETS := ./libcontainer/specconv:FuzzLoadConvert ./libcontainer/nsenter:FuzzParse \
 	./libcontainer/initproto:FuzzRead ./libcontainer/initproto:FuzzDecodeError ./libcontainer:FuzzLoadState \
-	./libcontainer/initproto:FuzzDecodePlan ./libcontainer/nsenter:FuzzPlanC
+	./libcontainer/initproto:FuzzDecodePlan ./libcontainer/nsenter:FuzzPlanC \
+	./libcontainer/specconv:FuzzDecoders ./libcontainer:FuzzStateDecoder
 fuzz:
 	for t in $(FUZZ_TARGETS); do \
 		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) $${t%%:*} || exit 1; \

@@ -13,6 +13,7 @@ import (
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups/manager"
 	"github.com/husk-runtime/husk/libcontainer/configs"
+	"github.com/husk-runtime/husk/libcontainer/jsonfast"
 	"github.com/husk-runtime/husk/libcontainer/system"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -96,7 +97,7 @@ func Load(root, id string) (*Container, error) {
 		return nil, err
 	}
 	c := &Container{root: root, dir: dir}
-	if err := json.Unmarshal(b, &c.State); err != nil {
+	if err := jsonfast.Unmarshal(b, &c.State, decodeState); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, stateFile), err)
 	}
 	// What another tool, a full disk or a crash could have left there is

@@ -22,6 +22,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	"github.com/husk-runtime/husk/libcontainer/diag"
 	"github.com/husk-runtime/husk/libcontainer/hooks"
+	"github.com/husk-runtime/husk/libcontainer/jsonfast"
 	"github.com/husk-runtime/husk/libcontainer/lsm"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -52,7 +53,7 @@ func Load(bundle string) (*specs.Spec, error) {
 		return nil, fmt.Errorf("config.json: %w", err)
 	}
 	var spec specs.Spec
-	if err := json.Unmarshal(data, &spec); err != nil {
+	if err := jsonfast.Unmarshal(data, &spec, decodeSpec); err != nil {
 		return nil, fmt.Errorf("config.json: %s", describeJSONError(data, err))
 	}
 	// Only looked for when someone will hear of them (--debug, --strict,
@@ -789,7 +790,7 @@ func LoadProcess(path string) (*configs.Process, error) {
 		return nil, fmt.Errorf("--process: %w", err)
 	}
 	var sp specs.Process
-	if err := json.Unmarshal(data, &sp); err != nil {
+	if err := jsonfast.Unmarshal(data, &sp, decodeProcess); err != nil {
 		return nil, fmt.Errorf("%s: %s", path, describeJSONError(data, err))
 	}
 	p, err := ConvertProcess(&sp, "")
