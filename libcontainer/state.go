@@ -131,7 +131,7 @@ func List(root string) ([]string, error) {
 
 // save writes state.json atomically: a temporary file renamed over it.
 func (c *Container) save() error {
-	b, err := json.Marshal(&c.State)
+	b, err := jsonfast.Marshal(&c.State, encodeState)
 	if err != nil {
 		return err
 	}

@@ -16,10 +16,12 @@ import (
 	"time"
 )
 
-// Root is a type to write a decoder for, and its function's name.
+// Root is a type to write a decoder for, and its function's name; with
+// Enc, an encoder too.
 type Root struct {
 	Type reflect.Type
 	Func string
+	Enc  string
 }
 
 type generator struct {
@@ -27,24 +29,37 @@ type generator struct {
 	imports map[string]string // path -> name used
 	funcs   map[reflect.Type]string
 	queue   []reflect.Type
+	encs    map[reflect.Type]string
+	equeue  []reflect.Type
 	body    bytes.Buffer
 }
 
 // Generate returns the source of a file of package pkg (import path
 // pkgPath) with a decoder for each root.
 func Generate(pkg, pkgPath string, roots []Root) ([]byte, error) {
-	g := &generator{pkgPath: pkgPath, imports: map[string]string{}, funcs: map[reflect.Type]string{}}
+	g := &generator{pkgPath: pkgPath, imports: map[string]string{}, funcs: map[reflect.Type]string{}, encs: map[reflect.Type]string{}}
 	for _, r := range roots {
 		if r.Type.Kind() != reflect.Struct {
 			return nil, fmt.Errorf("%v: not a struct", r.Type)
 		}
 		g.funcs[r.Type] = r.Func
 		g.queue = append(g.queue, r.Type)
+		if r.Enc != "" {
+			g.encs[r.Type] = r.Enc
+			g.equeue = append(g.equeue, r.Type)
+		}
 	}
 	for len(g.queue) > 0 {
 		t := g.queue[0]
 		g.queue = g.queue[1:]
 		if err := g.structFunc(t); err != nil {
+			return nil, err
+		}
+	}
+	for len(g.equeue) > 0 {
+		t := g.equeue[0]
+		g.equeue = g.equeue[1:]
+		if err := g.structEnc(t); err != nil {
 			return nil, err
 		}
 	}
@@ -101,6 +116,8 @@ func (g *generator) typeName(t reflect.Type) string {
 var (
 	timeType        = reflect.TypeFor[time.Time]()
 	unmarshalerType = reflect.TypeFor[interface{ UnmarshalJSON([]byte) error }]()
+	marshalerType   = reflect.TypeFor[interface{ MarshalJSON() ([]byte, error) }]()
+	textMarshalType = reflect.TypeFor[interface{ MarshalText() ([]byte, error) }]()
 	textType        = reflect.TypeFor[interface{ UnmarshalText([]byte) error }]()
 )
 
@@ -167,12 +184,122 @@ func (g *generator) decoder(t reflect.Type) (string, error) {
 	return "", fmt.Errorf("%v: kind %v", t, t.Kind())
 }
 
+// encoder returns an expression of type func(*jsonfast.Enc, *T).
+func (g *generator) encoder(t reflect.Type) (string, error) {
+	if t == timeType || reflect.PointerTo(t).Implements(marshalerType) {
+		return fmt.Sprintf("jsonfast.EncMarshaler[%s]", g.typeName(t)), nil
+	}
+	if reflect.PointerTo(t).Implements(textMarshalType) {
+		return "", fmt.Errorf("%v: a TextMarshaler", t)
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return fmt.Sprintf("jsonfast.EncStr[%s]", g.typeName(t)), nil
+	case reflect.Bool:
+		return fmt.Sprintf("jsonfast.EncBool[%s]", g.typeName(t)), nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return fmt.Sprintf("jsonfast.EncInt[%s]", g.typeName(t)), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return fmt.Sprintf("jsonfast.EncUint[%s]", g.typeName(t)), nil
+	case reflect.Interface:
+		return fmt.Sprintf("jsonfast.EncNever[%s]", g.typeName(t)), nil
+	case reflect.Struct:
+		name, ok := g.encs[t]
+		if !ok {
+			name = "enc" + strings.NewReplacer("-", "", ".", "").Replace(g.typeName(t))
+			g.encs[t] = name
+			g.equeue = append(g.equeue, t)
+		}
+		return name, nil
+	case reflect.Pointer:
+		e, err := g.encoder(t.Elem())
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("func(e *jsonfast.Enc, p *%s) { jsonfast.EncPtr(e, p, %s) }", g.typeName(t), e), nil
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return "", fmt.Errorf("%v: []byte is base64 in encoding/json", t)
+		}
+		e, err := g.encoder(t.Elem())
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("func(e *jsonfast.Enc, p *%s) { jsonfast.EncSlice(e, p, %s) }", g.typeName(t), e), nil
+	case reflect.Array:
+		e, err := g.encoder(t.Elem())
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("func(e *jsonfast.Enc, p *%s) { jsonfast.EncArray(e, p[:], %s) }", g.typeName(t), e), nil
+	case reflect.Map:
+		if t.Key().Kind() != reflect.String {
+			return "", fmt.Errorf("%v: map key is not a string", t)
+		}
+		e, err := g.encoder(t.Elem())
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("func(e *jsonfast.Enc, p *%s) { jsonfast.EncMap(e, p, %s) }", g.typeName(t), e), nil
+	}
+	return "", fmt.Errorf("%v: kind %v", t, t.Kind())
+}
+
+// nonEmpty is omitempty's test of v's field at path, or "" when the
+// field is always written (a struct).
+func nonEmpty(t reflect.Type, path string) string {
+	switch t.Kind() {
+	case reflect.String, reflect.Slice, reflect.Map, reflect.Array:
+		return "len(v" + path + ") != 0"
+	case reflect.Bool:
+		return "v" + path
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64:
+		return "v" + path + " != 0"
+	case reflect.Pointer, reflect.Interface:
+		return "v" + path + " != nil"
+	}
+	return ""
+}
+
+func (g *generator) structEnc(t reflect.Type) error {
+	fs, err := fields(t, "", 0)
+	if err != nil {
+		return err
+	}
+	name := g.encs[t]
+	var b bytes.Buffer
+	for _, f := range fs {
+		enc, err := g.encoder(f.typ)
+		if err != nil {
+			return fmt.Errorf("%v%s: %w", t, f.path, err)
+		}
+		stmt := fmt.Sprintf("e.Key(&first, %q)\n(%s)(e, &v%s)\n", f.name, enc, f.path)
+		if cond := nonEmpty(f.typ, f.path); f.omitEmpty && cond != "" {
+			stmt = fmt.Sprintf("if %s {\n%s}\n", cond, stmt)
+		}
+		b.WriteString(stmt)
+	}
+	fmt.Fprintf(&g.body, `
+// %[1]s encodes a %[2]s.
+func %[1]s(e *jsonfast.Enc, v *%[2]s) {
+	first := true
+	_ = first
+	e.Byte('{')
+%[3]s	e.Byte('}')
+}
+`, name, g.typeName(t), b.String())
+	return nil
+}
+
 // field is a JSON member of a struct: its name and the Go path to it.
 type field struct {
-	name  string
-	path  string // ".A.B"
-	typ   reflect.Type
-	depth int
+	name      string
+	path      string // ".A.B"
+	typ       reflect.Type
+	depth     int
+	omitEmpty bool
 }
 
 // fields lists t's JSON members as encoding/json sees them: tagged names,
@@ -188,8 +315,8 @@ func fields(t reflect.Type, prefix string, depth int) ([]field, error) {
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
-		if strings.Contains(","+opts+",", ",string,") {
-			return nil, fmt.Errorf("%v.%s: the string option", t, f.Name)
+		if strings.Contains(","+opts+",", ",string,") || strings.Contains(","+opts+",", ",omitzero,") {
+			return nil, fmt.Errorf("%v.%s: option %q", t, f.Name, opts)
 		}
 		if f.Anonymous && name == "" {
 			ft := f.Type
@@ -211,7 +338,8 @@ func fields(t reflect.Type, prefix string, depth int) ([]field, error) {
 		if name == "" {
 			name = f.Name
 		}
-		out = append(out, field{name: name, path: prefix + "." + f.Name, typ: f.Type, depth: depth})
+		out = append(out, field{name: name, path: prefix + "." + f.Name, typ: f.Type, depth: depth,
+			omitEmpty: strings.Contains(","+opts+",", ",omitempty,")})
 	}
 	if depth > 0 {
 		return out, nil

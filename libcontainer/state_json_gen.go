@@ -1081,3 +1081,771 @@ func decconfigsSeccompArg(d *jsonfast.Dec, v *configs.SeccompArg) error {
 		}
 	}
 }
+
+// encodeState encodes a State.
+func encodeState(e *jsonfast.Enc, v *State) {
+	first := true
+	_ = first
+	e.Byte('{')
+	e.Key(&first, "id")
+	(jsonfast.EncStr[string])(e, &v.ID)
+	e.Key(&first, "init_pid")
+	(jsonfast.EncInt[int])(e, &v.InitPid)
+	e.Key(&first, "init_start_time")
+	(jsonfast.EncUint[uint64])(e, &v.InitStartTime)
+	e.Key(&first, "bundle")
+	(jsonfast.EncStr[string])(e, &v.Bundle)
+	e.Key(&first, "created")
+	(jsonfast.EncMarshaler[time.Time])(e, &v.Created)
+	e.Key(&first, "owner")
+	(jsonfast.EncStr[string])(e, &v.Owner)
+	e.Key(&first, "config")
+	(func(e *jsonfast.Enc, p **configs.Config) { jsonfast.EncPtr(e, p, encconfigsConfig) })(e, &v.Config)
+	e.Key(&first, "process")
+	(func(e *jsonfast.Enc, p **configs.Process) { jsonfast.EncPtr(e, p, encconfigsProcess) })(e, &v.Process)
+	e.Key(&first, "cgroup_paths")
+	(func(e *jsonfast.Enc, p *map[string]string) { jsonfast.EncMap(e, p, jsonfast.EncStr[string]) })(e, &v.CgroupPaths)
+	if len(v.HostMounts) != 0 {
+		e.Key(&first, "host_mounts")
+		(func(e *jsonfast.Enc, p *[]string) { jsonfast.EncSlice(e, p, jsonfast.EncStr[string]) })(e, &v.HostMounts)
+	}
+	if v.Creating {
+		e.Key(&first, "creating")
+		(jsonfast.EncBool[bool])(e, &v.Creating)
+	}
+	if len(v.ExternalDescriptors) != 0 {
+		e.Key(&first, "external_descriptors")
+		(func(e *jsonfast.Enc, p *[]string) { jsonfast.EncSlice(e, p, jsonfast.EncStr[string]) })(e, &v.ExternalDescriptors)
+	}
+	e.Byte('}')
+}
+
+// encconfigsConfig encodes a configs.Config.
+func encconfigsConfig(e *jsonfast.Enc, v *configs.Config) {
+	first := true
+	_ = first
+	e.Byte('{')
+	e.Key(&first, "rootfs")
+	(jsonfast.EncStr[string])(e, &v.Rootfs)
+	if v.Readonly {
+		e.Key(&first, "readonly")
+		(jsonfast.EncBool[bool])(e, &v.Readonly)
+	}
+	e.Key(&first, "root_propagation")
+	(jsonfast.EncUint[uintptr])(e, &v.RootPropagation)
+	if v.NoPivotRoot {
+		e.Key(&first, "no_pivot_root")
+		(jsonfast.EncBool[bool])(e, &v.NoPivotRoot)
+	}
+	if len(v.Mounts) != 0 {
+		e.Key(&first, "mounts")
+		(func(e *jsonfast.Enc, p *[]*configs.Mount) {
+			jsonfast.EncSlice(e, p, func(e *jsonfast.Enc, p **configs.Mount) { jsonfast.EncPtr(e, p, encconfigsMount) })
+		})(e, &v.Mounts)
+	}
+	if len(v.Devices) != 0 {
+		e.Key(&first, "devices")
+		(func(e *jsonfast.Enc, p *[]*configs.Device) {
+			jsonfast.EncSlice(e, p, func(e *jsonfast.Enc, p **configs.Device) { jsonfast.EncPtr(e, p, encconfigsDevice) })
+		})(e, &v.Devices)
+	}
+	if len(v.MaskedPaths) != 0 {
+		e.Key(&first, "masked_paths")
+		(func(e *jsonfast.Enc, p *[]string) { jsonfast.EncSlice(e, p, jsonfast.EncStr[string]) })(e, &v.MaskedPaths)
+	}
+	if len(v.ReadonlyPaths) != 0 {
+		e.Key(&first, "readonly_paths")
+		(func(e *jsonfast.Enc, p *[]string) { jsonfast.EncSlice(e, p, jsonfast.EncStr[string]) })(e, &v.ReadonlyPaths)
+	}
+	if len(v.Hostname) != 0 {
+		e.Key(&first, "hostname")
+		(jsonfast.EncStr[string])(e, &v.Hostname)
+	}
+	if len(v.Domainname) != 0 {
+		e.Key(&first, "domainname")
+		(jsonfast.EncStr[string])(e, &v.Domainname)
+	}
+	if len(v.Namespaces) != 0 {
+		e.Key(&first, "namespaces")
+		(func(e *jsonfast.Enc, p *[]configs.Namespace) { jsonfast.EncSlice(e, p, encconfigsNamespace) })(e, &v.Namespaces)
+	}
+	if len(v.UIDMappings) != 0 {
+		e.Key(&first, "uid_mappings")
+		(func(e *jsonfast.Enc, p *[]configs.IDMap) { jsonfast.EncSlice(e, p, encconfigsIDMap) })(e, &v.UIDMappings)
+	}
+	if len(v.GIDMappings) != 0 {
+		e.Key(&first, "gid_mappings")
+		(func(e *jsonfast.Enc, p *[]configs.IDMap) { jsonfast.EncSlice(e, p, encconfigsIDMap) })(e, &v.GIDMappings)
+	}
+	if v.Cgroup != nil {
+		e.Key(&first, "cgroup")
+		(func(e *jsonfast.Enc, p **configs.Cgroup) { jsonfast.EncPtr(e, p, encconfigsCgroup) })(e, &v.Cgroup)
+	}
+	if len(v.TimeOffsets) != 0 {
+		e.Key(&first, "time_offsets")
+		(jsonfast.EncStr[string])(e, &v.TimeOffsets)
+	}
+	if v.Personality != nil {
+		e.Key(&first, "personality")
+		(func(e *jsonfast.Enc, p **int) { jsonfast.EncPtr(e, p, jsonfast.EncInt[int]) })(e, &v.Personality)
+	}
+	if v.MemoryPolicy != nil {
+		e.Key(&first, "memory_policy")
+		(func(e *jsonfast.Enc, p **configs.MemoryPolicy) { jsonfast.EncPtr(e, p, encconfigsMemoryPolicy) })(e, &v.MemoryPolicy)
+	}
+	if len(v.NetDevices) != 0 {
+		e.Key(&first, "net_devices")
+		(func(e *jsonfast.Enc, p *map[string]string) { jsonfast.EncMap(e, p, jsonfast.EncStr[string]) })(e, &v.NetDevices)
+	}
+	if len(v.MountLabel) != 0 {
+		e.Key(&first, "mount_label")
+		(jsonfast.EncStr[string])(e, &v.MountLabel)
+	}
+	if v.Seccomp != nil {
+		e.Key(&first, "seccomp")
+		(func(e *jsonfast.Enc, p **configs.Seccomp) { jsonfast.EncPtr(e, p, encconfigsSeccomp) })(e, &v.Seccomp)
+	}
+	if len(v.Sysctl) != 0 {
+		e.Key(&first, "sysctl")
+		(func(e *jsonfast.Enc, p *map[string]string) { jsonfast.EncMap(e, p, jsonfast.EncStr[string]) })(e, &v.Sysctl)
+	}
+	if v.NoNewKeyring {
+		e.Key(&first, "no_new_keyring")
+		(jsonfast.EncBool[bool])(e, &v.NoNewKeyring)
+	}
+	if len(v.Hooks) != 0 {
+		e.Key(&first, "hooks")
+		(func(e *jsonfast.Enc, p *configs.Hooks) {
+			jsonfast.EncMap(e, p, func(e *jsonfast.Enc, p *[]configs.Hook) { jsonfast.EncSlice(e, p, encconfigsHook) })
+		})(e, &v.Hooks)
+	}
+	if len(v.Annotations) != 0 {
+		e.Key(&first, "annotations")
+		(func(e *jsonfast.Enc, p *map[string]string) { jsonfast.EncMap(e, p, jsonfast.EncStr[string]) })(e, &v.Annotations)
+	}
+	e.Key(&first, "oci_version")
+	(jsonfast.EncStr[string])(e, &v.OCIVersion)
+	e.Byte('}')
+}
+
+// encconfigsProcess encodes a configs.Process.
+func encconfigsProcess(e *jsonfast.Enc, v *configs.Process) {
+	first := true
+	_ = first
+	e.Byte('{')
+	e.Key(&first, "args")
+	(func(e *jsonfast.Enc, p *[]string) { jsonfast.EncSlice(e, p, jsonfast.EncStr[string]) })(e, &v.Args)
+	if len(v.Env) != 0 {
+		e.Key(&first, "env")
+		(func(e *jsonfast.Enc, p *[]string) { jsonfast.EncSlice(e, p, jsonfast.EncStr[string]) })(e, &v.Env)
+	}
+	e.Key(&first, "cwd")
+	(jsonfast.EncStr[string])(e, &v.Cwd)
+	e.Key(&first, "uid")
+	(jsonfast.EncUint[uint32])(e, &v.UID)
+	e.Key(&first, "gid")
+	(jsonfast.EncUint[uint32])(e, &v.GID)
+	if len(v.AdditionalGids) != 0 {
+		e.Key(&first, "additional_gids")
+		(func(e *jsonfast.Enc, p *[]uint32) { jsonfast.EncSlice(e, p, jsonfast.EncUint[uint32]) })(e, &v.AdditionalGids)
+	}
+	if v.Umask != nil {
+		e.Key(&first, "umask")
+		(func(e *jsonfast.Enc, p **uint32) { jsonfast.EncPtr(e, p, jsonfast.EncUint[uint32]) })(e, &v.Umask)
+	}
+	if v.Terminal {
+		e.Key(&first, "terminal")
+		(jsonfast.EncBool[bool])(e, &v.Terminal)
+	}
+	if v.Capabilities != nil {
+		e.Key(&first, "capabilities")
+		(func(e *jsonfast.Enc, p **configs.Caps) { jsonfast.EncPtr(e, p, encconfigsCaps) })(e, &v.Capabilities)
+	}
+	if len(v.Rlimits) != 0 {
+		e.Key(&first, "rlimits")
+		(func(e *jsonfast.Enc, p *[]configs.Rlimit) { jsonfast.EncSlice(e, p, encconfigsRlimit) })(e, &v.Rlimits)
+	}
+	if v.NoNewPrivileges {
+		e.Key(&first, "no_new_privileges")
+		(jsonfast.EncBool[bool])(e, &v.NoNewPrivileges)
+	}
+	if v.OOMScoreAdj != nil {
+		e.Key(&first, "oom_score_adj")
+		(func(e *jsonfast.Enc, p **int) { jsonfast.EncPtr(e, p, jsonfast.EncInt[int]) })(e, &v.OOMScoreAdj)
+	}
+	if v.ConsoleSize != nil {
+		e.Key(&first, "console_size")
+		(func(e *jsonfast.Enc, p **[2]uint16) {
+			jsonfast.EncPtr(e, p, func(e *jsonfast.Enc, p *[2]uint16) { jsonfast.EncArray(e, p[:], jsonfast.EncUint[uint16]) })
+		})(e, &v.ConsoleSize)
+	}
+	if v.IOPriority != nil {
+		e.Key(&first, "io_priority")
+		(func(e *jsonfast.Enc, p **int) { jsonfast.EncPtr(e, p, jsonfast.EncInt[int]) })(e, &v.IOPriority)
+	}
+	if v.Scheduler != nil {
+		e.Key(&first, "scheduler")
+		(func(e *jsonfast.Enc, p **configs.Scheduler) { jsonfast.EncPtr(e, p, encconfigsScheduler) })(e, &v.Scheduler)
+	}
+	if len(v.CPUAffinityInitial) != 0 {
+		e.Key(&first, "cpu_affinity_initial")
+		(func(e *jsonfast.Enc, p *[]int) { jsonfast.EncSlice(e, p, jsonfast.EncInt[int]) })(e, &v.CPUAffinityInitial)
+	}
+	if len(v.CPUAffinityFinal) != 0 {
+		e.Key(&first, "cpu_affinity_final")
+		(func(e *jsonfast.Enc, p *[]int) { jsonfast.EncSlice(e, p, jsonfast.EncInt[int]) })(e, &v.CPUAffinityFinal)
+	}
+	if len(v.AppArmorProfile) != 0 {
+		e.Key(&first, "apparmor_profile")
+		(jsonfast.EncStr[string])(e, &v.AppArmorProfile)
+	}
+	if len(v.SELinuxLabel) != 0 {
+		e.Key(&first, "selinux_label")
+		(jsonfast.EncStr[string])(e, &v.SELinuxLabel)
+	}
+	e.Byte('}')
+}
+
+// encconfigsMount encodes a configs.Mount.
+func encconfigsMount(e *jsonfast.Enc, v *configs.Mount) {
+	first := true
+	_ = first
+	e.Byte('{')
+	e.Key(&first, "source")
+	(jsonfast.EncStr[string])(e, &v.Source)
+	e.Key(&first, "destination")
+	(jsonfast.EncStr[string])(e, &v.Destination)
+	e.Key(&first, "device")
+	(jsonfast.EncStr[string])(e, &v.Device)
+	if v.Flags != 0 {
+		e.Key(&first, "flags")
+		(jsonfast.EncInt[int])(e, &v.Flags)
+	}
+	if v.ClearFlags != 0 {
+		e.Key(&first, "clear_flags")
+		(jsonfast.EncInt[int])(e, &v.ClearFlags)
+	}
+	if len(v.PropagationFlags) != 0 {
+		e.Key(&first, "propagation_flags")
+		(func(e *jsonfast.Enc, p *[]int) { jsonfast.EncSlice(e, p, jsonfast.EncInt[int]) })(e, &v.PropagationFlags)
+	}
+	if len(v.Data) != 0 {
+		e.Key(&first, "data")
+		(jsonfast.EncStr[string])(e, &v.Data)
+	}
+	if v.RecAttrSet != 0 {
+		e.Key(&first, "rec_attr_set")
+		(jsonfast.EncUint[uint64])(e, &v.RecAttrSet)
+	}
+	if v.RecAttrClr != 0 {
+		e.Key(&first, "rec_attr_clr")
+		(jsonfast.EncUint[uint64])(e, &v.RecAttrClr)
+	}
+	if v.TmpCopyUp {
+		e.Key(&first, "tmpcopyup")
+		(jsonfast.EncBool[bool])(e, &v.TmpCopyUp)
+	}
+	if v.IDMap != nil {
+		e.Key(&first, "idmap")
+		(func(e *jsonfast.Enc, p **configs.MountIDMap) { jsonfast.EncPtr(e, p, encconfigsMountIDMap) })(e, &v.IDMap)
+	}
+	e.Byte('}')
+}
+
+// encconfigsDevice encodes a configs.Device.
+func encconfigsDevice(e *jsonfast.Enc, v *configs.Device) {
+	first := true
+	_ = first
+	e.Byte('{')
+	e.Key(&first, "path")
+	(jsonfast.EncStr[string])(e, &v.Path)
+	e.Key(&first, "type")
+	(jsonfast.EncInt[int32])(e, &v.Type)
+	e.Key(&first, "major")
+	(jsonfast.EncInt[int64])(e, &v.Major)
+	e.Key(&first, "minor")
+	(jsonfast.EncInt[int64])(e, &v.Minor)
+	e.Key(&first, "file_mode")
+	(jsonfast.EncUint[uint32])(e, &v.FileMode)
+	e.Key(&first, "uid")
+	(jsonfast.EncUint[uint32])(e, &v.UID)
+	e.Key(&first, "gid")
+	(jsonfast.EncUint[uint32])(e, &v.GID)
+	e.Byte('}')
+}
+
+// encconfigsNamespace encodes a configs.Namespace.
+func encconfigsNamespace(e *jsonfast.Enc, v *configs.Namespace) {
+	first := true
+	_ = first
+	e.Byte('{')
+	e.Key(&first, "type")
+	(jsonfast.EncStr[configs.NamespaceType])(e, &v.Type)
+	if len(v.Path) != 0 {
+		e.Key(&first, "path")
+		(jsonfast.EncStr[string])(e, &v.Path)
+	}
+	e.Byte('}')
+}
+
+// encconfigsIDMap encodes a configs.IDMap.
+func encconfigsIDMap(e *jsonfast.Enc, v *configs.IDMap) {
+	first := true
+	_ = first
+	e.Byte('{')
+	e.Key(&first, "container_id")
+	(jsonfast.EncUint[uint32])(e, &v.ContainerID)
+	e.Key(&first, "host_id")
+	(jsonfast.EncUint[uint32])(e, &v.HostID)
+	e.Key(&first, "size")
+	(jsonfast.EncUint[uint32])(e, &v.Size)
+	e.Byte('}')
+}
+
+// encconfigsCgroup encodes a configs.Cgroup.
+func encconfigsCgroup(e *jsonfast.Enc, v *configs.Cgroup) {
+	first := true
+	_ = first
+	e.Byte('{')
+	if len(v.Path) != 0 {
+		e.Key(&first, "path")
+		(jsonfast.EncStr[string])(e, &v.Path)
+	}
+	if v.Systemd {
+		e.Key(&first, "systemd")
+		(jsonfast.EncBool[bool])(e, &v.Systemd)
+	}
+	if len(v.Parent) != 0 {
+		e.Key(&first, "parent")
+		(jsonfast.EncStr[string])(e, &v.Parent)
+	}
+	if len(v.ScopePrefix) != 0 {
+		e.Key(&first, "scope_prefix")
+		(jsonfast.EncStr[string])(e, &v.ScopePrefix)
+	}
+	if len(v.Name) != 0 {
+		e.Key(&first, "name")
+		(jsonfast.EncStr[string])(e, &v.Name)
+	}
+	if len(v.SystemdProps) != 0 {
+		e.Key(&first, "systemd_props")
+		(func(e *jsonfast.Enc, p *map[string]string) { jsonfast.EncMap(e, p, jsonfast.EncStr[string]) })(e, &v.SystemdProps)
+	}
+	if v.Rootless {
+		e.Key(&first, "rootless")
+		(jsonfast.EncBool[bool])(e, &v.Rootless)
+	}
+	if v.Resources != nil {
+		e.Key(&first, "resources")
+		(func(e *jsonfast.Enc, p **configs.Resources) { jsonfast.EncPtr(e, p, encconfigsResources) })(e, &v.Resources)
+	}
+	e.Byte('}')
+}
+
+// encconfigsMemoryPolicy encodes a configs.MemoryPolicy.
+func encconfigsMemoryPolicy(e *jsonfast.Enc, v *configs.MemoryPolicy) {
+	first := true
+	_ = first
+	e.Byte('{')
+	e.Key(&first, "mode")
+	(jsonfast.EncInt[int])(e, &v.Mode)
+	if len(v.Nodes) != 0 {
+		e.Key(&first, "nodes")
+		(func(e *jsonfast.Enc, p *[]int) { jsonfast.EncSlice(e, p, jsonfast.EncInt[int]) })(e, &v.Nodes)
+	}
+	e.Byte('}')
+}
+
+// encconfigsSeccomp encodes a configs.Seccomp.
+func encconfigsSeccomp(e *jsonfast.Enc, v *configs.Seccomp) {
+	first := true
+	_ = first
+	e.Byte('{')
+	e.Key(&first, "default_action")
+	(jsonfast.EncStr[string])(e, &v.DefaultAction)
+	if v.DefaultErrno != nil {
+		e.Key(&first, "default_errno")
+		(func(e *jsonfast.Enc, p **uint) { jsonfast.EncPtr(e, p, jsonfast.EncUint[uint]) })(e, &v.DefaultErrno)
+	}
+	if len(v.Architectures) != 0 {
+		e.Key(&first, "architectures")
+		(func(e *jsonfast.Enc, p *[]string) { jsonfast.EncSlice(e, p, jsonfast.EncStr[string]) })(e, &v.Architectures)
+	}
+	if len(v.Flags) != 0 {
+		e.Key(&first, "flags")
+		(func(e *jsonfast.Enc, p *[]string) { jsonfast.EncSlice(e, p, jsonfast.EncStr[string]) })(e, &v.Flags)
+	}
+	if len(v.ListenerPath) != 0 {
+		e.Key(&first, "listener_path")
+		(jsonfast.EncStr[string])(e, &v.ListenerPath)
+	}
+	if len(v.ListenerMetadata) != 0 {
+		e.Key(&first, "listener_metadata")
+		(jsonfast.EncStr[string])(e, &v.ListenerMetadata)
+	}
+	if len(v.Syscalls) != 0 {
+		e.Key(&first, "syscalls")
+		(func(e *jsonfast.Enc, p *[]configs.SeccompSyscall) { jsonfast.EncSlice(e, p, encconfigsSeccompSyscall) })(e, &v.Syscalls)
+	}
+	e.Byte('}')
+}
+
+// encconfigsHook encodes a configs.Hook.
+func encconfigsHook(e *jsonfast.Enc, v *configs.Hook) {
+	first := true
+	_ = first
+	e.Byte('{')
+	e.Key(&first, "path")
+	(jsonfast.EncStr[string])(e, &v.Path)
+	if len(v.Args) != 0 {
+		e.Key(&first, "args")
+		(func(e *jsonfast.Enc, p *[]string) { jsonfast.EncSlice(e, p, jsonfast.EncStr[string]) })(e, &v.Args)
+	}
+	e.Key(&first, "env")
+	(func(e *jsonfast.Enc, p *[]string) { jsonfast.EncSlice(e, p, jsonfast.EncStr[string]) })(e, &v.Env)
+	if v.Timeout != nil {
+		e.Key(&first, "timeout")
+		(func(e *jsonfast.Enc, p **int) { jsonfast.EncPtr(e, p, jsonfast.EncInt[int]) })(e, &v.Timeout)
+	}
+	e.Byte('}')
+}
+
+// encconfigsCaps encodes a configs.Caps.
+func encconfigsCaps(e *jsonfast.Enc, v *configs.Caps) {
+	first := true
+	_ = first
+	e.Byte('{')
+	e.Key(&first, "bounding")
+	(jsonfast.EncUint[uint64])(e, &v.Bounding)
+	e.Key(&first, "effective")
+	(jsonfast.EncUint[uint64])(e, &v.Effective)
+	e.Key(&first, "inheritable")
+	(jsonfast.EncUint[uint64])(e, &v.Inheritable)
+	e.Key(&first, "permitted")
+	(jsonfast.EncUint[uint64])(e, &v.Permitted)
+	e.Key(&first, "ambient")
+	(jsonfast.EncUint[uint64])(e, &v.Ambient)
+	if v.InheritableSet {
+		e.Key(&first, "inheritable_set")
+		(jsonfast.EncBool[bool])(e, &v.InheritableSet)
+	}
+	e.Byte('}')
+}
+
+// encconfigsRlimit encodes a configs.Rlimit.
+func encconfigsRlimit(e *jsonfast.Enc, v *configs.Rlimit) {
+	first := true
+	_ = first
+	e.Byte('{')
+	e.Key(&first, "type")
+	(jsonfast.EncInt[int])(e, &v.Type)
+	e.Key(&first, "hard")
+	(jsonfast.EncUint[uint64])(e, &v.Hard)
+	e.Key(&first, "soft")
+	(jsonfast.EncUint[uint64])(e, &v.Soft)
+	e.Byte('}')
+}
+
+// encconfigsScheduler encodes a configs.Scheduler.
+func encconfigsScheduler(e *jsonfast.Enc, v *configs.Scheduler) {
+	first := true
+	_ = first
+	e.Byte('{')
+	e.Key(&first, "policy")
+	(jsonfast.EncUint[uint32])(e, &v.Policy)
+	if v.Flags != 0 {
+		e.Key(&first, "flags")
+		(jsonfast.EncUint[uint64])(e, &v.Flags)
+	}
+	if v.Nice != 0 {
+		e.Key(&first, "nice")
+		(jsonfast.EncInt[int32])(e, &v.Nice)
+	}
+	if v.Priority != 0 {
+		e.Key(&first, "priority")
+		(jsonfast.EncUint[uint32])(e, &v.Priority)
+	}
+	if v.Runtime != 0 {
+		e.Key(&first, "runtime")
+		(jsonfast.EncUint[uint64])(e, &v.Runtime)
+	}
+	if v.Deadline != 0 {
+		e.Key(&first, "deadline")
+		(jsonfast.EncUint[uint64])(e, &v.Deadline)
+	}
+	if v.Period != 0 {
+		e.Key(&first, "period")
+		(jsonfast.EncUint[uint64])(e, &v.Period)
+	}
+	e.Byte('}')
+}
+
+// encconfigsMountIDMap encodes a configs.MountIDMap.
+func encconfigsMountIDMap(e *jsonfast.Enc, v *configs.MountIDMap) {
+	first := true
+	_ = first
+	e.Byte('{')
+	e.Key(&first, "uids")
+	(func(e *jsonfast.Enc, p *[]configs.IDMap) { jsonfast.EncSlice(e, p, encconfigsIDMap) })(e, &v.UIDs)
+	e.Key(&first, "gids")
+	(func(e *jsonfast.Enc, p *[]configs.IDMap) { jsonfast.EncSlice(e, p, encconfigsIDMap) })(e, &v.GIDs)
+	if v.Recursive {
+		e.Key(&first, "recursive")
+		(jsonfast.EncBool[bool])(e, &v.Recursive)
+	}
+	e.Byte('}')
+}
+
+// encconfigsResources encodes a configs.Resources.
+func encconfigsResources(e *jsonfast.Enc, v *configs.Resources) {
+	first := true
+	_ = first
+	e.Byte('{')
+	if len(v.Devices) != 0 {
+		e.Key(&first, "devices")
+		(func(e *jsonfast.Enc, p *[]configs.DeviceRule) { jsonfast.EncSlice(e, p, encconfigsDeviceRule) })(e, &v.Devices)
+	}
+	if v.MemoryLimit != nil {
+		e.Key(&first, "memory_limit")
+		(func(e *jsonfast.Enc, p **int64) { jsonfast.EncPtr(e, p, jsonfast.EncInt[int64]) })(e, &v.MemoryLimit)
+	}
+	if v.MemoryReservation != nil {
+		e.Key(&first, "memory_reservation")
+		(func(e *jsonfast.Enc, p **int64) { jsonfast.EncPtr(e, p, jsonfast.EncInt[int64]) })(e, &v.MemoryReservation)
+	}
+	if v.MemorySwap != nil {
+		e.Key(&first, "memory_swap")
+		(func(e *jsonfast.Enc, p **int64) { jsonfast.EncPtr(e, p, jsonfast.EncInt[int64]) })(e, &v.MemorySwap)
+	}
+	if v.MemorySwappiness != nil {
+		e.Key(&first, "memory_swappiness")
+		(func(e *jsonfast.Enc, p **uint64) { jsonfast.EncPtr(e, p, jsonfast.EncUint[uint64]) })(e, &v.MemorySwappiness)
+	}
+	if v.OOMKillDisable {
+		e.Key(&first, "oom_kill_disable")
+		(jsonfast.EncBool[bool])(e, &v.OOMKillDisable)
+	}
+	if v.CheckBeforeUpdate != nil {
+		e.Key(&first, "check_before_update")
+		(func(e *jsonfast.Enc, p **bool) { jsonfast.EncPtr(e, p, jsonfast.EncBool[bool]) })(e, &v.CheckBeforeUpdate)
+	}
+	if v.CPUShares != nil {
+		e.Key(&first, "cpu_shares")
+		(func(e *jsonfast.Enc, p **uint64) { jsonfast.EncPtr(e, p, jsonfast.EncUint[uint64]) })(e, &v.CPUShares)
+	}
+	if v.CPUQuota != nil {
+		e.Key(&first, "cpu_quota")
+		(func(e *jsonfast.Enc, p **int64) { jsonfast.EncPtr(e, p, jsonfast.EncInt[int64]) })(e, &v.CPUQuota)
+	}
+	if v.CPUPeriod != nil {
+		e.Key(&first, "cpu_period")
+		(func(e *jsonfast.Enc, p **uint64) { jsonfast.EncPtr(e, p, jsonfast.EncUint[uint64]) })(e, &v.CPUPeriod)
+	}
+	if v.CPUBurst != nil {
+		e.Key(&first, "cpu_burst")
+		(func(e *jsonfast.Enc, p **uint64) { jsonfast.EncPtr(e, p, jsonfast.EncUint[uint64]) })(e, &v.CPUBurst)
+	}
+	if v.CPURtRuntime != nil {
+		e.Key(&first, "cpu_rt_runtime")
+		(func(e *jsonfast.Enc, p **int64) { jsonfast.EncPtr(e, p, jsonfast.EncInt[int64]) })(e, &v.CPURtRuntime)
+	}
+	if v.CPURtPeriod != nil {
+		e.Key(&first, "cpu_rt_period")
+		(func(e *jsonfast.Enc, p **uint64) { jsonfast.EncPtr(e, p, jsonfast.EncUint[uint64]) })(e, &v.CPURtPeriod)
+	}
+	if v.CPUIdle != nil {
+		e.Key(&first, "cpu_idle")
+		(func(e *jsonfast.Enc, p **int64) { jsonfast.EncPtr(e, p, jsonfast.EncInt[int64]) })(e, &v.CPUIdle)
+	}
+	if len(v.CPUs) != 0 {
+		e.Key(&first, "cpus")
+		(jsonfast.EncStr[string])(e, &v.CPUs)
+	}
+	if len(v.Mems) != 0 {
+		e.Key(&first, "mems")
+		(jsonfast.EncStr[string])(e, &v.Mems)
+	}
+	if v.PidsLimit != nil {
+		e.Key(&first, "pids_limit")
+		(func(e *jsonfast.Enc, p **int64) { jsonfast.EncPtr(e, p, jsonfast.EncInt[int64]) })(e, &v.PidsLimit)
+	}
+	if v.BlkioWeight != nil {
+		e.Key(&first, "blkio_weight")
+		(func(e *jsonfast.Enc, p **uint16) { jsonfast.EncPtr(e, p, jsonfast.EncUint[uint16]) })(e, &v.BlkioWeight)
+	}
+	if v.BlkioLeafWeight != nil {
+		e.Key(&first, "blkio_leaf_weight")
+		(func(e *jsonfast.Enc, p **uint16) { jsonfast.EncPtr(e, p, jsonfast.EncUint[uint16]) })(e, &v.BlkioLeafWeight)
+	}
+	if len(v.BlkioWeightDevice) != 0 {
+		e.Key(&first, "blkio_weight_device")
+		(func(e *jsonfast.Enc, p *[]configs.WeightDevice) { jsonfast.EncSlice(e, p, encconfigsWeightDevice) })(e, &v.BlkioWeightDevice)
+	}
+	if len(v.BlkioThrottleReadBps) != 0 {
+		e.Key(&first, "blkio_throttle_read_bps")
+		(func(e *jsonfast.Enc, p *[]configs.ThrottleDevice) { jsonfast.EncSlice(e, p, encconfigsThrottleDevice) })(e, &v.BlkioThrottleReadBps)
+	}
+	if len(v.BlkioThrottleWriteBps) != 0 {
+		e.Key(&first, "blkio_throttle_write_bps")
+		(func(e *jsonfast.Enc, p *[]configs.ThrottleDevice) { jsonfast.EncSlice(e, p, encconfigsThrottleDevice) })(e, &v.BlkioThrottleWriteBps)
+	}
+	if len(v.BlkioThrottleReadIOPS) != 0 {
+		e.Key(&first, "blkio_throttle_read_iops")
+		(func(e *jsonfast.Enc, p *[]configs.ThrottleDevice) { jsonfast.EncSlice(e, p, encconfigsThrottleDevice) })(e, &v.BlkioThrottleReadIOPS)
+	}
+	if len(v.BlkioThrottleWriteIOPS) != 0 {
+		e.Key(&first, "blkio_throttle_write_iops")
+		(func(e *jsonfast.Enc, p *[]configs.ThrottleDevice) { jsonfast.EncSlice(e, p, encconfigsThrottleDevice) })(e, &v.BlkioThrottleWriteIOPS)
+	}
+	if len(v.HugetlbLimits) != 0 {
+		e.Key(&first, "hugetlb_limits")
+		(func(e *jsonfast.Enc, p *[]configs.HugepageLimit) { jsonfast.EncSlice(e, p, encconfigsHugepageLimit) })(e, &v.HugetlbLimits)
+	}
+	if len(v.Rdma) != 0 {
+		e.Key(&first, "rdma")
+		(func(e *jsonfast.Enc, p *map[string]configs.RdmaLimit) { jsonfast.EncMap(e, p, encconfigsRdmaLimit) })(e, &v.Rdma)
+	}
+	if v.NetClsClassid != nil {
+		e.Key(&first, "net_cls_classid")
+		(func(e *jsonfast.Enc, p **uint32) { jsonfast.EncPtr(e, p, jsonfast.EncUint[uint32]) })(e, &v.NetClsClassid)
+	}
+	if len(v.NetPrioIfpriomap) != 0 {
+		e.Key(&first, "net_prio_ifpriomap")
+		(func(e *jsonfast.Enc, p *[]configs.IfPrioMap) { jsonfast.EncSlice(e, p, encconfigsIfPrioMap) })(e, &v.NetPrioIfpriomap)
+	}
+	if len(v.Unified) != 0 {
+		e.Key(&first, "unified")
+		(func(e *jsonfast.Enc, p *map[string]string) { jsonfast.EncMap(e, p, jsonfast.EncStr[string]) })(e, &v.Unified)
+	}
+	e.Byte('}')
+}
+
+// encconfigsSeccompSyscall encodes a configs.SeccompSyscall.
+func encconfigsSeccompSyscall(e *jsonfast.Enc, v *configs.SeccompSyscall) {
+	first := true
+	_ = first
+	e.Byte('{')
+	e.Key(&first, "names")
+	(func(e *jsonfast.Enc, p *[]string) { jsonfast.EncSlice(e, p, jsonfast.EncStr[string]) })(e, &v.Names)
+	e.Key(&first, "action")
+	(jsonfast.EncStr[string])(e, &v.Action)
+	if v.Errno != nil {
+		e.Key(&first, "errno")
+		(func(e *jsonfast.Enc, p **uint) { jsonfast.EncPtr(e, p, jsonfast.EncUint[uint]) })(e, &v.Errno)
+	}
+	if len(v.Args) != 0 {
+		e.Key(&first, "args")
+		(func(e *jsonfast.Enc, p *[]configs.SeccompArg) { jsonfast.EncSlice(e, p, encconfigsSeccompArg) })(e, &v.Args)
+	}
+	e.Byte('}')
+}
+
+// encconfigsDeviceRule encodes a configs.DeviceRule.
+func encconfigsDeviceRule(e *jsonfast.Enc, v *configs.DeviceRule) {
+	first := true
+	_ = first
+	e.Byte('{')
+	e.Key(&first, "allow")
+	(jsonfast.EncBool[bool])(e, &v.Allow)
+	e.Key(&first, "type")
+	(jsonfast.EncInt[int32])(e, &v.Type)
+	e.Key(&first, "major")
+	(jsonfast.EncInt[int64])(e, &v.Major)
+	e.Key(&first, "minor")
+	(jsonfast.EncInt[int64])(e, &v.Minor)
+	e.Key(&first, "access")
+	(jsonfast.EncStr[string])(e, &v.Access)
+	e.Byte('}')
+}
+
+// encconfigsWeightDevice encodes a configs.WeightDevice.
+func encconfigsWeightDevice(e *jsonfast.Enc, v *configs.WeightDevice) {
+	first := true
+	_ = first
+	e.Byte('{')
+	e.Key(&first, "major")
+	(jsonfast.EncInt[int64])(e, &v.Major)
+	e.Key(&first, "minor")
+	(jsonfast.EncInt[int64])(e, &v.Minor)
+	if v.Weight != nil {
+		e.Key(&first, "weight")
+		(func(e *jsonfast.Enc, p **uint16) { jsonfast.EncPtr(e, p, jsonfast.EncUint[uint16]) })(e, &v.Weight)
+	}
+	if v.LeafWeight != nil {
+		e.Key(&first, "leaf_weight")
+		(func(e *jsonfast.Enc, p **uint16) { jsonfast.EncPtr(e, p, jsonfast.EncUint[uint16]) })(e, &v.LeafWeight)
+	}
+	e.Byte('}')
+}
+
+// encconfigsThrottleDevice encodes a configs.ThrottleDevice.
+func encconfigsThrottleDevice(e *jsonfast.Enc, v *configs.ThrottleDevice) {
+	first := true
+	_ = first
+	e.Byte('{')
+	e.Key(&first, "major")
+	(jsonfast.EncInt[int64])(e, &v.Major)
+	e.Key(&first, "minor")
+	(jsonfast.EncInt[int64])(e, &v.Minor)
+	e.Key(&first, "rate")
+	(jsonfast.EncUint[uint64])(e, &v.Rate)
+	e.Byte('}')
+}
+
+// encconfigsHugepageLimit encodes a configs.HugepageLimit.
+func encconfigsHugepageLimit(e *jsonfast.Enc, v *configs.HugepageLimit) {
+	first := true
+	_ = first
+	e.Byte('{')
+	e.Key(&first, "pagesize")
+	(jsonfast.EncStr[string])(e, &v.Pagesize)
+	e.Key(&first, "limit")
+	(jsonfast.EncUint[uint64])(e, &v.Limit)
+	e.Byte('}')
+}
+
+// encconfigsRdmaLimit encodes a configs.RdmaLimit.
+func encconfigsRdmaLimit(e *jsonfast.Enc, v *configs.RdmaLimit) {
+	first := true
+	_ = first
+	e.Byte('{')
+	if v.HcaHandles != nil {
+		e.Key(&first, "hca_handles")
+		(func(e *jsonfast.Enc, p **uint32) { jsonfast.EncPtr(e, p, jsonfast.EncUint[uint32]) })(e, &v.HcaHandles)
+	}
+	if v.HcaObjects != nil {
+		e.Key(&first, "hca_objects")
+		(func(e *jsonfast.Enc, p **uint32) { jsonfast.EncPtr(e, p, jsonfast.EncUint[uint32]) })(e, &v.HcaObjects)
+	}
+	e.Byte('}')
+}
+
+// encconfigsIfPrioMap encodes a configs.IfPrioMap.
+func encconfigsIfPrioMap(e *jsonfast.Enc, v *configs.IfPrioMap) {
+	first := true
+	_ = first
+	e.Byte('{')
+	e.Key(&first, "interface")
+	(jsonfast.EncStr[string])(e, &v.Interface)
+	e.Key(&first, "priority")
+	(jsonfast.EncUint[uint32])(e, &v.Priority)
+	e.Byte('}')
+}
+
+// encconfigsSeccompArg encodes a configs.SeccompArg.
+func encconfigsSeccompArg(e *jsonfast.Enc, v *configs.SeccompArg) {
+	first := true
+	_ = first
+	e.Byte('{')
+	e.Key(&first, "index")
+	(jsonfast.EncUint[uint])(e, &v.Index)
+	e.Key(&first, "value")
+	(jsonfast.EncUint[uint64])(e, &v.Value)
+	if v.ValueTwo != 0 {
+		e.Key(&first, "value_two")
+		(jsonfast.EncUint[uint64])(e, &v.ValueTwo)
+	}
+	e.Key(&first, "op")
+	(jsonfast.EncStr[string])(e, &v.Op)
+	e.Byte('}')
+}
