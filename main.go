@@ -71,7 +71,12 @@ func newApp() *cli.App {
 	if gitCommit != "" {
 		v = append(v, "commit: "+gitCommit)
 	}
-	v = append(v, "spec: "+specs.Version, "go: "+runtime.Version(), "libseccomp: "+seccomp.LibraryVersion())
+	v = append(v, "spec: "+specs.Version, "go: "+runtime.Version())
+	// The libseccomp line is asked of libseccomp (a cgo call) only when
+	// the version is printed, not by every command.
+	cli.VersionPrinter = func(ctx *cli.Context) {
+		fmt.Fprintf(ctx.App.Writer, "%s version %s\nlibseccomp: %s\n", ctx.App.Name, ctx.App.Version, seccomp.LibraryVersion())
+	}
 	app := &cli.App{
 		Name:                   "husk",
 		Usage:                  usage,
