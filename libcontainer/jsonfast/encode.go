@@ -19,14 +19,19 @@ type Enc struct {
 
 var errGiveUp = errors.New("jsonfast: encode with encoding/json")
 
-// Marshal encodes *v with enc, or with encoding/json where enc gives up.
-func Marshal[T any](v *T, enc func(*Enc, *T)) ([]byte, error) {
+// Encode encodes *v with enc, or fails where enc gives up.
+func Encode[T any](v *T, enc func(*Enc, *T)) ([]byte, error) {
 	e := &Enc{buf: make([]byte, 0, 4096)}
 	enc(e, v)
-	if e.err != nil {
-		return json.Marshal(v)
+	return e.buf, e.err
+}
+
+// Marshal encodes *v with enc, or with encoding/json where enc gives up.
+func Marshal[T any](v *T, enc func(*Enc, *T)) ([]byte, error) {
+	if b, err := Encode(v, enc); err == nil {
+		return b, nil
 	}
-	return e.buf, nil
+	return json.Marshal(v)
 }
 
 // Byte appends a delimiter.
@@ -177,9 +182,3 @@ func EncMarshaler[T any, PT interface {
 	}
 	e.buf = append(e.buf, b...)
 }
-
-// EncNever gives up: an interface value is encoding/json's to encode.
-func EncNever[T any](e *Enc, _ *T) { e.err = errGiveUp }
-
-// Err is why the encoder gave up, or nil.
-func (e *Enc) Err() error { return e.err }

@@ -183,23 +183,6 @@ func Uint[T ~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~uintptr](d *Dec, p *
 	return nil
 }
 
-// Float decodes a number into a float.
-func Float[T ~float32 | ~float64](d *Dec, p *T) error {
-	if d.Null() {
-		return nil
-	}
-	s, err := d.scalar('0')
-	if err != nil {
-		return err
-	}
-	n, err := strconv.ParseFloat(s, int(unsafe.Sizeof(*p))*8)
-	if err != nil {
-		return ErrFallback
-	}
-	*p = T(n)
-	return nil
-}
-
 // Ptr decodes into *pp, made if nil; null makes it nil.
 func Ptr[T any](d *Dec, pp **T, elem func(*Dec, *T) error) error {
 	if d.Null() {

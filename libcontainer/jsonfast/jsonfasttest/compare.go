@@ -1,21 +1,25 @@
-package jsonfast
+// Package jsonfasttest holds the generated decoders to encoding/json, for
+// the tests beside them.
+package jsonfasttest
 
 import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+
+	"github.com/husk-runtime/husk/libcontainer/jsonfast"
 )
 
 // Compare decodes data with dec and with encoding/json, for the tests of
 // generated decoders: where dec decodes, it must decode what
 // json.Unmarshal does, and json.Unmarshal must accept the input too. fast
 // says whether dec decoded it.
-func Compare[T any](data []byte, dec func(*Dec, *T) error) (fast bool, err error) {
+func Compare[T any](data []byte, dec func(*jsonfast.Dec, *T) error) (fast bool, err error) {
 	var f, ref T
-	ferr := Decode(data, &f, dec)
+	ferr := jsonfast.Decode(data, &f, dec)
 	rerr := json.Unmarshal(data, &ref)
 	switch {
-	case ferr == ErrFallback:
+	case ferr == jsonfast.ErrFallback:
 		return false, nil
 	case ferr != nil:
 		return false, fmt.Errorf("%q: the fast decoder failed with %v, not ErrFallback", data, ferr)
