@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/husk-runtime/husk/libcontainer/configs"
+	"github.com/husk-runtime/husk/libcontainer/system"
 	"golang.org/x/sys/unix"
 )
 
@@ -87,16 +88,15 @@ func WriteFile(dir, file, value string) error {
 	var old []byte
 	if j != nil {
 		var err error
-		if old, err = os.ReadFile(p); err != nil {
+		if old, err = system.ReadFile(p); err != nil {
 			return fmt.Errorf("cgroup: read %s: %w", p, unwrap(err))
 		}
 	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("cgroup: open %s: %w", p, unwrap(err))
-	}
-	defer f.Close()
-	if _, err := f.WriteString(value); err != nil {
+	if err := system.WriteFile(p, value); err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) && pe.Op == "open" {
+			return fmt.Errorf("cgroup: open %s: %w", p, pe.Err)
+		}
 		return fmt.Errorf("cgroup: write %q to %s: %w", value, p, unwrap(err))
 	}
 	if j != nil {
@@ -138,7 +138,7 @@ func ReadFile(dir, file string) (string, error) {
 	if w := dry(); w != nil {
 		return dryRead(w, dir, file)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, file))
+	b, err := system.ReadFile(filepath.Join(dir, file))
 	return strings.TrimSpace(string(b)), err
 }
 
@@ -163,7 +163,7 @@ func ReadProcs(dir string) ([]int, error) {
 		if !d.IsDir() {
 			return nil
 		}
-		b, err := os.ReadFile(filepath.Join(p, "cgroup.procs"))
+		b, err := system.ReadFile(filepath.Join(p, "cgroup.procs"))
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				return nil
