@@ -1,8 +1,8 @@
-// Package gen writes jsonfast decoders for Go types: one function per
-// struct type, a switch over its JSON member names, following
-// encoding/json's rules for names (tags, "-", embedded structs) and kinds.
-// What it cannot decode it refuses at generation time, or leaves to
-// encoding/json at run time (jsonfast.Never).
+// Package gen writes jsonfast decoders and encoders for Go types: one
+// function per struct type (a decoder's is a switch over its JSON member
+// names), following encoding/json's rules for names (tags, "-", embedded
+// structs) and kinds. What it cannot handle it refuses at generation time,
+// or leaves to encoding/json at run time (jsonfast.Never).
 package gen
 
 import (
@@ -123,122 +123,85 @@ var (
 	textType        = reflect.TypeFor[interface{ UnmarshalText([]byte) error }]()
 )
 
-// decoder returns an expression of type func(*jsonfast.Dec, *T) error.
-func (g *generator) decoder(t reflect.Type) (string, error) {
-	if t == timeType || reflect.PointerTo(t).Implements(unmarshalerType) {
-		return fmt.Sprintf("jsonfast.Unmarshaler[%s]", g.typeName(t)), nil
-	}
-	if reflect.PointerTo(t).Implements(textType) {
-		return "", fmt.Errorf("%v: a TextUnmarshaler", t)
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return fmt.Sprintf("jsonfast.Str[%s]", g.typeName(t)), nil
-	case reflect.Bool:
-		return fmt.Sprintf("jsonfast.Bool[%s]", g.typeName(t)), nil
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return fmt.Sprintf("jsonfast.Int[%s]", g.typeName(t)), nil
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return fmt.Sprintf("jsonfast.Uint[%s]", g.typeName(t)), nil
-	case reflect.Interface:
-		return fmt.Sprintf("jsonfast.Never[%s]", g.typeName(t)), nil
-	case reflect.Struct:
-		name, ok := g.funcs[t]
-		if !ok {
-			name = "dec" + strings.NewReplacer("-", "", ".", "").Replace(g.typeName(t))
-			g.funcs[t] = name
-			g.queue = append(g.queue, t)
-		}
-		return name, nil
-	case reflect.Pointer:
-		e, err := g.decoder(t.Elem())
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("func(d *jsonfast.Dec, p *%s) error { return jsonfast.Ptr(d, p, %s) }", g.typeName(t), e), nil
-	case reflect.Slice:
-		if t.Elem().Kind() == reflect.Uint8 {
-			return "", fmt.Errorf("%v: []byte is base64 in encoding/json", t)
-		}
-		e, err := g.decoder(t.Elem())
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("func(d *jsonfast.Dec, p *%s) error { return jsonfast.Slice(d, p, %s) }", g.typeName(t), e), nil
-	case reflect.Array:
-		e, err := g.decoder(t.Elem())
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("func(d *jsonfast.Dec, p *%s) error { return jsonfast.Array(d, p[:], %s) }", g.typeName(t), e), nil
-	case reflect.Map:
-		if t.Key().Kind() != reflect.String {
-			return "", fmt.Errorf("%v: map key is not a string", t)
-		}
-		e, err := g.decoder(t.Elem())
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("func(d *jsonfast.Dec, p *%s) error { return jsonfast.Map(d, p, %s) }", g.typeName(t), e), nil
-	}
-	return "", fmt.Errorf("%v: kind %v", t, t.Kind())
+// side is what differs between writing decoders and encoders.
+type side struct {
+	prefix  string       // of the runtime helpers: jsonfast.<prefix>Str, ...
+	own     reflect.Type // the interface of a type's own codec (UnmarshalJSON)
+	ownFunc string       // the helper that calls it
+	text    reflect.Type // encoding/json would use this one: refused
+	wrap    string       // a composite's function: type, helper, argument, element
+	funcs   map[reflect.Type]string
+	queue   *[]reflect.Type
+	naming  string // a struct's function: naming + its type's name
+	iface   bool   // an interface value has a helper (it gives up at run time)
 }
 
-// encoder returns an expression of type func(*jsonfast.Enc, *T).
-func (g *generator) encoder(t reflect.Type) (string, error) {
-	if t == timeType || reflect.PointerTo(t).Implements(marshalerType) {
-		return fmt.Sprintf("jsonfast.EncMarshaler[%s]", g.typeName(t)), nil
+func (g *generator) decoders() *side {
+	return &side{own: unmarshalerType, ownFunc: "Unmarshaler", text: textType,
+		wrap:  "func(d *jsonfast.Dec, p *%s) error { return jsonfast.%s(d, %s, %s) }",
+		funcs: g.funcs, queue: &g.queue, naming: "dec", iface: true}
+}
+
+func (g *generator) encoders() *side {
+	return &side{prefix: "Enc", own: marshalerType, ownFunc: "EncMarshaler", text: textMarshalType,
+		wrap:  "func(e *jsonfast.Enc, p *%s) { jsonfast.%s(e, %s, %s) }",
+		funcs: g.encs, queue: &g.equeue, naming: "enc"}
+}
+
+// codec returns an expression of type func(*jsonfast.Dec, *T) error (a
+// decoder) or func(*jsonfast.Enc, *T) (an encoder) for t.
+func (g *generator) codec(s *side, t reflect.Type) (string, error) {
+	if t == timeType || reflect.PointerTo(t).Implements(s.own) {
+		return fmt.Sprintf("jsonfast.%s[%s]", s.ownFunc, g.typeName(t)), nil
 	}
-	if reflect.PointerTo(t).Implements(textMarshalType) {
-		return "", fmt.Errorf("%v: a TextMarshaler", t)
+	if reflect.PointerTo(t).Implements(s.text) {
+		return "", fmt.Errorf("%v: a %v", t, s.text)
 	}
-	switch t.Kind() {
-	case reflect.String:
-		return fmt.Sprintf("jsonfast.EncStr[%s]", g.typeName(t)), nil
-	case reflect.Bool:
-		return fmt.Sprintf("jsonfast.EncBool[%s]", g.typeName(t)), nil
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return fmt.Sprintf("jsonfast.EncInt[%s]", g.typeName(t)), nil
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return fmt.Sprintf("jsonfast.EncUint[%s]", g.typeName(t)), nil
-	case reflect.Struct:
-		name, ok := g.encs[t]
-		if !ok {
-			name = "enc" + strings.NewReplacer("-", "", ".", "").Replace(g.typeName(t))
-			g.encs[t] = name
-			g.equeue = append(g.equeue, t)
-		}
-		return name, nil
-	case reflect.Pointer:
-		e, err := g.encoder(t.Elem())
+	scalar := func(helper string) (string, error) {
+		return fmt.Sprintf("jsonfast.%s%s[%s]", s.prefix, helper, g.typeName(t)), nil
+	}
+	composite := func(helper, arg string) (string, error) {
+		e, err := g.codec(s, t.Elem())
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("func(e *jsonfast.Enc, p *%s) { jsonfast.EncPtr(e, p, %s) }", g.typeName(t), e), nil
+		return fmt.Sprintf(s.wrap, g.typeName(t), s.prefix+helper, arg, e), nil
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return scalar("Str")
+	case reflect.Bool:
+		return scalar("Bool")
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return scalar("Int")
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return scalar("Uint")
+	case reflect.Interface:
+		if s.iface {
+			return scalar("Never")
+		}
+	case reflect.Struct:
+		name, ok := s.funcs[t]
+		if !ok {
+			name = s.naming + strings.NewReplacer("-", "", ".", "").Replace(g.typeName(t))
+			s.funcs[t] = name
+			*s.queue = append(*s.queue, t)
+		}
+		return name, nil
+	case reflect.Pointer:
+		return composite("Ptr", "p")
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 {
 			return "", fmt.Errorf("%v: []byte is base64 in encoding/json", t)
 		}
-		e, err := g.encoder(t.Elem())
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("func(e *jsonfast.Enc, p *%s) { jsonfast.EncSlice(e, p, %s) }", g.typeName(t), e), nil
+		return composite("Slice", "p")
 	case reflect.Array:
-		e, err := g.encoder(t.Elem())
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("func(e *jsonfast.Enc, p *%s) { jsonfast.EncArray(e, p[:], %s) }", g.typeName(t), e), nil
+		return composite("Array", "p[:]")
 	case reflect.Map:
 		if t.Key().Kind() != reflect.String {
 			return "", fmt.Errorf("%v: map key is not a string", t)
 		}
-		e, err := g.encoder(t.Elem())
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("func(e *jsonfast.Enc, p *%s) { jsonfast.EncMap(e, p, %s) }", g.typeName(t), e), nil
+		return composite("Map", "p")
 	}
 	return "", fmt.Errorf("%v: kind %v", t, t.Kind())
 }
@@ -269,7 +232,7 @@ func (g *generator) structEnc(t reflect.Type) error {
 	name := g.encs[t]
 	var b bytes.Buffer
 	for _, f := range fs {
-		enc, err := g.encoder(f.typ)
+		enc, err := g.codec(g.encoders(), f.typ)
 		if err != nil {
 			return fmt.Errorf("%v%s: %w", t, f.path, err)
 		}
@@ -377,7 +340,7 @@ func (g *generator) structFunc(t reflect.Type) error {
 	var names []string
 	var cases bytes.Buffer
 	for _, f := range fs {
-		dec, err := g.decoder(f.typ)
+		dec, err := g.codec(g.decoders(), f.typ)
 		if err != nil {
 			return fmt.Errorf("%v%s: %w", t, f.path, err)
 		}
