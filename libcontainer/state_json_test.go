@@ -32,6 +32,9 @@ func stateSeeds() [][]byte {
 		Config: &configs.Config{Rootfs: "/b/rootfs", Cgroup: &configs.Cgroup{}}, CgroupPaths: map[string]string{"": "/sys/fs/cgroup/x"}})
 	return [][]byte{good, []byte(`{}`), []byte(`{"id":"c","created":"2026-12-06T08:53:00.1+01:00"}`),
 		[]byte(`{"created":"bogus"}`), []byte(`{"created":null,"config":null}`), []byte(`{"init_pid":1e3}`),
+		// A Go array (console_size [2]uint16): short, long and null.
+		[]byte(`{"process":{"console_size":[7]}}`), []byte(`{"process":{"console_size":[1,2,3]}}`),
+		[]byte(`{"process":{"console_size":null,"args":null,"env":[null,"a"]}}`),
 		[]byte(`{"id":"<a&b>\u2028\u0001\b\f\t","bundle":"\ud800","cgroup_paths":{"b":"1","a":"2"},"process":{"args":[]}}`)}
 }
 
