@@ -4,8 +4,10 @@
 // encoding/json builds its per-type tables on first use: in a process that
 // lives for milliseconds that is every use, and it cost a create 1-1.5 ms
 // and every command that reads state.json about 1 ms. The decoders here
-// are generated (gen/, `go generate`) from the types themselves and read
-// tokens with encoding/json/jsontext.
+// are generated from the types themselves (gen/; the test beside each
+// generated file rewrites it with -update) and read tokens with
+// encoding/json/jsontext; state.json is written by a generated encoder
+// (Enc) too.
 //
 // They are a fast path, not a second definition of JSON: a decoder either
 // produces exactly what encoding/json.Unmarshal would, or gives up with
@@ -13,8 +15,8 @@
 // decides what the input means and words its errors. They give up on
 // anything but the plain case: a syntax or type error, a number that does
 // not fit, a name that matches a field only without regard to case, a
-// duplicate name, invalid UTF-8. FuzzDecoders in each package that uses
-// them holds them to that.
+// duplicate name, invalid UTF-8. FuzzDecoders (specconv) and
+// FuzzStateDecoder (libcontainer) hold them to that.
 package jsonfast
 
 import (
