@@ -9,9 +9,9 @@ import (
 )
 
 // Enc writes one JSON value as json.Marshal would, byte for byte; where it
-// would not be sure to (invalid UTF-8, an interface value, a
-// MarshalJSON's own output that needs work), it gives up and Marshal uses
-// encoding/json.
+// would not be sure to (invalid UTF-8, a MarshalJSON's own output that
+// needs work), it gives up and Marshal uses encoding/json. (A type with an
+// interface field gets no generated encoder at all.)
 type Enc struct {
 	buf []byte
 	err error
