@@ -129,19 +129,19 @@ func hostID(ms []configs.IDMap, id uint32) int {
 }
 
 func writeIDMaps(pid int, cfg *configs.Config) error {
-	format := func(ms []configs.IDMap) []byte {
+	format := func(ms []configs.IDMap) string {
 		var b strings.Builder
 		for _, m := range ms {
 			fmt.Fprintf(&b, "%d %d %d\n", m.ContainerID, m.HostID, m.Size)
 		}
-		return []byte(b.String())
+		return b.String()
 	}
 	proc := "/proc/" + strconv.Itoa(pid)
 	if os.Geteuid() == 0 {
-		if err := os.WriteFile(proc+"/uid_map", format(cfg.UIDMappings), 0); err != nil {
+		if err := system.WriteFile(proc+"/uid_map", format(cfg.UIDMappings)); err != nil {
 			return fmt.Errorf("write uid_map: %w", err)
 		}
-		if err := os.WriteFile(proc+"/gid_map", format(cfg.GIDMappings), 0); err != nil {
+		if err := system.WriteFile(proc+"/gid_map", format(cfg.GIDMappings)); err != nil {
 			return fmt.Errorf("write gid_map: %w", err)
 		}
 		return nil
@@ -153,17 +153,17 @@ func writeIDMaps(pid int, cfg *configs.Config) error {
 		return len(ms) == 1 && ms[0].Size == 1 && int(ms[0].HostID) == id
 	}
 	if own(cfg.UIDMappings, os.Geteuid()) {
-		if err := os.WriteFile(proc+"/uid_map", format(cfg.UIDMappings), 0); err != nil {
+		if err := system.WriteFile(proc+"/uid_map", format(cfg.UIDMappings)); err != nil {
 			return fmt.Errorf("write uid_map: %w", err)
 		}
 	} else if err := idmapHelper("newuidmap", "/etc/subuid", pid, cfg.UIDMappings); err != nil {
 		return fmt.Errorf("linux.uidMappings: %w", err)
 	}
 	if own(cfg.GIDMappings, os.Getegid()) {
-		if err := os.WriteFile(proc+"/setgroups", []byte("deny"), 0); err != nil {
+		if err := system.WriteFile(proc+"/setgroups", "deny"); err != nil {
 			return fmt.Errorf("write setgroups: %w", err)
 		}
-		if err := os.WriteFile(proc+"/gid_map", format(cfg.GIDMappings), 0); err != nil {
+		if err := system.WriteFile(proc+"/gid_map", format(cfg.GIDMappings)); err != nil {
 			return fmt.Errorf("write gid_map: %w", err)
 		}
 	} else if err := idmapHelper("newgidmap", "/etc/subgid", pid, cfg.GIDMappings); err != nil {
@@ -180,7 +180,7 @@ func writeTimeOffsets(pid int, cfg *configs.Config) error {
 	if t, ok := cfg.Namespace(configs.NEWTIME); !ok || t.Path != "" || cfg.TimeOffsets == "" {
 		return nil
 	}
-	if err := os.WriteFile("/proc/"+strconv.Itoa(pid)+"/timens_offsets", []byte(cfg.TimeOffsets), 0); err != nil {
+	if err := system.WriteFile("/proc/"+strconv.Itoa(pid)+"/timens_offsets", cfg.TimeOffsets); err != nil {
 		return fmt.Errorf("linux.timeOffsets: %w", err)
 	}
 	return nil

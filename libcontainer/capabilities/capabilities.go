@@ -3,11 +3,11 @@
 package capabilities
 
 import (
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/husk-runtime/husk/libcontainer/system"
 	"golang.org/x/sys/unix"
 )
 
@@ -37,7 +37,7 @@ var Names = map[string]int{
 
 // LastCap is the highest capability the running kernel knows.
 var LastCap = sync.OnceValue(func() int {
-	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	b, err := system.ReadFile("/proc/sys/kernel/cap_last_cap")
 	if err == nil {
 		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
 			return n

@@ -223,7 +223,7 @@ func rmdir(p string) error {
 // OwnCgroups parses /proc/self/cgroup: hierarchy (Hierarchy key) →
 // cgroup path.
 func OwnCgroups() (Paths, error) {
-	b, err := os.ReadFile("/proc/self/cgroup")
+	b, err := system.ReadFile("/proc/self/cgroup")
 	if err != nil {
 		return nil, err
 	}

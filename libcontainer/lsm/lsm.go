@@ -4,16 +4,16 @@
 package lsm
 
 import (
-	"os"
 	"strings"
 	"sync"
 
+	"github.com/husk-runtime/husk/libcontainer/system"
 	"golang.org/x/sys/unix"
 )
 
 // AppArmorEnabled reports whether the kernel enforces AppArmor.
 var AppArmorEnabled = sync.OnceValue(func() bool {
-	b, err := os.ReadFile("/sys/module/apparmor/parameters/enabled")
+	b, err := system.ReadFile("/sys/module/apparmor/parameters/enabled")
 	return err == nil && strings.HasPrefix(string(b), "Y")
 })
 

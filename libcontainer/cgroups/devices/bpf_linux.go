@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"github.com/husk-runtime/husk/libcontainer/diag"
-	"os"
 	"runtime"
 	"unsafe"
 
 	"github.com/husk-runtime/husk/libcontainer/configs"
+	"github.com/husk-runtime/husk/libcontainer/system"
 	"golang.org/x/sys/unix"
 )
 
@@ -263,7 +263,7 @@ func skip(err error, rs *ruleset, old []uint32) bool {
 // inUserNamespace reports whether husk runs in a user namespace other than
 // the initial one, whose uid_map is the identity over every id.
 func inUserNamespace() bool {
-	b, err := os.ReadFile("/proc/self/uid_map")
+	b, err := system.ReadFile("/proc/self/uid_map")
 	if err != nil {
 		return false
 	}
