@@ -155,6 +155,25 @@ func containerdPluginOK(list, typ, id string) bool {
 
 // teardown removes every container, stops the daemon and checks that
 // nothing of the runtime's is left: no process, mount, cgroup or state.
+// stopContainerd stops a containerd a test started (SIGTERM; SIGKILL and
+// an error if it has not exited within cmdTimeout) and kills the shims of
+// its socket that outlive it: they are ours, and leaks (an error each).
+func stopContainerd(t *testing.T, daemon *exec.Cmd, exited chan error, sock string) {
+	daemon.Process.Signal(syscall.SIGTERM) // nothing, if it has exited
+	select {
+	case <-exited:
+	case <-time.After(cmdTimeout):
+		daemon.Process.Kill()
+		<-exited
+		t.Errorf("containerd did not stop on SIGTERM")
+	}
+	// A shim's -address is its daemon's socket.
+	for _, pid := range containerdProcsWith("-address\x00" + sock + "\x00") {
+		t.Errorf("shim %d left running", pid)
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
 func (c *containerdEnv) teardown(t *testing.T, daemon *exec.Cmd, exited chan error, madeDirs []string) {
 	c.mu.Lock()
 	ids := append([]string(nil), c.ids...)
@@ -169,21 +188,7 @@ func (c *containerdEnv) teardown(t *testing.T, daemon *exec.Cmd, exited chan err
 		t.Errorf("tasks left: %s", c.ctr("tasks", "ls"))
 	}
 
-	daemon.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(cmdTimeout):
-		daemon.Process.Kill()
-		<-exited
-		t.Errorf("containerd did not stop on SIGTERM")
-	}
-
-	// Shims of this daemon (their -address is its socket) outliving their
-	// tasks are leaks; they are ours, so they are killed.
-	for _, pid := range containerdProcsWith("-address\x00" + c.sock + "\x00") {
-		t.Errorf("shim %d left running", pid)
-		syscall.Kill(pid, syscall.SIGKILL)
-	}
+	stopContainerd(t, daemon, exited, c.sock)
 	for _, id := range ids {
 		sum := sha256.Sum256([]byte(filepath.Join(c.sock, c.ns, id)))
 		os.Remove(filepath.Join(containerdShimSocketDir, hex.EncodeToString(sum[:])))

@@ -514,19 +514,8 @@ func critestTeardown(t *testing.T, dir, sock, runcRoot string, daemon *exec.Cmd,
 		for _, id := range strings.Fields(ctr("containers", "ls", "-q").Stdout) {
 			ctr("containers", "delete", id)
 		}
-		daemon.Process.Signal(syscall.SIGTERM)
 	}
-	select {
-	case <-exited:
-	case <-time.After(cmdTimeout):
-		daemon.Process.Kill()
-		<-exited
-		t.Errorf("containerd did not stop on SIGTERM")
-	}
-	for _, pid := range containerdProcsWith("-address\x00" + sock + "\x00") {
-		t.Errorf("shim %d left running", pid)
-		syscall.Kill(pid, syscall.SIGKILL)
-	}
+	stopContainerd(t, daemon, exited, sock)
 	for _, d := range madeDirs {
 		os.Remove(d)
 	}
