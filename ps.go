@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/husk-runtime/husk/libcontainer/timerslack"
 	"github.com/urfave/cli/v2"
 )
 
@@ -44,7 +45,11 @@ var psCommand = &cli.Command{
 		if len(args) == 0 {
 			args = []string{"-ef"}
 		}
-		out, err := exec.Command("ps", args...).CombinedOutput()
+		var out []byte
+		err = timerslack.AsCaller(func() (err error) {
+			out, err = exec.Command("ps", args...).CombinedOutput()
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("%w: %s", err, out)
 		}

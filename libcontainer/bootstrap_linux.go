@@ -14,6 +14,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/netdev"
 	"github.com/husk-runtime/husk/libcontainer/nsenter"
 	"github.com/husk-runtime/husk/libcontainer/system"
+	"github.com/husk-runtime/husk/libcontainer/timerslack"
 )
 
 // bootstrap drives the C stage: namespaces, uid/gid maps, the final pid.
@@ -197,7 +198,11 @@ func idmapHelper(helper, subFile string, pid int, ms []configs.IDMap) error {
 	for _, m := range ms {
 		args = append(args, strconv.FormatUint(uint64(m.ContainerID), 10), strconv.FormatUint(uint64(m.HostID), 10), strconv.FormatUint(uint64(m.Size), 10))
 	}
-	out, err := exec.Command(path, args...).CombinedOutput()
+	var out []byte
+	err = timerslack.AsCaller(func() (err error) {
+		out, err = exec.Command(path, args...).CombinedOutput()
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("%s %s: %w: %s (the ranges must be yours in %s)", helper, strings.Join(args, " "), err, strings.TrimSpace(string(out)), subFile)
 	}

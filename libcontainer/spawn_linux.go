@@ -23,6 +23,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/lsm"
 	"github.com/husk-runtime/husk/libcontainer/plan"
 	"github.com/husk-runtime/husk/libcontainer/system"
+	"github.com/husk-runtime/husk/libcontainer/timerslack"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -164,7 +165,11 @@ func (sp *spawned) fork(o forkOptions) (fds *fdTable, tasks []string, err error)
 		attr.Sys.UseCgroupFD, attr.Sys.CgroupFD = true, cgfd
 	}
 	sort.Strings(tasks)
-	pid0, err := syscall.ForkExec("/proc/self/fd/"+strconv.Itoa(exeFd), []string{"husk", "init", strconv.Itoa(fds.socket)}, attr)
+	var pid0 int
+	err = timerslack.AsCaller(func() (err error) {
+		pid0, err = syscall.ForkExec("/proc/self/fd/"+strconv.Itoa(exeFd), []string{"husk", "init", strconv.Itoa(fds.socket)}, attr)
+		return err
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("start init: %w", err)
 	}

@@ -20,6 +20,8 @@ import (
 
 	"github.com/checkpoint-restore/go-criu/v8/rpc"
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/libcontainer/timerslack"
 )
 
 // MinVersion is the oldest CRIU husk uses (as major*10000+minor*100+
@@ -95,7 +97,11 @@ func Usable() error {
 	if err != nil {
 		return ErrNotFound
 	}
-	if err := exec.Command(path, "check").Run(); err != nil {
+	check := exec.Command(path, "check")
+	if err := timerslack.AsCaller(check.Start); err != nil {
+		return fmt.Errorf("criu check: %w", err)
+	}
+	if err := check.Wait(); err != nil {
 		return fmt.Errorf("criu check: %w", err)
 	}
 	return nil
@@ -164,7 +170,7 @@ func Run(req *rpc.CriuReq, o Options) (*rpc.CriuResp, error) {
 		cmd.Stderr = o.Stdio[2]
 	}
 	cmd.ExtraFiles = append([]*os.File{theirs}, o.ExtraFiles...)
-	err = cmd.Start()
+	err = timerslack.AsCaller(cmd.Start)
 	theirs.Close() // CRIU's death then ends our reads
 	if err != nil {
 		return nil, fmt.Errorf("start criu: %w", err)

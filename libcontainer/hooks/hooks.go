@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/husk-runtime/husk/libcontainer/configs"
+	"github.com/husk-runtime/husk/libcontainer/timerslack"
 )
 
 // The hook kinds, by the spec's names, in lifecycle order.
@@ -93,7 +94,10 @@ func run(h configs.Hook, state []byte, dir string) error {
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
 	cmd.WaitDelay = time.Second
-	err := cmd.Run()
+	err := timerslack.AsCaller(cmd.Start)
+	if err == nil {
+		err = cmd.Wait()
+	}
 	if err == nil {
 		return nil
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/criu"
 	"github.com/husk-runtime/husk/libcontainer/lsm"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
+	"github.com/husk-runtime/husk/libcontainer/timerslack"
 	"golang.org/x/sys/unix"
 )
 
@@ -194,7 +195,7 @@ func idmapped(paths []string) []Item {
 		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 65534, Size: 1}},
 		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 65534, Size: 1}},
 	}
-	if err := cmd.Start(); err != nil {
+	if err := timerslack.AsCaller(cmd.Start); err != nil {
 		return []Item{{Name: name, Status: Missing, Detail: "cannot make a user namespace: " + err.Error(), Cost: cost}}
 	}
 	defer func() {

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/husk-runtime/husk/libcontainer/configs"
+	"github.com/husk-runtime/husk/libcontainer/timerslack"
 	"golang.org/x/sys/unix"
 )
 
@@ -28,14 +29,18 @@ func New(uids, gids []configs.IDMap) (*os.File, error) {
 		return nil, err
 	}
 	defer w.Close()
-	pid, err := syscall.ForkExec("/proc/self/exe", []string{"husk", "userns-hold"}, &syscall.ProcAttr{
-		Env:   []string{},
-		Files: []uintptr{r.Fd()},
-		Sys: &syscall.SysProcAttr{
-			Cloneflags:  unix.CLONE_NEWUSER,
-			UidMappings: toSys(uids),
-			GidMappings: toSys(gids),
-		},
+	var pid int
+	err = timerslack.AsCaller(func() (err error) {
+		pid, err = syscall.ForkExec("/proc/self/exe", []string{"husk", "userns-hold"}, &syscall.ProcAttr{
+			Env:   []string{},
+			Files: []uintptr{r.Fd()},
+			Sys: &syscall.SysProcAttr{
+				Cloneflags:  unix.CLONE_NEWUSER,
+				UidMappings: toSys(uids),
+				GidMappings: toSys(gids),
+			},
+		})
+		return err
 	})
 	r.Close()
 	if err != nil {

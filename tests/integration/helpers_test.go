@@ -451,6 +451,9 @@ type invokeOpts struct {
 	extraFiles []*os.File
 	// started, if set, receives the runtime's pid once it runs.
 	started chan<- int
+	// timerSlack, if set, is the timer slack (ns) the runtime starts
+	// with: it is exec'd from a shell that sets its own.
+	timerSlack uint64
 }
 
 // invoke runs the binary with args and returns what it printed and its exit
@@ -480,6 +483,10 @@ func invoke(o invokeOpts, args ...string) result {
 
 	if systemdCgroup && o.bin == "" {
 		args = append([]string{"--systemd-cgroup"}, args...)
+	}
+	if o.timerSlack != 0 {
+		args = append([]string{"-c", `echo "$0" >/proc/self/timerslack_ns && exec "$@"`, strconv.FormatUint(o.timerSlack, 10), bin}, args...)
+		bin = "/bin/sh"
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -508,5 +509,51 @@ func TestTimeOffsetsWithUserNamespace(t *testing.T) {
 	r := e.runFG(second, "tns2")
 	if got := timeOffsets(r.Stdout); r.Code != 0 || got["boottime"] != "42 0" || got["monotonic"] != "0 0" {
 		t.Errorf("offsets with a joined user namespace: %s", r)
+	}
+}
+
+// The container's init, an exec'd process and the hooks run with the timer
+// slack of the runtime's caller, whatever the runtime's own threads use
+// (husk's are at 1 ms, a process inherits the slack of the thread that
+// forks it).
+func TestTimerSlackIsTheCallers(t *testing.T) {
+	e := newEnv(t)
+	const caller = 123000 // ns: below husk's own 1 ms
+	opts := invokeOpts{timerSlack: caller}
+	b := e.newBundle(withOut(), withArgs("cat", "/proc/self/timerslack_ns"))
+	b.Spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c",
+		fmt.Sprintf("cat /proc/self/timerslack_ns > %s; cat /proc/$PPID/timerslack_ns > %s", b.outFile("hook"), b.outFile("runtime"))}}}}
+	b.write(t)
+	e.track("slack-run")
+	r := e.runOpts(opts, "run", "--bundle", b.Dir, "slack-run")
+	if r.Code != 0 {
+		t.Fatalf("%s", r)
+	}
+	want := strconv.Itoa(caller)
+	if got := strings.TrimSpace(r.Stdout); got != want {
+		t.Errorf("container's init: timer slack %q, want the caller's %s", got, want)
+	}
+	if got := strings.TrimSpace(readFile(t, b.outFile("hook"))); got != want {
+		t.Errorf("createRuntime hook: timer slack %q, want the caller's %s", got, want)
+	}
+	if isHusk() {
+		// What makes the checks above mean something: husk's own
+		// threads do not run with the caller's slack.
+		if got := strings.TrimSpace(readFile(t, b.outFile("runtime"))); got != "1000000" {
+			t.Errorf("husk's own timer slack %q, want 1000000", got)
+		}
+	}
+
+	sleeper := e.newBundle(withArgs("sleep", "1000"))
+	e.track("slack-exec")
+	if r := e.runOpts(opts, "run", "--detach", "--bundle", sleeper.Dir, "slack-exec"); r.Code != 0 {
+		t.Fatalf("%s", r)
+	}
+	r = e.runOpts(opts, "exec", "slack-exec", "cat", "/proc/self/timerslack_ns")
+	if r.Code != 0 {
+		t.Fatalf("%s", r)
+	}
+	if got := strings.TrimSpace(r.Stdout); got != want {
+		t.Errorf("exec'd process: timer slack %q, want the caller's %s", got, want)
 	}
 }
