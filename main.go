@@ -22,6 +22,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/diag"
 	"github.com/husk-runtime/husk/libcontainer/logs"
 	_ "github.com/husk-runtime/husk/libcontainer/nsenter" // the C stage of `husk init`
+	_ "github.com/husk-runtime/husk/libcontainer/prefault"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"

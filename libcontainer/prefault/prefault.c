@@ -1,0 +1,61 @@
+/*
+ * Map the husk binary's code, read-only data, data and bss before the Go
+ * runtime touches them a page at a time (see prefault.go for why).
+ */
+#define _GNU_SOURCE
+#include <link.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* Set when the constructor ran: prefault.go then populates the heap. */
+int husk_prefaulted;
+
+static int populate_segments(struct dl_phdr_info *info, size_t size, void *data)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), relro_end = 0;
+	(void)size;
+	(void)data;
+
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_GNU_RELRO)
+			relro_end = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + page - 1) & ~(page - 1);
+	}
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t start = (info->dlpi_addr + ph->p_vaddr) & ~(page - 1), end;
+
+		if (ph->p_type != PT_LOAD)
+			continue;
+		if (ph->p_flags & PF_W) {
+			/* .data and .bss, past what RELRO made read-only. */
+			end = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+			if (start < relro_end)
+				start = relro_end;
+			if (start < end)
+				madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+		} else {
+			end = info->dlpi_addr + ph->p_vaddr + ph->p_filesz;
+			madvise((void *)start, end - start, MADV_POPULATE_READ);
+		}
+	}
+	return 1; /* the executable is the first object: done */
+}
+
+__attribute__((constructor)) static void husk_prefault(int argc, char **argv)
+{
+	/* The C stage of `husk init` runs a few pages of C, then execs. */
+	if (argc >= 2 && (strcmp(argv[1], "init") == 0 || strcmp(argv[1], "userns-hold") == 0))
+		return;
+	dl_iterate_phdr(populate_segments, NULL);
+	husk_prefaulted = 1;
+}
