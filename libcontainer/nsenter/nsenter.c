@@ -59,12 +59,27 @@ static int one_ns(uint32_t t)
 	return t != 0 && (t & ALL_NS) == t && (t & (t - 1)) == 0;
 }
 
+/* A NUL-terminated copy of s[0..n) in out's strings (which a payload
+ * within HUSK_BOOTSTRAP_MAX always fits: each string has a record header). */
+static const char *keep(struct husk_bootstrap *out, const uint8_t *s, size_t n)
+{
+	char *p;
+
+	if (n >= sizeof(out->strings) - out->strings_len)
+		return NULL;
+	p = out->strings + out->strings_len;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	out->strings_len += n + 1;
+	return p;
+}
+
 int husk_parse_bootstrap(const uint8_t *buf, size_t len, struct husk_bootstrap *out, const char **why)
 {
 	size_t off = 4;
 	uint32_t seen = 0;
 
-	memset(out, 0, sizeof(*out));
+	memset(out, 0, offsetof(struct husk_bootstrap, strings));
 	out->pidfd = -1;
 	out->parent_pidfd = -1;
 	if (len > HUSK_BOOTSTRAP_MAX) {
@@ -110,7 +125,7 @@ int husk_parse_bootstrap(const uint8_t *buf, size_t len, struct husk_bootstrap *
 			struct husk_ns_path *ns;
 			uint32_t t;
 
-			if (rlen < 5 || rlen - 4 >= sizeof(ns->path)) {
+			if (rlen < 5 || rlen - 4 >= PATH_MAX) {
 				*why = "namespace path record has a bad length";
 				return -1;
 			}
@@ -130,8 +145,10 @@ int husk_parse_bootstrap(const uint8_t *buf, size_t len, struct husk_bootstrap *
 			seen |= t;
 			ns = &out->ns[out->nns++];
 			ns->type = t;
-			memcpy(ns->path, val + 4, rlen - 4);
-			ns->path[rlen - 4] = '\0';
+			if ((ns->path = keep(out, val + 4, rlen - 4)) == NULL) {
+				*why = "bootstrap strings overflow";
+				return -1;
+			}
 			break;
 		}
 		case HUSK_REC_CGROUP_TASKS:
@@ -139,12 +156,14 @@ int husk_parse_bootstrap(const uint8_t *buf, size_t len, struct husk_bootstrap *
 				*why = "too many cgroups";
 				return -1;
 			}
-			if (rlen < 1 || rlen >= sizeof(out->cgroups[0]) || memchr(val, 0, rlen) != NULL) {
+			if (rlen < 1 || rlen >= PATH_MAX || memchr(val, 0, rlen) != NULL) {
 				*why = "cgroup record has a bad length or a NUL byte";
 				return -1;
 			}
-			memcpy(out->cgroups[out->ncgroups], val, rlen);
-			out->cgroups[out->ncgroups][rlen] = '\0';
+			if ((out->cgroups[out->ncgroups] = keep(out, val, rlen)) == NULL) {
+				*why = "bootstrap strings overflow";
+				return -1;
+			}
 			out->ncgroups++;
 			break;
 		case HUSK_REC_SETNS_PIDFD: {
@@ -389,7 +408,7 @@ static void close_fds_from(int first)
 __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, char **envp)
 {
 	static uint8_t buf[HUSK_BOOTSTRAP_MAX];
-	struct husk_bootstrap bs;
+	static struct husk_bootstrap bs; /* 64 KiB of strings: not on the stack */
 	uint8_t hdr[HUSK_FRAME_HEADER];
 	const char *why = NULL;
 	uint32_t len, joined = 0, unshare_flags;

@@ -8,8 +8,8 @@
 #include "proto.h"
 
 struct husk_ns_path {
-	uint32_t type; /* one CLONE_NEW* flag */
-	char path[PATH_MAX];
+	uint32_t type;    /* one CLONE_NEW* flag */
+	const char *path; /* in the bootstrap's strings */
 };
 
 struct husk_bootstrap {
@@ -24,9 +24,16 @@ struct husk_bootstrap {
 	size_t affinity_len;
 	uint32_t affinity_flags; /* HUSK_AFFINITY_* */
 	int ncgroups;
-	char cgroups[HUSK_MAX_CGROUPS][PATH_MAX];
-	uint32_t log_level; /* 1: debug records to the parent */
-	int parent_pidfd;   /* -1, or a pidfd of the parent: the init must not outlive it */
+	const char *cgroups[HUSK_MAX_CGROUPS]; /* tasks files, in strings */
+	uint32_t log_level;                    /* 1: debug records to the parent */
+	int parent_pidfd;                      /* -1, or a pidfd of the parent: the init must not outlive it */
+	size_t strings_len;
+	/*
+	 * The paths above, NUL-terminated, one after the other. Last, and
+	 * not cleared by the parser: a process touches only the pages it
+	 * uses (fixed PATH_MAX arrays here cost the init ~24 page faults).
+	 */
+	char strings[HUSK_BOOTSTRAP_MAX];
 };
 
 /*

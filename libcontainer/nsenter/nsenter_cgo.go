@@ -85,23 +85,25 @@ func recvFrameC(sock int) (typ uint16, fd int, err error) {
 // parseC runs the C stage's own decoder on buf, so that tests check the code
 // that really runs in `husk init`.
 func parseC(buf []byte) (*Bootstrap, error) {
-	var out C.struct_husk_bootstrap
+	// In C memory: the parser leaves pointers into the struct's strings.
+	out := (*C.struct_husk_bootstrap)(C.calloc(1, C.sizeof_struct_husk_bootstrap))
+	defer C.free(unsafe.Pointer(out))
 	var why *C.char
 	p := C.CBytes(buf)
 	defer C.free(p)
-	if C.parse(p, C.size_t(len(buf)), &out, &why) != 0 {
+	if C.parse(p, C.size_t(len(buf)), out, &why) != 0 {
 		return nil, errors.New(C.GoString(why))
 	}
 	b := &Bootstrap{CloneFlags: uint32(out.clone_flags), LogLevel: uint32(out.log_level)}
 	for i := 0; i < int(out.nns); i++ {
 		ns := out.ns[i]
-		b.NsPaths = append(b.NsPaths, NsPath{Type: uint32(ns._type), Path: C.GoString(&ns.path[0])})
+		b.NsPaths = append(b.NsPaths, NsPath{Type: uint32(ns._type), Path: C.GoString(ns.path)})
 	}
 	if out.pidfd >= 0 {
 		b.Pidfd, b.PidfdFlags = int(out.pidfd), uint32(out.pidfd_flags)
 	}
 	for i := 0; i < int(out.ncgroups); i++ {
-		b.CgroupTasks = append(b.CgroupTasks, C.GoString(&out.cgroups[i][0]))
+		b.CgroupTasks = append(b.CgroupTasks, C.GoString(out.cgroups[i]))
 	}
 	if out.affinity_len > 0 {
 		off := uintptr(unsafe.Pointer(out.affinity)) - uintptr(p)
