@@ -198,9 +198,7 @@ FUZZ_TARGETS := ./libcontainer/specconv:FuzzLoadConvert ./libcontainer/nsenter:F
 	./libcontainer/initproto:FuzzDecodePlan ./libcontainer/nsenter:FuzzPlanC \
 	./libcontainer/specconv:FuzzDecoders ./libcontainer:FuzzStateDecoder
 fuzz:
-	for t in $(FUZZ_TARGETS); do \
-		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) $${t%%:*} || exit 1; \
-	done
+	GO="$(GO)" FUZZTIME=$(FUZZTIME) sh tools/fuzz.sh $(FUZZ_TARGETS)
 
 bench: husk
 	bash tests/bench/bench.sh $(BENCH_FLAGS) husk=./husk runc=$(RUNC_REF) /usr/bin/crun

@@ -33,7 +33,7 @@ trap 'rm -f "$out"' EXIT
 			echo "$f: not clang-formatted (clang-format -i $f)"
 	done
 	# contrib/completions/bash/husk is generated (make man), and checked too.
-	shellcheck -f gcc contrib/*.sh contrib/completions/bash/husk tests/vm/*.sh tests/vm/guest-init tests/bench/bench.sh .ci/run tools/lint.sh || true
+	shellcheck -f gcc contrib/*.sh contrib/completions/bash/husk tests/vm/*.sh tests/vm/guest-init tests/bench/bench.sh .ci/run tools/lint.sh tools/fuzz.sh || true
 } >"$out" 2>&1
 
 # A finding is "path:line:col: message"; tools/lint-known lists it as
