@@ -26,7 +26,7 @@ trap 'rm -f "$out"' EXIT
 	"$GO" tool -modfile="$tools" staticcheck -tags "$TAGS" ./... || true
 	(cd tests/conformance && "$GO" tool -modfile="$tools" staticcheck ./...) | sed 's|^|tests/conformance/|' || true
 	"$GO" tool -modfile="$tools" deadcode -tags "$TAGS" . ./libcontainer/initproto/genplan || true
-	for f in libcontainer/nsenter/*.c libcontainer/nsenter/*.h libcontainer/signals/*.c tests/clients/testdata/*.c; do
+	for f in libcontainer/nsenter/*.c libcontainer/nsenter/*.h libcontainer/signals/*.c libcontainer/timerslack/*.[ch] libcontainer/prefault/*.c tests/clients/testdata/*.c; do
 		# plan_ops.h is generated from Go (go generate ./libcontainer/initproto).
 		[ "$f" = libcontainer/nsenter/plan_ops.h ] && continue
 		clang-format --dry-run --Werror "$f" >/dev/null 2>&1 ||

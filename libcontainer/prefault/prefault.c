@@ -5,9 +5,10 @@
 #define _GNU_SOURCE
 #include <link.h>
 #include <stdint.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include "stage.h"
 
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
@@ -54,7 +55,7 @@ static int populate_segments(struct dl_phdr_info *info, size_t size, void *data)
 __attribute__((constructor)) static void husk_prefault(int argc, char **argv)
 {
 	/* The C stage of `husk init` runs a few pages of C, then execs. */
-	if (argc >= 2 && (strcmp(argv[1], "init") == 0 || strcmp(argv[1], "userns-hold") == 0))
+	if (husk_c_stage(argc, argv))
 		return;
 	dl_iterate_phdr(populate_segments, NULL);
 	husk_prefaulted = 1;

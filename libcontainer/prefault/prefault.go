@@ -12,7 +12,7 @@
 // A C constructor (prefault.c) populates the binary's segments before the
 // Go runtime starts: code and read-only data for reading, data and bss
 // (past RELRO) for writing. This package's init, early in the init order
-// (it imports nothing that has one), populates the next heapBytes of the
+// (it imports only syscall and unsafe), populates the next heapBytes of the
 // heap from its own first object: the heap grows upwards from there.
 // The C stage of `husk init` and `husk userns-hold` are left alone.
 //
@@ -23,6 +23,7 @@
 package prefault
 
 /*
+#cgo CFLAGS: -Wall -Wextra -O2 -I${SRCDIR}/../nsenter
 extern int husk_prefaulted;
 */
 import "C"

@@ -3,8 +3,9 @@
  * (see timerslack.go for why and for what the children get).
  */
 #define _GNU_SOURCE
-#include <string.h>
 #include <sys/prctl.h>
+
+#include "stage.h"
 
 #include "timerslack.h"
 
@@ -14,11 +15,8 @@ __attribute__((constructor)) static void husk_timerslack(int argc, char **argv)
 {
 	int slack;
 
-	/*
-	 * `husk init` (the C stage, which execs the workload) and `husk
-	 * userns-hold` keep what their parent gave them.
-	 */
-	if (argc >= 2 && (strcmp(argv[1], "init") == 0 || strcmp(argv[1], "userns-hold") == 0))
+	/* `husk init` and `husk userns-hold` keep what their parent gave them. */
+	if (husk_c_stage(argc, argv))
 		return;
 	slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
 	if (slack <= 0 || (unsigned long)slack >= HUSK_TIMERSLACK_NS)

@@ -18,6 +18,7 @@
 package timerslack
 
 /*
+#cgo CFLAGS: -Wall -Wextra -O2 -I${SRCDIR}/../nsenter
 #include "timerslack.h"
 */
 import "C"

@@ -53,7 +53,8 @@ func TestEverySpawnSiteUsesAsCaller(t *testing.T) {
 		}
 		rel, _ := filepath.Rel(root, path)
 		if d.IsDir() {
-			if rel == "tests" || rel == "tools" || rel == "contrib" || strings.HasPrefix(d.Name(), ".") && rel != "." || d.Name() == "testdata" {
+			hidden := rel != "." && strings.HasPrefix(d.Name(), ".")
+			if rel == "tests" || rel == "tools" || rel == "contrib" || d.Name() == "testdata" || hidden {
 				return filepath.SkipDir
 			}
 			return nil
