@@ -342,7 +342,7 @@ func (sp *spawned) initPlan(o CreateOptions, fds *fdTable) ([]initproto.Op, erro
 	opts := plan.Options{
 		ID: o.ID, Config: o.Config, Process: o.Process, CgroupPaths: sp.cgroup.Paths(),
 		Fifo: fds.fifo, ConsoleSocket: fds.console, PreserveFds: o.PreserveFds,
-		HookState:    hookStateParts(o.ID, o.Bundle, o.Config.Annotations),
+		HookState:    func() [2]string { return hookStateParts(o.ID, o.Bundle, o.Config.Annotations) },
 		MountSources: os.Geteuid() == 0, ClearONLCR: o.ProxyConsole,
 	}
 	sp.seccompPlan(&opts, o.Process.NoNewPrivileges)

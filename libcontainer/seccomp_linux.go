@@ -38,12 +38,12 @@ func prepareSeccomp(cfg *configs.Config) (*seccompSetup, error) {
 // prepare makes the container process state the seccomp agent gets
 // with the listener: the process's pid as husk sees it, the metadata and
 // the container's state.
-func (sc *seccompSetup) prepare(pid int, state []byte, cfg *configs.Config) {
+func (sc *seccompSetup) prepare(pid int, state func() []byte, cfg *configs.Config) {
 	if sc.prog == nil || !sc.prog.Notify {
 		return
 	}
 	var st specs.State
-	json.Unmarshal(state, &st)
+	json.Unmarshal(state(), &st)
 	sc.state, _ = json.Marshal(specs.ContainerProcessState{
 		Version: specs.Version, Fds: []string{specs.SeccompFdName}, Pid: pid,
 		Metadata: cfg.Seccomp.ListenerMetadata, State: st,

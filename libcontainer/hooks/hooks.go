@@ -43,9 +43,10 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Run runs the hooks of one kind in order and stops at the first that
-// fails. state is the OCI state JSON given to each on stdin; dir is their
-// working directory ("": the caller's).
-func Run(kind string, hs []configs.Hook, state []byte, dir string) error {
+// fails. state gives the OCI state JSON each gets on stdin (it is not
+// called when there is no hook); dir is their working directory ("": the
+// caller's).
+func Run(kind string, hs []configs.Hook, state func() []byte, dir string) error {
 	for i, h := range hs {
 		if err := run(h, state, dir); err != nil {
 			return &Error{Kind: kind, Index: i, Err: err}
@@ -56,7 +57,7 @@ func Run(kind string, hs []configs.Hook, state []byte, dir string) error {
 
 // RunAll runs every hook even when some fail, and returns each failure
 // (poststop: a failing hook is a warning, and the rest still run).
-func RunAll(kind string, hs []configs.Hook, state []byte, dir string) []error {
+func RunAll(kind string, hs []configs.Hook, state func() []byte, dir string) []error {
 	var errs []error
 	for i, h := range hs {
 		if err := run(h, state, dir); err != nil {
@@ -70,7 +71,7 @@ func RunAll(kind string, hs []configs.Hook, state []byte, dir string) []error {
 // environment of the process running it, as with runc: the runtime's for
 // the hooks it runs itself, the init's (empty) for createContainer; an
 // empty env is an empty environment.
-func run(h configs.Hook, state []byte, dir string) error {
+func run(h configs.Hook, state func() []byte, dir string) error {
 	ctx := context.Background()
 	if h.Timeout != nil {
 		var cancel context.CancelFunc
@@ -90,7 +91,7 @@ func run(h configs.Hook, state []byte, dir string) error {
 	}
 	// A hook that does not read its stdin gets EPIPE on our side, which
 	// os/exec ignores.
-	cmd.Stdin = bytes.NewReader(state)
+	cmd.Stdin = bytes.NewReader(state())
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
 	cmd.WaitDelay = time.Second

@@ -39,9 +39,10 @@ type Options struct {
 	// the socket the pty master goes to; -1 when there is none.
 	Fifo, ConsoleSocket int
 	PreserveFds         int
-	// HookState is the OCI state the init's hooks get: the JSON before
-	// and after the status and pid, which the init fills in.
-	HookState [2]string
+	// HookState gives the OCI state the init's hooks get: the JSON before
+	// and after the status and pid, which the init fills in. Called only
+	// when there are createContainer or startContainer hooks (nil: empty).
+	HookState func() [2]string
 	// MountSources: the parent answers MountRequest (it runs as root).
 	MountSources bool
 	// ClearONLCR: the pty goes to husk's own proxy.
@@ -299,7 +300,11 @@ func (b *builder) containerSetup() {
 		b.add("parent-hooks")
 	}
 	if len(c.Hooks["createContainer"]) > 0 || len(c.Hooks["startContainer"]) > 0 {
-		b.add("hook-state", b.o.HookState[0], b.o.HookState[1])
+		var st [2]string
+		if b.o.HookState != nil {
+			st = b.o.HookState()
+		}
+		b.add("hook-state", st[0], st[1])
 	}
 	for i, h := range c.Hooks["createContainer"] {
 		flags := initproto.PlanFlags["HOOK_CWD_ROOTFS"]

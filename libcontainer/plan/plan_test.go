@@ -234,7 +234,7 @@ func TestHooks(t *testing.T) {
 		"createContainer": {{Path: "/cc", Env: []string{"A=1"}}},
 		"startContainer":  {{Path: "/sc"}},
 	}
-	ops := build(t, Options{Config: cfg, Process: proc, HookState: [2]string{"{", "}"}})
+	ops := build(t, Options{Config: cfg, Process: proc, HookState: func() [2]string { return [2]string{"{", "}"} }})
 	order := []string{"parent-hooks", "hook-state", "hook", "pivot", "ready", "fifo-open", "hook", "fifo-done"}
 	last := -1
 	for _, n := range order {
