@@ -26,6 +26,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -405,6 +406,28 @@ static void close_fds_from(int first)
 	closedir(d);
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/*
+ * The init's stack: creating the container (the plan's mounts above all)
+ * takes it ~48 KiB deep, a page fault each 4 KiB (11-21 us on a VM, on the
+ * critical path of every create and exec). Map that much below here in
+ * one call; the stack's mapping reaches 128 KiB below the arguments from
+ * exec on. A kernel without MADV_POPULATE_WRITE (< 5.14) fails the call
+ * and the pages are faulted in as before.
+ */
+#define HUSK_STACK_PREFAULT (48 << 10)
+
+static void populate_stack(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uintptr_t top = (uintptr_t)__builtin_frame_address(0) & ~((uintptr_t)page - 1);
+
+	(void)madvise((void *)(top - HUSK_STACK_PREFAULT), HUSK_STACK_PREFAULT, MADV_POPULATE_WRITE);
+}
+
 __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, char **envp)
 {
 	static uint8_t buf[HUSK_BOOTSTRAP_MAX];
@@ -434,6 +457,7 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 	if (errno || *end || end == argv[2] || fd < 3 || fd > 1 << 20)
 		_exit(1); /* no socket to report on: the parent sees EOF */
 	sockfd = (int)fd;
+	populate_stack();
 	close_fds_from(sockfd + 1 + HUSK_FDS_AFTER_SOCKET);
 
 	/* Nobody may ptrace or read our memory until the workload's exec. */
