@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -518,4 +519,22 @@ func TestConvertUpdate(t *testing.T) {
 	if err == nil || err.Error() != "--resources r.json: resources.cpu.idle: 2 is neither 0 nor 1" {
 		t.Errorf("bad idle: %v", err)
 	}
+}
+
+var semverRe = regexp.MustCompile(`^(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
+
+// semverMajor answers as the SemVer regexp does: the same versions match,
+// with the same major.
+func FuzzSemverMajor(f *testing.F) {
+	for _, v := range []string{"1.0.0", "1.3.0", "1.0.2-dev", "1.2.3+build.5", "1.2.3-rc.1+b", "2.0.0",
+		"01.2.3", "1.2", "1.2.3.4", "1.2.3-", "1.2.3+", "1.2.3+a+b", "1.2.3-a-b", "v1.2.3", "", "1.2.3 ", "1..3", "１.2.3"} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		major, ok := semverMajor(v)
+		m := semverRe.FindStringSubmatch(v)
+		if ok != (m != nil) || ok && major != m[1] {
+			t.Fatalf("semverMajor(%q) = %q, %v; the regexp: %q", v, major, ok, m)
+		}
+	})
 }
