@@ -45,25 +45,18 @@ func kernelKnows(c int) bool {
 // Parse turns names into a mask. Names unknown to husk or to the running
 // kernel are returned separately: the spec says to warn about them, not fail.
 func Parse(names []string) (mask uint64, unknown []string) {
+	// The kernel knows its capabilities from 0 up: if it knows the
+	// highest named, it knows them all (the common case: one call).
 	top := -1
 	for _, n := range names {
-		c, ok := Names[strings.ToUpper(n)]
-		if !ok {
-			unknown = append(unknown, n)
-			continue
+		if c, ok := Names[strings.ToUpper(n)]; ok {
+			top = max(top, c)
 		}
-		mask |= 1 << uint(c)
-		top = max(top, c)
 	}
-	// The kernel knows its capabilities from 0 up: if it knows the
-	// highest asked for, it knows them all (the common case: one call).
-	if top < 0 || kernelKnows(top) {
-		return mask, unknown
-	}
-	mask, unknown = 0, unknown[:0]
+	knowsAll := top < 0 || kernelKnows(top)
 	for _, n := range names {
 		c, ok := Names[strings.ToUpper(n)]
-		if !ok || !kernelKnows(c) {
+		if !ok || !knowsAll && !kernelKnows(c) {
 			unknown = append(unknown, n)
 			continue
 		}

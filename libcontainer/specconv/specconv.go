@@ -224,40 +224,41 @@ func checkVersion(s *specs.Spec) error {
 // false when it does not match). By hand: compiling that regexp cost every
 // create ~50 us (FuzzSemverMajor holds the two to the same answers).
 func semverMajor(v string) (major string, ok bool) {
-	rest := v
 	for i := range 3 {
-		n := 0
-		for n < len(rest) && '0' <= rest[n] && rest[n] <= '9' {
-			n++
-		}
+		n := span(v, func(c byte) bool { return '0' <= c && c <= '9' })
 		if n == 0 {
 			return "", false
 		}
 		if i == 0 {
-			major = rest[:n]
+			major = v[:n]
 		}
-		rest = rest[n:]
+		v = v[n:]
 		if i < 2 {
-			if rest == "" || rest[0] != '.' {
+			if !strings.HasPrefix(v, ".") {
 				return "", false
 			}
-			rest = rest[1:]
+			v = v[1:]
 		}
 	}
-	for _, sep := range []byte{'-', '+'} {
-		if rest == "" || rest[0] != sep {
-			continue
+	for _, sep := range []string{"-", "+"} {
+		if strings.HasPrefix(v, sep) {
+			n := span(v[1:], semverIdentByte)
+			if n == 0 {
+				return "", false
+			}
+			v = v[1+n:]
 		}
-		n := 1
-		for n < len(rest) && semverIdentByte(rest[n]) {
-			n++
-		}
-		if n == 1 {
-			return "", false
-		}
-		rest = rest[n:]
 	}
-	return major, rest == ""
+	return major, v == ""
+}
+
+// span is the length of the prefix of s whose bytes are all in.
+func span(s string, in func(byte) bool) int {
+	n := 0
+	for n < len(s) && in(s[n]) {
+		n++
+	}
+	return n
 }
 
 // semverIdentByte: [0-9A-Za-z.-].
