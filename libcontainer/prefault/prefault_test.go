@@ -1,6 +1,7 @@
 package prefault
 
 import (
+	"syscall"
 	"testing"
 	"unsafe"
 )
@@ -42,7 +43,7 @@ func TestFindMapping(t *testing.T) {
 // Our own heap's start is found: in our mapping, below our first object,
 // and resident.
 func TestHeapStart(t *testing.T) {
-	page := uintptr(4096)
+	page := uintptr(syscall.Getpagesize())
 	at := uintptr(unsafe.Pointer(first)) &^ (page - 1)
 	start := heapStart(at, page)
 	lo, ok := mappingStart(at)
