@@ -18,7 +18,9 @@ import (
 )
 
 // bootstrap drives the C stage: namespaces, uid/gid maps, the final pid.
-func (sp *spawned) bootstrap(bs *nsenter.Bootstrap, cfg *configs.Config) error {
+// whileWaiting (if not nil) runs once the bootstrap is sent, while the C
+// stage joins the cgroups and makes the namespaces (~0.5-1 ms).
+func (sp *spawned) bootstrap(bs *nsenter.Bootstrap, cfg *configs.Config, whileWaiting func() error) error {
 	if debugEnabled() {
 		bs.LogLevel = 1
 	}
@@ -29,6 +31,11 @@ func (sp *spawned) bootstrap(bs *nsenter.Bootstrap, cfg *configs.Config) error {
 	slog.Debug("sending the bootstrap to the init's C stage", "pid", sp.pid0)
 	if err := initproto.Write(sp.sock, initproto.Bootstrap, payload); err != nil {
 		return fmt.Errorf("send bootstrap to init: %w", err)
+	}
+	if whileWaiting != nil {
+		if err := whileWaiting(); err != nil {
+			return err
+		}
 	}
 	for {
 		t, p, err := sp.read("the C stage's child pid")

@@ -224,6 +224,7 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 		fds   *fdTable
 		tasks []string
 		pids  configs.Resources
+		ops   encodedPlan
 	)
 	newPid := cloneNewPid(o.Config)
 	err := phase("cgroup", func() error {
@@ -268,7 +269,9 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 			// The init runs on every CPU of its cpuset, not on the
 			// caller's taskset (as runc).
 			bs := initBootstrap(o.Config, newPid, tasks, sp.parentPidfd)
-			if err := sp.bootstrap(&bs, o.Config); err != nil {
+			if err := sp.bootstrap(&bs, o.Config, func() error {
+				return encodePlan(func() ([]initproto.Op, error) { return sp.initPlan(o, fds) }, &ops)
+			}); err != nil {
 				return err
 			}
 			return moveNetDevices(sp.pid, o.Config.NetDevices)
@@ -277,7 +280,7 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 	if err == nil {
 		// The init's whole setup (mounts, hooks, pivot_root, the
 		// process), until it is ready.
-		err = phase("init", func() error { return sp.runPlan(o, fds) })
+		err = phase("init", func() error { return sp.runPlan(o, ops) })
 	}
 	if err != nil || !pids.HasLimits() {
 		return err
@@ -350,16 +353,12 @@ func (sp *spawned) initPlan(o CreateOptions, fds *fdTable) ([]initproto.Op, erro
 	return plan.Build(opts)
 }
 
-// runPlan builds the init's plan and runs it, running the prestart and
-// createRuntime hooks when the init asks.
-func (sp *spawned) runPlan(o CreateOptions, fds *fdTable) error {
+// runPlan runs the init's plan, running the prestart and createRuntime
+// hooks when the init asks.
+func (sp *spawned) runPlan(o CreateOptions, ops encodedPlan) error {
 	// As runc: the hooks and the seccomp agent see the container "creating".
 	state := ociState(o.ID, Creating, sp.pid, o.Bundle, o.Config)
 	sp.seccomp.prepare(sp.pid, state, o.Config)
-	ops, err := sp.initPlan(o, fds)
-	if err != nil {
-		return err
-	}
 	return sp.run(ops, o.Config, func() error {
 		// prestart and createRuntime, in the runtime's namespaces and,
 		// as runc's, in the bundle.

@@ -125,21 +125,24 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 	case len(o.Process.CPUAffinityInitial) == 0:
 		bs.Affinity = nsenter.AllCPUs()
 	}
-	if err := phase("namespaces", func() error { return sp.bootstrap(&bs, c.State.Config) }); err != nil {
-		return 0, err
+	// The plan is made while the C stage joins the container.
+	var ops encodedPlan
+	build := func() ([]initproto.Op, error) {
+		opts := plan.Options{
+			ID: c.State.ID, Config: c.State.Config, Process: o.Process, Exec: true,
+			Fifo: -1, ConsoleSocket: fds.console, PreserveFds: o.PreserveFds,
+			ClearONLCR: o.ProxyConsole, JoinAfterReady: paused,
+		}
+		sp.seccompPlan(&opts, o.Process.NoNewPrivileges && !paused)
+		hostPlan(&opts)
+		return plan.Build(opts)
 	}
-	opts := plan.Options{
-		ID: c.State.ID, Config: c.State.Config, Process: o.Process, Exec: true,
-		Fifo: -1, ConsoleSocket: fds.console, PreserveFds: o.PreserveFds,
-		ClearONLCR: o.ProxyConsole, JoinAfterReady: paused,
+	if err := phase("namespaces", func() error {
+		return sp.bootstrap(&bs, c.State.Config, func() error { return encodePlan(build, &ops) })
+	}); err != nil {
+		return 0, err
 	}
 	sc.prepare(sp.pid, c.hookState(Running, c.State.InitPid), c.State.Config)
-	sp.seccompPlan(&opts, o.Process.NoNewPrivileges && !paused)
-	hostPlan(&opts)
-	ops, err := plan.Build(opts)
-	if err != nil {
-		return 0, err
-	}
 	if err := phase("init", func() error { return sp.run(ops, c.State.Config, nil) }); err != nil {
 		return 0, err
 	}

@@ -179,21 +179,39 @@ func (sp *spawned) fork(o forkOptions) (fds *fdTable, tasks []string, err error)
 	return fds, tasks, nil
 }
 
-// run sends the init its plan and waits until it is ready (or has
-// failed), answering its requests: the sources of bind mounts it cannot
-// reach, its seccomp listener, the runtime's hooks (runtimeHooks).
-func (sp *spawned) run(ops []initproto.Op, cfg *configs.Config, runtimeHooks func() error) error {
+// encodedPlan is the init's plan, and its Plan frame's payload.
+type encodedPlan struct {
+	ops     []initproto.Op
+	payload []byte
+}
+
+// encodePlan encodes the plan that build makes: made while the C stage
+// makes the namespaces (bootstrap's whileWaiting), it is ready to go
+// when they are.
+func encodePlan(build func() ([]initproto.Op, error), into *encodedPlan) error {
+	ops, err := build()
+	if err != nil {
+		return err
+	}
 	payload, err := initproto.EncodePlan(ops)
 	if err != nil {
 		return err
 	}
+	*into = encodedPlan{ops: ops, payload: payload}
+	return nil
+}
+
+// run sends the init its plan and waits until it is ready (or has
+// failed), answering its requests: the sources of bind mounts it cannot
+// reach, its seccomp listener, the runtime's hooks (runtimeHooks).
+func (sp *spawned) run(p encodedPlan, cfg *configs.Config, runtimeHooks func() error) error {
 	if debugEnabled() {
-		for _, op := range ops {
+		for _, op := range p.ops {
 			slog.Debug("plan: " + op.String())
 		}
 	}
-	slog.Debug("sending the init its plan", "pid", sp.pid, "ops", len(ops), "bytes", len(payload))
-	if err := initproto.Write(sp.sock, initproto.Plan, payload); err != nil {
+	slog.Debug("sending the init its plan", "pid", sp.pid, "ops", len(p.ops), "bytes", len(p.payload))
+	if err := initproto.Write(sp.sock, initproto.Plan, p.payload); err != nil {
 		return fmt.Errorf("send plan to init: %w", err)
 	}
 	for {
