@@ -253,23 +253,28 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 		})
 	}
 	if err == nil {
-		err = phase("resources", func() error {
-			// pids.max is written once the init is ready (as runc): its
-			// hooks may fork.
-			early, late, ok := resourceSteps(o)
-			if !ok {
-				return nil
-			}
-			pids = late
-			return sp.cgroup.Set(&early)
-		})
-	}
-	if err == nil {
 		err = phase("namespaces", func() error {
 			// The init runs on every CPU of its cpuset, not on the
 			// caller's taskset (as runc).
 			bs := initBootstrap(o.Config, newPid, tasks, sp.parentPidfd)
 			if err := sp.bootstrap(&bs, o.Config, func() error {
+				// While the C stage joins the cgroups and makes the
+				// namespaces: the limits (in place before the init
+				// runs anything of the container's: it waits for its
+				// plan), and the plan.
+				err := phase("resources", func() error {
+					// pids.max is written once the init is ready (as
+					// runc): its hooks may fork.
+					early, late, ok := resourceSteps(o)
+					if !ok {
+						return nil
+					}
+					pids = late
+					return sp.cgroup.Set(&early)
+				})
+				if err != nil {
+					return err
+				}
 				return encodePlan(func() ([]initproto.Op, error) { return sp.initPlan(o, fds) }, &ops)
 			}); err != nil {
 				return err
