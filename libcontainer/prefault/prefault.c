@@ -20,6 +20,20 @@
 /* Set when the constructor ran: prefault.go then populates the heap. */
 int husk_prefaulted;
 
+/*
+ * At most this much of the data and bss is populated: all of husk's own
+ * (~0.6 MiB). A dependency's large zeroed buffer (Go's crypto packages
+ * keep a 32 MiB one in the bss) would otherwise be allocated in every
+ * process, ~5 ms each: past the bound, pages are faulted in if touched.
+ */
+#define HUSK_PREFAULT_WRITE_MAX (2UL << 20)
+
+/* The end of the writable range [start, end) to populate. */
+uintptr_t husk_prefault_write_end(uintptr_t start, uintptr_t end)
+{
+	return end - start > HUSK_PREFAULT_WRITE_MAX ? start + HUSK_PREFAULT_WRITE_MAX : end;
+}
+
 static int populate_segments(struct dl_phdr_info *info, size_t size, void *data)
 {
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), relro_end = 0;
@@ -43,7 +57,8 @@ static int populate_segments(struct dl_phdr_info *info, size_t size, void *data)
 			if (start < relro_end)
 				start = relro_end;
 			if (start < end)
-				madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+				madvise((void *)start, husk_prefault_write_end(start, end) - start,
+				        MADV_POPULATE_WRITE);
 		} else {
 			end = info->dlpi_addr + ph->p_vaddr + ph->p_filesz;
 			madvise((void *)start, end - start, MADV_POPULATE_READ);

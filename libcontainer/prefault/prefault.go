@@ -29,7 +29,9 @@ package prefault
 
 /*
 #cgo CFLAGS: -Wall -Wextra -O2 -I${SRCDIR}/../nsenter
+#include <stdint.h>
 extern int husk_prefaulted;
+uintptr_t husk_prefault_write_end(uintptr_t start, uintptr_t end);
 */
 import "C"
 
@@ -156,4 +158,10 @@ func hex(b []byte) (uintptr, []byte, bool) {
 		v = v<<4 | uintptr(c)
 	}
 	return v, nil, i > 0
+}
+
+// writeEnd is the constructor's bound on the writable range it populates
+// (for tests).
+func writeEnd(start, end uintptr) uintptr {
+	return uintptr(C.husk_prefault_write_end(C.uintptr_t(start), C.uintptr_t(end)))
 }

@@ -51,3 +51,19 @@ func TestHeapStart(t *testing.T) {
 		t.Fatalf("heap start %#x: not in [%#x, %#x] (mapping found: %v)", start, lo, at, ok)
 	}
 }
+
+// The data and bss are populated up to 2 MiB: a dependency's large zeroed
+// buffer (crypto's 32 MiB one) must not be allocated in every process.
+// husk's own data and bss fit.
+func TestWritablePopulateBounded(t *testing.T) {
+	const mib = 1 << 20
+	for _, c := range []struct{ start, end, want uintptr }{
+		{0x1000, 0x1000 + 600<<10, 0x1000 + 600<<10},
+		{0x1000, 0x1000 + 2*mib, 0x1000 + 2*mib},
+		{0x1000, 0x1000 + 34*mib, 0x1000 + 2*mib},
+	} {
+		if got := writeEnd(c.start, c.end); got != c.want {
+			t.Errorf("writeEnd(%#x, %#x) = %#x, want %#x", c.start, c.end, got, c.want)
+		}
+	}
+}
