@@ -61,7 +61,7 @@ func PlanCreate(o CreateOptions) (*DryRun, error) {
 	}
 	d := &DryRun{StateDir: dir, Config: o.Config, Process: o.Process, CgroupPaths: cg.Paths(), NewPid: cloneNewPid(o.Config)}
 	d.CgroupDriver = cgroupDriver(o.Config.Cgroup)
-	sc, err := prepareSeccomp(o.Config)
+	sc, err := prepareSeccomp(o.Config, "")
 	if err != nil {
 		return nil, phaseErr("cgroup", err)
 	}

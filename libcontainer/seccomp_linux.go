@@ -22,12 +22,15 @@ type seccompSetup struct {
 	state        []byte // the container process state, for the agent
 }
 
-func prepareSeccomp(cfg *configs.Config) (*seccompSetup, error) {
+// prepareSeccomp compiles the config's filter, through the compiled
+// programs kept under the state root (seccomp.CompileCached; none without
+// root).
+func prepareSeccomp(cfg *configs.Config, root string) (*seccompSetup, error) {
 	sc := &seccompSetup{}
 	if cfg.Seccomp == nil {
 		return sc, nil
 	}
-	prog, err := seccomp.Compile(cfg.Seccomp)
+	prog, err := seccomp.CompileCached(cfg.Seccomp, root)
 	if err != nil {
 		return nil, fmt.Errorf("linux.seccomp: %w", err)
 	}

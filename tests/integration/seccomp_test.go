@@ -37,6 +37,36 @@ func TestSeccompErrno(t *testing.T) {
 	}
 }
 
+// The same profile again (husk then loads the program it compiled the
+// first time), and a profile that differs only in an errnoRet: each
+// container gets its own profile's filter, and `list` shows containers
+// only.
+func TestSeccompSameProfileAgain(t *testing.T) {
+	e := newEnv(t)
+	profile := func(errno unix.Errno) bundleOpt {
+		return withSeccomp(&specs.LinuxSeccomp{
+			DefaultAction: specs.ActAllow,
+			Syscalls:      []specs.LinuxSyscall{{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActErrno, ErrnoRet: errnoPtr(errno)}},
+		})
+	}
+	for i, c := range []struct {
+		errno unix.Errno
+		want  string
+	}{
+		{unix.ENOTTY, "Inappropriate ioctl"},
+		{unix.ENOTTY, "Inappropriate ioctl"},
+		{unix.EROFS, "Read-only file system"},
+		{unix.ENOTTY, "Inappropriate ioctl"},
+	} {
+		if out := e.output("mkdir /tmp/a 2>&1; echo done", profile(c.errno)); !strings.Contains(out, c.want) {
+			t.Errorf("run %d: output %q, want %q from mkdir", i, out, c.want)
+		}
+	}
+	if out := e.ok("list", "-q").Stdout; strings.TrimSpace(out) != "" {
+		t.Errorf("list -q with no container: %q", out)
+	}
+}
+
 // A rule whose action is the default action is accepted (and has no
 // effect), as runc and crun do; libseccomp itself refuses such a rule.
 func TestSeccompRuleSameAsDefault(t *testing.T) {
