@@ -6,7 +6,8 @@
 #             (a bare command name is looked up in $PATH). Missing runtimes are
 #             reported and skipped. Ratios are relative to the first runtime kept.
 #   -n N      samples per latency measure                      (default 30)
-#   -o OPS    comma-separated subset of: run,create,start,exec,delete,delete-force,batch,resources
+#   -o OPS    comma-separated subset of: run,create,create-seccomp,start,exec,delete,delete-force,
+#             batch,resources
 #                                                              (default: all)
 #   -b N      containers per batch of sequential runs          (default 100)
 #   -r N      repetitions of the batch                         (default 3)
@@ -17,6 +18,12 @@
 # What is measured (wall time of one runtime command, unless noted):
 #   run           `run` of /bin/true in the foreground: create+start+wait+delete
 #   create        `create` of a /bin/sleep 3600 container
+#   create-seccomp  the same with a seccomp profile shaped like a container engine's
+#                 default: every syscall of the kernel's table (the C library's
+#                 asm/unistd_64.h, or asm-generic/unistd.h) allowed but ~40 a
+#                 default profile refuses, argument rules for personality and
+#                 clone, on the native architecture and, on x86-64, x86 and x32;
+#                 default action ERRNO (EPERM). The same profile in every sample.
 #   start         `start` of that created container
 #   delete-force  `delete --force` of that (now running) container
 #   delete        `delete` of a stopped container (a /bin/true container that was
@@ -68,7 +75,7 @@ export LC_ALL=C
 
 PROG=${0##*/}
 ARGS=("$@")
-ALL_OPS="run create start exec delete delete-force batch resources"
+ALL_OPS="run create create-seccomp start exec delete delete-force batch resources"
 
 usage() { sed -n '2,/^# Needs:/{s/^# \{0,1\}//;p}' "$0"; }
 die() { echo "$PROG: $*" >&2; exit 2; }
@@ -232,7 +239,7 @@ trap 'exit 143' TERM
 
 [[ $T != *[\"\\]* ]] || die "temp dir path '$T' is not JSON-safe; set TMPDIR"
 mkdir -p "$T"/{rootfs,log,pid} || die "cannot populate $T"
-for ((k = 0; k < R; k++)); do mkdir -p "$T/state/$k" "$T/bundle/$k"/{true,sleep,exec}; done
+for ((k = 0; k < R; k++)); do mkdir -p "$T/state/$k" "$T/bundle/$k"/{true,sleep,exec,seccomp}; done
 
 # A fifo opened read-write never delivers data: `read -t` on it is a fork-free sleep.
 mkfifo "$T/nap" || die "mkfifo failed"
@@ -303,11 +310,49 @@ spec_template() {
 }
 EOF
 }
+# seccomp_profile : a linux.seccomp of the shape container engines use by
+# default (see create-seccomp above), or nothing without a syscall table.
+seccomp_profile() {
+  local hdr names arches
+  for hdr in /usr/include/*/asm/unistd_64.h /usr/include/asm/unistd_64.h \
+             /usr/include/asm-generic/unistd.h; do
+    [ -r "$hdr" ] && break
+  done
+  [ -r "$hdr" ] || return 0
+  names=$(sed -n 's/^#define __NR3\{0,1\}2\{0,1\}_\([a-z0-9_]*\) .*/\1/p' "$hdr" |
+    grep -Evx 'acct|add_key|bpf|clock_adjtime|clock_settime|create_module|delete_module|finit_module|get_kernel_syms|init_module|ioperm|iopl|kexec_file_load|kexec_load|keyctl|lookup_dcookie|mount|move_pages|nfsservctl|open_by_handle_at|perf_event_open|personality|pivot_root|query_module|quotactl|reboot|request_key|setdomainname|sethostname|settimeofday|swapoff|swapon|sysfs|umount2|unshare|uselib|userfaultfd|ustat|vhangup|vm86|vm86old|clone|syscalls' |
+    sort -u | sed 's/.*/"&"/' | paste -sd, -)
+  [ -n "$names" ] || return 0
+  case $(uname -m) in
+    x86_64) arches='"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"' ;;
+    aarch64) arches='"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"' ;;
+    *) arches='' ;;
+  esac
+  cat <<EOF
+, "seccomp": { "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1, "architectures": [ $arches ],
+    "syscalls": [
+      { "names": [ $names ], "action": "SCMP_ACT_ALLOW" },
+      { "names": [ "personality" ], "action": "SCMP_ACT_ALLOW", "args": [ { "index": 0, "value": 0, "op": "SCMP_CMP_EQ" } ] },
+      { "names": [ "personality" ], "action": "SCMP_ACT_ALLOW", "args": [ { "index": 0, "value": 8, "op": "SCMP_CMP_EQ" } ] },
+      { "names": [ "personality" ], "action": "SCMP_ACT_ALLOW", "args": [ { "index": 0, "value": 131072, "op": "SCMP_CMP_EQ" } ] },
+      { "names": [ "personality" ], "action": "SCMP_ACT_ALLOW", "args": [ { "index": 0, "value": 4294967295, "op": "SCMP_CMP_EQ" } ] },
+      { "names": [ "clone" ], "action": "SCMP_ACT_ALLOW", "args": [ { "index": 0, "value": 2114060288, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ" } ] }
+    ] }
+EOF
+}
+SECCOMP=$(seccomp_profile)
 declare -A TPL=(
   [true]=$(spec_template /bin/true)
   [sleep]=$(spec_template /bin/sleep 3600)
   [exec]=$(spec_template /bin/sleep 3600)
 )
+# The sleep container with the profile after readonlyPaths.
+if [ -n "$SECCOMP" ]; then
+  TPL[seccomp]=${TPL[sleep]/'"/proc/sysrq-trigger" ]'/'"/proc/sysrq-trigger" ]'$SECCOMP}
+elif want create-seccomp; then
+  warn "create-seccomp: no syscall table (asm/unistd_64.h, linux-libc-dev): skipped"
+  unset 'WANT[create-seccomp]'
+fi
 
 SEQ=0 ID='' BUNDLE=''
 # newctr K KIND : pick a fresh container id (-> $ID), write its bundle's config.json
@@ -468,6 +513,11 @@ one_phases() {   # one_phases K
     fi
     [ -z "${LIVE[$k $ID]:-}" ] || discard "$k" "$ID"
   fi
+  if want create-seccomp; then
+    newctr "$k" seccomp
+    timed "$k" create-seccomp create --bundle "$BUNDLE" "$ID" || true
+    discard "$k" "$ID"
+  fi
   if want delete; then
     newctr "$k" true
     rm -f "$pf"
@@ -492,7 +542,7 @@ if want run; then
   for ((i = 0; i < N; i++)); do rotate "$i"; for k in "${ORDER[@]}"; do one_run "$k"; done; done
 fi
 
-if want create || want start || want delete || want delete-force; then
+if want create || want create-seccomp || want start || want delete || want delete-force; then
   progress "create/start/delete: $N rounds x $R runtimes"
   RECORD=0; for ((k = 0; k < R; k++)); do one_phases "$k"; done; RECORD=1
   for ((i = 0; i < N; i++)); do rotate "$i"; for k in "${ORDER[@]}"; do one_phases "$k"; done; done
@@ -633,6 +683,7 @@ fmt() {   # fmt VALUE DIVISOR : 3 significant-ish digits
 ROWS=(
   "run|run /bin/true (fg, incl. delete)|ms|1000"
   "create|create (sleep container)|ms|1000"
+  "create-seccomp|create, with a seccomp profile|ms|1000"
   "start|start|ms|1000"
   "exec|exec /bin/true|ms|1000"
   "delete|delete (stopped)|ms|1000"
