@@ -196,7 +196,8 @@ FUZZTIME ?= 10s
 FUZZ_TARGETS := ./libcontainer/specconv:FuzzLoadConvert ./libcontainer/nsenter:FuzzParse \
 	./libcontainer/initproto:FuzzRead ./libcontainer/initproto:FuzzDecodeError ./libcontainer:FuzzLoadState \
 	./libcontainer/initproto:FuzzDecodePlan ./libcontainer/nsenter:FuzzPlanC \
-	./libcontainer/specconv:FuzzDecoders ./libcontainer:FuzzStateDecoder ./libcontainer/specconv:FuzzSemverMajor
+	./libcontainer/specconv:FuzzDecoders ./libcontainer:FuzzStateDecoder ./libcontainer/specconv:FuzzSemverMajor \
+	./libcontainer/seccomp:FuzzDecodeCached
 fuzz:
 	GO="$(GO)" FUZZTIME=$(FUZZTIME) sh tools/fuzz.sh $(FUZZ_TARGETS)
 

@@ -231,3 +231,27 @@ func TestCacheFullEmptied(t *testing.T) {
 		t.Errorf("cache files after adding to a full cache: %d, want the new one only", len(files))
 	}
 }
+
+// A cache file is read back only as what encodeCached wrote for that key:
+// any other bytes are refused (nil), never a panic or a different program.
+func FuzzDecodeCached(f *testing.F) {
+	key, _ := cacheKey(cacheProfile())
+	p, err := Compile(cacheProfile())
+	if err != nil {
+		f.Fatal(err)
+	}
+	good := encodeCached(key, p)
+	f.Add(good)
+	f.Add(good[:len(good)-9])
+	f.Add([]byte(cacheMagic))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got := decodeCached(b, key)
+		if got == nil {
+			return
+		}
+		if !bytes.Equal(encodeCached(key, got), b) {
+			t.Fatalf("decoded %d instructions from bytes encodeCached does not write", len(got.Insns))
+		}
+	})
+}
