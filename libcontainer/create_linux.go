@@ -275,7 +275,8 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 				if err != nil {
 					return err
 				}
-				return encodePlan(func() ([]initproto.Op, error) { return sp.initPlan(o, fds) }, &ops)
+				ops, err = encodePlan(sp.initPlan(o, fds))
+				return err
 			}); err != nil {
 				return err
 			}

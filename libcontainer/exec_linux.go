@@ -138,7 +138,10 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 		return plan.Build(opts)
 	}
 	if err := phase("namespaces", func() error {
-		return sp.bootstrap(&bs, c.State.Config, func() error { return encodePlan(build, &ops) })
+		return sp.bootstrap(&bs, c.State.Config, func() (err error) {
+			ops, err = encodePlan(build())
+			return err
+		})
 	}); err != nil {
 		return 0, err
 	}

@@ -185,20 +185,15 @@ type encodedPlan struct {
 	payload []byte
 }
 
-// encodePlan encodes the plan that build makes: made while the C stage
-// makes the namespaces (bootstrap's whileWaiting), it is ready to go
-// when they are.
-func encodePlan(build func() ([]initproto.Op, error), into *encodedPlan) error {
-	ops, err := build()
+// encodePlan encodes a plan as it is built (its builder's error passes
+// through): made while the C stage makes the namespaces (bootstrap's
+// whileWaiting), it is ready to go when they are.
+func encodePlan(ops []initproto.Op, err error) (encodedPlan, error) {
 	if err != nil {
-		return err
+		return encodedPlan{}, err
 	}
 	payload, err := initproto.EncodePlan(ops)
-	if err != nil {
-		return err
-	}
-	*into = encodedPlan{ops: ops, payload: payload}
-	return nil
+	return encodedPlan{ops: ops, payload: payload}, err
 }
 
 // run sends the init its plan and waits until it is ready (or has

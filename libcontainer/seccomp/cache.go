@@ -47,15 +47,18 @@ var compiles int
 // nothing. (No cryptographic hash: Go's crypto packages bring a 32 MiB
 // buffer into every husk process's memory.)
 func CompileCached(s *configs.Seccomp, root string) (*Program, error) {
-	dir := ""
 	if root != "" {
-		dir = filepath.Join(root, CacheDir)
+		dir := filepath.Join(root, CacheDir)
+		if key, ok := cacheKey(s); ok && privateDir(dir) {
+			return compileKept(s, dir, key)
+		}
 	}
-	key, ok := cacheKey(s)
-	if !ok || dir == "" || !privateDir(dir) {
-		compiles++
-		return Compile(s)
-	}
+	compiles++
+	return Compile(s)
+}
+
+// compileKept is the program kept in dir for key, or Compile's, then kept.
+func compileKept(s *configs.Seccomp, dir string, key []byte) (*Program, error) {
 	h := fnv.New128a()
 	h.Write(key)
 	name := hex.EncodeToString(h.Sum(nil))
