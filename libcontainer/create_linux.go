@@ -228,7 +228,7 @@ func (sp *spawned) start(o CreateOptions, fifo *os.File) error {
 	)
 	newPid := cloneNewPid(o.Config)
 	err := phase("cgroup", func() error {
-		sc, err := prepareSeccomp(o.Config, o.Root)
+		sc, err := prepareSeccomp(o.Config, SeccompCache)
 		if err != nil {
 			return err
 		}

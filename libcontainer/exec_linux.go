@@ -81,7 +81,7 @@ func (c *Container) Exec(o ExecOptions) (pid int, err error) {
 			sp.abortExec()
 		}
 	}()
-	sc, err := prepareSeccomp(c.State.Config, c.root)
+	sc, err := prepareSeccomp(c.State.Config, SeccompCache)
 	if err != nil {
 		return 0, err
 	}

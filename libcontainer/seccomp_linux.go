@@ -22,15 +22,20 @@ type seccompSetup struct {
 	state        []byte // the container process state, for the agent
 }
 
-// prepareSeccomp compiles the config's filter, through the compiled
-// programs kept under the state root (seccomp.CompileCached; none without
-// root).
-func prepareSeccomp(cfg *configs.Config, root string) (*seccompSetup, error) {
+// SeccompCache is where compiled seccomp programs are kept
+// (seccomp.CompileCached): husk's default state root's, whatever --root a
+// command is given, so that a client's --root holds its containers only.
+// Empty: nowhere.
+var SeccompCache string
+
+// prepareSeccomp compiles the config's filter, through the programs kept
+// in cache (none if empty).
+func prepareSeccomp(cfg *configs.Config, cache string) (*seccompSetup, error) {
 	sc := &seccompSetup{}
 	if cfg.Seccomp == nil {
 		return sc, nil
 	}
-	prog, err := seccomp.CompileCached(cfg.Seccomp, root)
+	prog, err := seccomp.CompileCached(cfg.Seccomp, cache)
 	if err != nil {
 		return nil, fmt.Errorf("linux.seccomp: %w", err)
 	}

@@ -23,9 +23,9 @@ import (
 // Kubernetes start. The same few profiles come again and again, so the
 // compiled programs are kept: CompileCached.
 
-// CacheDir is the cache's directory under a state root (--root). Its name
-// is no container id (configs.ValidateID refuses '~'), so no container's
-// state directory can be it.
+// CacheDir is the cache's directory under a state root. Its name is no
+// container id (configs.ValidateID refuses '~'), so no container's state
+// directory can be it.
 const CacheDir = "~seccomp"
 
 // cacheMax bounds the files kept (a host runs a handful of distinct
@@ -37,18 +37,16 @@ const cacheMagic = "HSKSECC1"
 // compiles counts Compile's runs through CompileCached (for tests).
 var compiles int
 
-// CompileCached is Compile, with the programs kept in root's CacheDir:
-// one file per profile, named by a hash of everything the program depends
-// on (the profile's rules, husk's binary, the kernel). The file holds all
-// of that too, compared byte for byte when read (a hash collision is a
-// miss, never another profile's program), is written atomically and is
-// checked whole (CRC-64) when read. Without root, or with a cache
-// directory that is not root's own and private, it compiles and keeps
-// nothing. (No cryptographic hash: Go's crypto packages bring a 32 MiB
-// buffer into every husk process's memory.)
-func CompileCached(s *configs.Seccomp, root string) (*Program, error) {
-	if root != "" {
-		dir := filepath.Join(root, CacheDir)
+// CompileCached is Compile, with the programs kept in dir: one file per
+// profile, named by a hash of everything the program depends on (the
+// profile's rules, husk's binary, the kernel). The file holds all of that
+// too, compared byte for byte when read (a hash collision is a miss, never
+// another profile's program), is written atomically and is checked whole
+// (CRC-64) when read. Without dir, or if dir is not the caller's own and
+// private, it compiles and keeps nothing. (No cryptographic hash: Go's
+// crypto packages bring a 32 MiB buffer into every husk process's memory.)
+func CompileCached(s *configs.Seccomp, dir string) (*Program, error) {
+	if dir != "" {
 		if key, ok := cacheKey(s); ok && privateDir(dir) {
 			return compileKept(s, dir, key)
 		}
@@ -141,10 +139,11 @@ func (w *keyWriter) errno(e *uint) {
 	w.u64(1, uint64(*e))
 }
 
-// privateDir makes dir if need be and says whether it is a directory of
-// this user's that nobody else may write to.
+// privateDir makes dir (and its parents: a state root) if need be and
+// says whether it is a directory of this user's that nobody else may
+// write to.
 func privateDir(dir string) bool {
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+	if err := os.MkdirAll(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return false
 	}
 	var st unix.Stat_t

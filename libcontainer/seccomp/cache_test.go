@@ -25,9 +25,9 @@ func cacheProfile() *configs.Seccomp {
 	}
 }
 
-func cacheFiles(t *testing.T, root string) []string {
+func cacheFiles(t *testing.T, dir string) []string {
 	t.Helper()
-	ents, err := os.ReadDir(filepath.Join(root, CacheDir))
+	ents, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,14 +40,14 @@ func cacheFiles(t *testing.T, root string) []string {
 
 // The program comes from the cache the second time, and is Compile's.
 func TestCompileCachedIsCompile(t *testing.T) {
-	root := t.TempDir()
+	dir := filepath.Join(t.TempDir(), CacheDir)
 	want, err := Compile(cacheProfile())
 	if err != nil {
 		t.Fatal(err)
 	}
 	compiles = 0
 	for i := 0; i < 3; i++ {
-		got, err := CompileCached(cacheProfile(), root)
+		got, err := CompileCached(cacheProfile(), dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,11 +58,11 @@ func TestCompileCachedIsCompile(t *testing.T) {
 	if compiles != 1 {
 		t.Errorf("compiled %d times, want once", compiles)
 	}
-	if files := cacheFiles(t, root); len(files) != 1 {
+	if files := cacheFiles(t, dir); len(files) != 1 {
 		t.Errorf("cache files %v, want one", files)
 	}
 	var st unix.Stat_t
-	if err := unix.Stat(filepath.Join(root, CacheDir), &st); err != nil || st.Mode&0o777 != 0o700 {
+	if err := unix.Stat(dir, &st); err != nil || st.Mode&0o777 != 0o700 {
 		t.Errorf("cache directory mode %o (%v), want 0700", st.Mode&0o777, err)
 	}
 }
@@ -70,13 +70,13 @@ func TestCompileCachedIsCompile(t *testing.T) {
 // A damaged file (a torn write, a flipped bit) is not used: the program is
 // compiled again and the file rewritten.
 func TestCacheDamagedFileRecompiled(t *testing.T) {
-	root := t.TempDir()
+	dir := filepath.Join(t.TempDir(), CacheDir)
 	want, _ := Compile(cacheProfile())
 	compiles = 0
-	if _, err := CompileCached(cacheProfile(), root); err != nil {
+	if _, err := CompileCached(cacheProfile(), dir); err != nil {
 		t.Fatal(err)
 	}
-	file := filepath.Join(root, CacheDir, cacheFiles(t, root)[0])
+	file := filepath.Join(dir, cacheFiles(t, dir)[0])
 	good, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +90,7 @@ func TestCacheDamagedFileRecompiled(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := compiles
-		got, err := CompileCached(cacheProfile(), root)
+		got, err := CompileCached(cacheProfile(), dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -186,7 +186,7 @@ func TestCacheDirMustBePrivate(t *testing.T) {
 		}
 		compiles = 0
 		for i := 0; i < 2; i++ {
-			got, err := CompileCached(cacheProfile(), root)
+			got, err := CompileCached(cacheProfile(), filepath.Join(root, CacheDir))
 			if err != nil || !reflect.DeepEqual(got, want) {
 				t.Fatalf("%s: %v, or not Compile's program", name, err)
 			}
@@ -202,7 +202,7 @@ func TestCacheDirMustBePrivate(t *testing.T) {
 	}
 }
 
-// Without a state root nothing is kept.
+// Without a directory nothing is kept.
 func TestCompileCachedWithoutRoot(t *testing.T) {
 	want, _ := Compile(cacheProfile())
 	got, err := CompileCached(cacheProfile(), "")
@@ -214,8 +214,7 @@ func TestCompileCachedWithoutRoot(t *testing.T) {
 // A full cache is emptied before a program is added: the files of a
 // replaced binary or kernel do not fill it for good.
 func TestCacheFullEmptied(t *testing.T) {
-	root := t.TempDir()
-	dir := filepath.Join(root, CacheDir)
+	dir := filepath.Join(t.TempDir(), CacheDir)
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -224,10 +223,10 @@ func TestCacheFullEmptied(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := CompileCached(cacheProfile(), root); err != nil {
+	if _, err := CompileCached(cacheProfile(), dir); err != nil {
 		t.Fatal(err)
 	}
-	if files := cacheFiles(t, root); len(files) != 1 || strings.HasPrefix(files[0], "stale") {
+	if files := cacheFiles(t, dir); len(files) != 1 || strings.HasPrefix(files[0], "stale") {
 		t.Errorf("cache files after adding to a full cache: %d, want the new one only", len(files))
 	}
 }
