@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync/atomic"
 
 	"github.com/husk-runtime/husk/libcontainer/configs"
 	"golang.org/x/sys/unix"
@@ -35,7 +36,7 @@ const cacheMax = 256
 const cacheMagic = "HSKSECC1"
 
 // compiles counts Compile's runs through CompileCached (for tests).
-var compiles int
+var compiles atomic.Int64
 
 // CompileCached is Compile, with the programs kept in dir: one file per
 // profile, named by a hash of everything the program depends on (the
@@ -51,7 +52,7 @@ func CompileCached(s *configs.Seccomp, dir string) (*Program, error) {
 			return compileKept(s, dir, key)
 		}
 	}
-	compiles++
+	compiles.Add(1)
 	return Compile(s)
 }
 
@@ -64,7 +65,7 @@ func compileKept(s *configs.Seccomp, dir string, key []byte) (*Program, error) {
 		slog.Debug("seccomp: the compiled program is cached", "file", filepath.Join(dir, name))
 		return p, nil
 	}
-	compiles++
+	compiles.Add(1)
 	p, err := Compile(s)
 	if err != nil {
 		return nil, err

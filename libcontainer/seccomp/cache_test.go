@@ -45,7 +45,7 @@ func TestCompileCachedIsCompile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	compiles = 0
+	compiles.Store(0)
 	for i := 0; i < 3; i++ {
 		got, err := CompileCached(cacheProfile(), dir)
 		if err != nil {
@@ -55,8 +55,8 @@ func TestCompileCachedIsCompile(t *testing.T) {
 			t.Fatalf("call %d: the program differs from Compile's", i)
 		}
 	}
-	if compiles != 1 {
-		t.Errorf("compiled %d times, want once", compiles)
+	if compiles.Load() != 1 {
+		t.Errorf("compiled %d times, want once", compiles.Load())
 	}
 	if files := cacheFiles(t, dir); len(files) != 1 {
 		t.Errorf("cache files %v, want one", files)
@@ -72,7 +72,7 @@ func TestCompileCachedIsCompile(t *testing.T) {
 func TestCacheDamagedFileRecompiled(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), CacheDir)
 	want, _ := Compile(cacheProfile())
-	compiles = 0
+	compiles.Store(0)
 	if _, err := CompileCached(cacheProfile(), dir); err != nil {
 		t.Fatal(err)
 	}
@@ -89,13 +89,13 @@ func TestCacheDamagedFileRecompiled(t *testing.T) {
 		if err := os.WriteFile(file, bad, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		before := compiles
+		before := compiles.Load()
 		got, err := CompileCached(cacheProfile(), dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(got, want) || compiles != before+1 {
-			t.Errorf("%s: got Compile's program %v after %d compiles, want it after one more", name, reflect.DeepEqual(got, want), compiles-before)
+		if !reflect.DeepEqual(got, want) || compiles.Load() != before+1 {
+			t.Errorf("%s: got Compile's program %v after %d compiles, want it after one more", name, reflect.DeepEqual(got, want), compiles.Load()-before)
 		}
 		if now, _ := os.ReadFile(file); !bytes.Equal(now, good) {
 			t.Errorf("%s: the file was not rewritten", name)
@@ -184,15 +184,15 @@ func TestCacheDirMustBePrivate(t *testing.T) {
 		if err := setup(root); err != nil {
 			t.Fatal(err)
 		}
-		compiles = 0
+		compiles.Store(0)
 		for i := 0; i < 2; i++ {
 			got, err := CompileCached(cacheProfile(), filepath.Join(root, CacheDir))
 			if err != nil || !reflect.DeepEqual(got, want) {
 				t.Fatalf("%s: %v, or not Compile's program", name, err)
 			}
 		}
-		if compiles != 2 {
-			t.Errorf("%s: compiled %d times, want twice (no cache)", name, compiles)
+		if compiles.Load() != 2 {
+			t.Errorf("%s: compiled %d times, want twice (no cache)", name, compiles.Load())
 		}
 		for _, d := range []string{CacheDir, "elsewhere"} {
 			if ents, _ := os.ReadDir(filepath.Join(root, d)); len(ents) != 0 {
