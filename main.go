@@ -14,7 +14,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -62,9 +61,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "husk init: this binary has no C stage")
 		os.Exit(1)
 	}
-	// Compiled seccomp programs are kept in husk's own state root, not in
-	// a client's --root.
-	libcontainer.SeccompCache = filepath.Join(defaultRoot(), seccomp.CacheDir)
+	libcontainer.SeccompCache = seccomp.DefaultCacheDir()
 	app := newApp()
 	if err := app.Run(reorderArgs(app, os.Args)); err != nil {
 		fatal(err)

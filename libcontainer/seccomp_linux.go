@@ -23,9 +23,8 @@ type seccompSetup struct {
 }
 
 // SeccompCache is where compiled seccomp programs are kept
-// (seccomp.CompileCached): husk's default state root's, whatever --root a
-// command is given, so that a client's --root holds its containers only.
-// Empty: nowhere.
+// (seccomp.CompileCached; main sets seccomp.DefaultCacheDir). Empty:
+// nowhere.
 var SeccompCache string
 
 // prepareSeccomp compiles the config's filter, through the programs kept

@@ -112,9 +112,9 @@ func Load(root, id string) (*Container, error) {
 	return c, nil
 }
 
-// List returns the names of the directories under root that can be
-// container ids, sorted: the containers, and whatever else is there (a
-// create in progress, a state directory damaged); Load tells them apart.
+// List returns the names of the directories under root, sorted: the
+// containers, and whatever else is there (a create in progress, a state
+// directory damaged); Load tells them apart.
 func List(root string) ([]string, error) {
 	ents, err := os.ReadDir(root)
 	if err != nil {
@@ -122,8 +122,7 @@ func List(root string) ([]string, error) {
 	}
 	var ids []string
 	for _, e := range ents {
-		// Not the runtime's own (the seccomp cache): no container's id.
-		if e.IsDir() && configs.ValidateID(e.Name()) == nil {
+		if e.IsDir() {
 			ids = append(ids, e.Name())
 		}
 	}

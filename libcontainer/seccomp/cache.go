@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"hash/crc64"
 	"hash/fnv"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"sync/atomic"
 
 	"github.com/husk-runtime/husk/libcontainer/configs"
@@ -24,10 +24,22 @@ import (
 // Kubernetes start. The same few profiles come again and again, so the
 // compiled programs are kept: CompileCached.
 
-// CacheDir is the cache's directory under a state root. Its name is no
-// container id (configs.ValidateID refuses '~'), so no container's state
-// directory can be it.
-const CacheDir = "~seccomp"
+// DefaultCacheDir is where husk keeps the programs it compiled: under
+// $XDG_CACHE_HOME if set (an absolute path), else /var/cache as root and
+// ~/.cache otherwise; "" if there is no such place. Not in a state root,
+// which holds containers only.
+func DefaultCacheDir() string {
+	if x := os.Getenv("XDG_CACHE_HOME"); filepath.IsAbs(x) {
+		return filepath.Join(x, "husk", "seccomp")
+	}
+	if os.Geteuid() == 0 {
+		return "/var/cache/husk/seccomp"
+	}
+	if h := os.Getenv("HOME"); filepath.IsAbs(h) {
+		return filepath.Join(h, ".cache", "husk", "seccomp")
+	}
+	return ""
+}
 
 // cacheMax bounds the files kept (a host runs a handful of distinct
 // profiles; each husk binary and kernel makes new keys).
@@ -48,20 +60,24 @@ var compiles atomic.Int64
 // crypto packages bring a 32 MiB buffer into every husk process's memory.)
 func CompileCached(s *configs.Seccomp, dir string) (*Program, error) {
 	if dir != "" {
-		if key, ok := cacheKey(s); ok && privateDir(dir) {
-			return compileKept(s, dir, key)
+		if key, ok := cacheKey(s); ok {
+			if dfd, ok := openPrivateDir(dir); ok {
+				defer unix.Close(dfd)
+				return compileKept(s, dir, dfd, key)
+			}
 		}
 	}
 	compiles.Add(1)
 	return Compile(s)
 }
 
-// compileKept is the program kept in dir for key, or Compile's, then kept.
-func compileKept(s *configs.Seccomp, dir string, key []byte) (*Program, error) {
+// compileKept is the program kept in dir (open as dfd) for key, or
+// Compile's, then kept.
+func compileKept(s *configs.Seccomp, dir string, dfd int, key []byte) (*Program, error) {
 	h := fnv.New128a()
 	h.Write(key)
 	name := hex.EncodeToString(h.Sum(nil))
-	if p := readCached(dir, name, key); p != nil {
+	if p := readCached(dir, dfd, name, key); p != nil {
 		slog.Debug("seccomp: the compiled program is cached", "file", filepath.Join(dir, name))
 		return p, nil
 	}
@@ -70,7 +86,7 @@ func compileKept(s *configs.Seccomp, dir string, key []byte) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	writeCached(dir, name, key, p)
+	writeCached(dfd, name, key, p)
 	return p, nil
 }
 
@@ -140,18 +156,28 @@ func (w *keyWriter) errno(e *uint) {
 	w.u64(1, uint64(*e))
 }
 
-// privateDir makes dir (and its parents: a state root) if need be and
-// says whether it is a directory of this user's that nobody else may
-// write to.
-func privateDir(dir string) bool {
-	if err := os.MkdirAll(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
-		return false
+// openPrivateDir makes dir (and its parents) if need be and opens it, if
+// it is a directory of this user's that nobody else may write to: checked
+// on the open directory, which the files are then read and written from.
+func openPrivateDir(dir string) (int, bool) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return -1, false
 	}
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, false
+	}
+	if !ours(fd) {
+		unix.Close(fd)
+		return -1, false
+	}
+	return fd, true
+}
+
+// ours says whether fd is this user's and nobody else may write to it.
+func ours(fd int) bool {
 	var st unix.Stat_t
-	if err := unix.Lstat(dir, &st); err != nil {
-		return false
-	}
-	return st.Mode&unix.S_IFMT == unix.S_IFDIR && int(st.Uid) == os.Geteuid() && st.Mode&0o022 == 0
+	return unix.Fstat(fd, &st) == nil && int(st.Uid) == os.Geteuid() && st.Mode&0o022 == 0
 }
 
 // The file: magic | key length u32 | key | flags u32 | notify u32 |
@@ -211,14 +237,15 @@ func decodeCached(b []byte, key []byte) *Program {
 	return p
 }
 
-func readCached(dir, name string, key []byte) *Program {
-	fd, err := unix.Open(filepath.Join(dir, name), unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+func readCached(dir string, dfd int, name string, key []byte) *Program {
+	fd, err := unix.Openat(dfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil
 	}
 	defer unix.Close(fd)
 	var st unix.Stat_t
-	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size > int64(len(cacheMagic)+4+maxKey+12+8*maxInsns+crcSize) {
+	if !ours(fd) || unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG ||
+		st.Size > int64(len(cacheMagic)+4+maxKey+12+8*maxInsns+crcSize) {
 		return nil
 	}
 	b := make([]byte, st.Size)
@@ -239,25 +266,43 @@ func readCached(dir, name string, key []byte) *Program {
 	return p
 }
 
-// writeCached keeps p (atomically: a temporary file renamed into place);
-// a failure only costs the next create a compile. A full cache is emptied
-// first: what a replaced binary or kernel left is never read again.
-func writeCached(dir, name string, key []byte, p *Program) {
-	ents, err := os.ReadDir(dir)
+// writeCached keeps p in the directory dfd (atomically: a temporary file
+// renamed into place); a failure only costs the next create a compile. A
+// full cache is emptied first: what a replaced binary or kernel left is
+// never read again.
+func writeCached(dfd int, name string, key []byte, p *Program) {
+	d, err := unix.Dup(dfd)
 	if err != nil {
 		return
 	}
-	if len(ents) >= cacheMax {
-		for _, e := range ents {
-			os.Remove(filepath.Join(dir, e.Name()))
+	f := os.NewFile(uintptr(d), "seccomp cache")
+	names, err := f.Readdirnames(-1)
+	f.Close()
+	if err != nil {
+		return
+	}
+	if len(names) >= cacheMax {
+		for _, n := range names {
+			unix.Unlinkat(dfd, n, 0)
 		}
 	}
-	tmp, err := os.CreateTemp(dir, ".tmp-")
+	tmp := ".tmp-" + strconv.Itoa(os.Getpid())
+	create := func() (int, error) {
+		return unix.Openat(dfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	}
+	fd, err := create()
+	if err == unix.EEXIST {
+		// Left by a process of this pid that was killed.
+		unix.Unlinkat(dfd, tmp, 0)
+		fd, err = create()
+	}
 	if err != nil {
 		return
 	}
-	_, werr := tmp.Write(encodeCached(key, p))
-	if cerr := tmp.Close(); werr != nil || cerr != nil || os.Rename(tmp.Name(), filepath.Join(dir, name)) != nil {
-		os.Remove(tmp.Name())
+	b := encodeCached(key, p)
+	n, werr := unix.Write(fd, b)
+	cerr := unix.Close(fd)
+	if werr != nil || n != len(b) || cerr != nil || unix.Renameat(dfd, tmp, dfd, name) != nil {
+		unix.Unlinkat(dfd, tmp, 0)
 	}
 }

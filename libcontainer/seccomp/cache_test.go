@@ -40,7 +40,7 @@ func cacheFiles(t *testing.T, dir string) []string {
 
 // The program comes from the cache the second time, and is Compile's.
 func TestCompileCachedIsCompile(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), CacheDir)
+	dir := filepath.Join(t.TempDir(), "seccomp")
 	want, err := Compile(cacheProfile())
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +70,7 @@ func TestCompileCachedIsCompile(t *testing.T) {
 // A damaged file (a torn write, a flipped bit) is not used: the program is
 // compiled again and the file rewritten.
 func TestCacheDamagedFileRecompiled(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), CacheDir)
+	dir := filepath.Join(t.TempDir(), "seccomp")
 	want, _ := Compile(cacheProfile())
 	compiles.Store(0)
 	if _, err := CompileCached(cacheProfile(), dir); err != nil {
@@ -167,7 +167,7 @@ func TestCacheDirMustBePrivate(t *testing.T) {
 	want, _ := Compile(cacheProfile())
 	for name, setup := range map[string]func(root string) error{
 		"group-writable": func(root string) error {
-			dir := filepath.Join(root, CacheDir)
+			dir := filepath.Join(root, "seccomp")
 			if err := os.Mkdir(dir, 0o700); err != nil {
 				return err
 			}
@@ -177,7 +177,7 @@ func TestCacheDirMustBePrivate(t *testing.T) {
 			if err := os.Mkdir(filepath.Join(root, "elsewhere"), 0o700); err != nil {
 				return err
 			}
-			return os.Symlink("elsewhere", filepath.Join(root, CacheDir))
+			return os.Symlink("elsewhere", filepath.Join(root, "seccomp"))
 		},
 	} {
 		root := t.TempDir()
@@ -186,7 +186,7 @@ func TestCacheDirMustBePrivate(t *testing.T) {
 		}
 		compiles.Store(0)
 		for i := 0; i < 2; i++ {
-			got, err := CompileCached(cacheProfile(), filepath.Join(root, CacheDir))
+			got, err := CompileCached(cacheProfile(), filepath.Join(root, "seccomp"))
 			if err != nil || !reflect.DeepEqual(got, want) {
 				t.Fatalf("%s: %v, or not Compile's program", name, err)
 			}
@@ -194,7 +194,7 @@ func TestCacheDirMustBePrivate(t *testing.T) {
 		if compiles.Load() != 2 {
 			t.Errorf("%s: compiled %d times, want twice (no cache)", name, compiles.Load())
 		}
-		for _, d := range []string{CacheDir, "elsewhere"} {
+		for _, d := range []string{"seccomp", "elsewhere"} {
 			if ents, _ := os.ReadDir(filepath.Join(root, d)); len(ents) != 0 {
 				t.Errorf("%s: %d files kept in %s", name, len(ents), d)
 			}
@@ -214,7 +214,7 @@ func TestCompileCachedWithoutRoot(t *testing.T) {
 // A full cache is emptied before a program is added: the files of a
 // replaced binary or kernel do not fill it for good.
 func TestCacheFullEmptied(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), CacheDir)
+	dir := filepath.Join(t.TempDir(), "seccomp")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -253,4 +253,44 @@ func FuzzDecodeCached(f *testing.F) {
 			t.Fatalf("decoded %d instructions from bytes encodeCached does not write", len(got.Insns))
 		}
 	})
+}
+
+// A cache file that others may write to is not used: it is compiled
+// again, and the file replaced by one of this user's alone.
+func TestCacheFileMustBePrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "seccomp")
+	want, _ := Compile(cacheProfile())
+	if _, err := CompileCached(cacheProfile(), dir); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, cacheFiles(t, dir)[0])
+	if err := os.Chmod(file, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	compiles.Store(0)
+	got, err := CompileCached(cacheProfile(), dir)
+	if err != nil || !reflect.DeepEqual(got, want) || compiles.Load() != 1 {
+		t.Fatalf("%v; Compile's program: %v; compiled %d times, want once", err, reflect.DeepEqual(got, want), compiles.Load())
+	}
+	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the file was not replaced by a private one: %v %v", fi.Mode(), err)
+	}
+}
+
+// The cache's place: $XDG_CACHE_HOME (absolute), else /var/cache as root,
+// else ~/.cache; never a state root.
+func TestDefaultCacheDir(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", "/x/cache")
+	if got := DefaultCacheDir(); got != "/x/cache/husk/seccomp" {
+		t.Errorf("with XDG_CACHE_HOME: %q", got)
+	}
+	t.Setenv("XDG_CACHE_HOME", "relative")
+	t.Setenv("HOME", "/home/u")
+	want := "/home/u/.cache/husk/seccomp"
+	if os.Geteuid() == 0 {
+		want = "/var/cache/husk/seccomp"
+	}
+	if got := DefaultCacheDir(); got != want {
+		t.Errorf("without an absolute XDG_CACHE_HOME: %q, want %q", got, want)
+	}
 }

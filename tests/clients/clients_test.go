@@ -35,6 +35,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/husk-runtime/husk/tests/testutil"
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
@@ -75,6 +76,7 @@ func TestMain(m *testing.M) {
 			notRoot = true
 			return m.Run()
 		}
+		defer testutil.PrivateCache()()
 		setupErr = setup()
 		code := m.Run()
 		if scratch != "" && code == 0 && os.Getenv("HUSK_CLIENTS_KEEP") == "" {

@@ -86,6 +86,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	os.Chmod(tmp, 0o755)
+	// husk keeps its compiled seccomp programs under XDG_CACHE_HOME (the
+	// runtime inherits it): in tmp, so that the run leaves nothing behind.
+	os.Setenv("XDG_CACHE_HOME", filepath.Join(tmp, "cache"))
 	setupErr = setup(tmp)
 	before := testCgroups()
 	code := m.Run()

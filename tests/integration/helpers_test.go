@@ -51,6 +51,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/husk-runtime/husk/tests/testutil"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -113,6 +114,7 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	runtimeBin, runtimeErr = resolveBinary()
+	defer testutil.PrivateCache()()
 
 	var err error
 	suiteDir, err = os.MkdirTemp("", "husk-itest-")

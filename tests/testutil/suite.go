@@ -24,12 +24,38 @@ func RootSuite(m *testing.M, suite string, setup func(), place func() (dir, cgro
 		fmt.Fprintf(os.Stderr, "%s tests run real containers and need root (set HUSK_ALLOW_SKIP_ROOT=1 to skip them)\n", suite)
 		return 1
 	}
+	defer PrivateCache()()
 	setup()
 	code := m.Run()
 	dir, cgroup := place()
 	Sweep(dir, cgroup, settle)
 	os.RemoveAll(dir)
 	return code
+}
+
+// PrivateCache points XDG_CACHE_HOME, which the runtimes the suite starts
+// inherit, at a temporary directory: husk keeps its compiled seccomp
+// programs under it (seccomp.DefaultCacheDir), and a test run must leave
+// nothing on the host. Not every client passes its environment on to the
+// runtime (a daemon started apart from the test's), so husk's default
+// cache as root, /var/cache/husk, may be made too. It returns what removes
+// the directory, and /var/cache/husk if the run made it.
+func PrivateCache() func() {
+	const hostCache = "/var/cache/husk"
+	_, err := os.Lstat(hostCache)
+	hadHostCache := err == nil
+	dir, err := os.MkdirTemp("", "husk-cache-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cache dir:", err)
+		return func() {}
+	}
+	os.Setenv("XDG_CACHE_HOME", dir)
+	return func() {
+		os.RemoveAll(dir)
+		if !hadHostCache {
+			os.RemoveAll(hostCache)
+		}
+	}
 }
 
 // Sweep removes what containers left under dir and in cgroup: their
