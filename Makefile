@@ -6,7 +6,13 @@ VERSION ?= $(shell cat VERSION 2>/dev/null || echo 0.1.0-dev)
 # A static, non-PIE, stripped binary starts faster: no dynamic loader, no
 # relocations, fewer page faults (husk starts twice per container). cgo is
 # needed for the nsenter C stage; osusergo/netgo keep glibc's NSS out.
-LDFLAGS := -s -w -X main.gitCommit=$(COMMIT) -X main.version=$(VERSION) -extldflags -static
+# The code and the read-only data start on 2 MiB boundaries (max-page-size,
+# separate-code; the gaps are holes in the file): read into the page cache
+# in 2 MiB folios (tools/hugetext, run below), each whole 2 MiB of them is
+# mapped with one page-table entry, and a command touches ~2,000 fewer
+# pages for the first time (6-12 % faster here; docs/performance.md).
+LDFLAGS := -s -w -X main.gitCommit=$(COMMIT) -X main.version=$(VERSION) \
+	-extldflags '-static -Wl,-z,max-page-size=0x200000 -Wl,-z,separate-code'
 # encoding/json backed by json/v2: the first decode of a config (type
 # caches built from scratch in every process) is ~0.5 ms cheaper, twice per
 # container. The v1 API and semantics are unchanged. json/v2 also gives
@@ -30,6 +36,11 @@ all: husk
 
 husk:
 	CGO_ENABLED=1 $(GO) build $(GOFLAGS_BUILD) -o husk .
+	$(call hugetext,husk)
+
+# Reads a husk binary's code into the page cache in 2 MiB folios where the
+# host can (best effort: never fails the build; a reboot undoes it).
+hugetext = cd tools && $(GO) run ./hugetext $(abspath $(1)) || true
 
 # Installs missing build/test packages (Debian/Ubuntu, as root).
 deps:
@@ -46,6 +57,7 @@ FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 
 install: husk install-docs
 	install -D -m 0755 husk $(DESTDIR)$(PREFIX)/sbin/husk
+	$(call hugetext,$(DESTDIR)$(PREFIX)/sbin/husk)
 
 # The man pages and the shell completion scripts, as committed.
 install-docs:
@@ -68,6 +80,7 @@ unit:
 	$(GO) vet ./...
 	cd tests/conformance && $(GO) vet ./...
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -Ev '/tests/(integration|clients|stress|differential)$$')
+	cd tools && $(GO) vet ./hugetext && $(GO) test -count=1 ./hugetext
 
 # staticcheck and deadcode (pinned in tools/go.mod), clang-format for the
 # C, shellcheck for the scripts; tools/lint-known lists the findings let

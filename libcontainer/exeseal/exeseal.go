@@ -105,7 +105,7 @@ func memfdCopy() (*os.File, error) {
 		return nil, err
 	}
 	f := os.NewFile(uintptr(fd), "husk (memfd)")
-	if _, err := io.Copy(f, src); err != nil {
+	if err := copyData(f, src); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -115,4 +115,36 @@ func memfdCopy() (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// copyData copies src into dst, an empty file, leaving src's holes as
+// holes: husk's segments start on 2 MiB boundaries (Makefile), and the
+// ~6 MB between them are holes a memfd need not be given.
+func copyData(dst, src *os.File) error {
+	st, err := src.Stat()
+	if err != nil {
+		return err
+	}
+	size := st.Size()
+	if err := dst.Truncate(size); err != nil {
+		return err
+	}
+	fd := int(src.Fd())
+	for off := int64(0); off < size; {
+		data, err := unix.Seek(fd, off, unix.SEEK_DATA)
+		if err == unix.ENXIO {
+			return nil // only a hole past off
+		}
+		end := size
+		if err != nil {
+			data = off // no SEEK_DATA here: copy the rest
+		} else if end, err = unix.Seek(fd, data, unix.SEEK_HOLE); err != nil {
+			return err
+		}
+		if _, err := io.Copy(io.NewOffsetWriter(dst, data), io.NewSectionReader(src, data, end-data)); err != nil {
+			return err
+		}
+		off = end
+	}
+	return nil
 }
