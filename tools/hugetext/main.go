@@ -1,32 +1,41 @@
-// Command hugetext reads a program's code and read-only data into the page
-// cache in 2 MiB folios, where the kernel can, so that every process that
-// runs the program maps each whole 2 MiB of them with one page-table entry
-// instead of 512.
+// Command hugetext reads chosen sections of a program into the page cache
+// in 2 MiB folios, and the rest of its code and read-only data in 4 KiB
+// ones, so that every process that runs the program maps each whole 2 MiB
+// of those sections with one page-table entry instead of 512.
 //
-//	hugetext FILE...
+//	hugetext [-sections .init,.plt,.text.c,.text,.gopclntab] FILE...
 //
 // A short-lived process pays for each page of its binary it touches first
 // (on the project's VM ~1 µs a page even when it is already mapped: the
-// hypervisor's fault), and a husk command touches thousands: mapped 2 MiB
-// at a time, husk's commands take 6-12 % less time (docs/performance.md).
-// The binary is linked so that its code and read-only data start on 2 MiB
-// boundaries (Makefile: max-page-size); the page cache decides the folio
-// size when it reads a file in, so the tool drops the file's cached pages
-// and reads each loadable, non-writable segment back through a 2 MiB
-// aligned mapping with MADV_HUGEPAGE. Where the filesystem has no large
-// folios, transparent huge pages are off, or a running process keeps the
-// old pages mapped, the pages stay as they were: nothing is lost but the
-// gain, and the tool says so. A reboot, or memory pressure, undoes it: run
-// it again (make husk and make install do).
+// hypervisor's fault), and a husk command touches thousands of them.
+// husk is linked (Makefile) with its segments on 2 MiB boundaries and its C
+// code before its Go code (tools/husk.ld); make names its code sections and
+// the Go pclntab. Everything else (the read-only data with the C strings,
+// the ends of the segments) is read in 4 KiB folios (no readahead): a
+// process that touches a page of a folio maps the whole folio, and a
+// waiting init should hold only the pages it uses (and the first 2 MiB of
+// code, where all its C is).
 //
-// It always exits 0 when it could read the file: it is an optimisation.
+// The page cache decides the folio size when it reads a file in, so the
+// tool drops the file's cached pages and reads them back through mappings
+// that ask for huge pages (MADV_HUGEPAGE) or for no readahead
+// (MADV_RANDOM). Where the filesystem has no large folios, transparent huge
+// pages are off, or a running process keeps old pages mapped, the pages
+// stay small: nothing is lost but the gain, and the tool says so. A reboot,
+// or memory pressure, undoes it: run it again (make husk and make install
+// do).
+//
+// It exits 0 when it could read the files: it is an optimisation.
 package main
 
 import (
 	"bufio"
+	"cmp"
 	"debug/elf"
+	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -35,19 +44,22 @@ import (
 
 const (
 	huge             = 2 << 20
+	madvRandom       = 1
 	madvHugepage     = 14
 	madvPopulateRead = 22
 	fadvDontneed     = 4
 )
 
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: hugetext FILE...")
+	sections := flag.String("sections", ".text", "the sections to read in 2 MiB folios, comma-separated")
+	flag.Parse()
+	if flag.NArg() == 0 {
+		fmt.Fprintln(os.Stderr, "usage: hugetext [-sections .text,...] FILE...")
 		os.Exit(2)
 	}
 	status := 0
-	for _, name := range os.Args[1:] {
-		msg, err := warm(name)
+	for _, name := range flag.Args() {
+		msg, err := warm(name, strings.Split(*sections, ","))
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "hugetext: %s: %v\n", name, err)
 			status = 1
@@ -58,15 +70,16 @@ func main() {
 	os.Exit(status)
 }
 
-// warm re-reads the file's read-only segments in 2 MiB folios and says how
-// much of them the kernel then maps with 2 MiB entries.
-func warm(name string) (string, error) {
+// warm re-reads the file's read-only segments: the whole 2 MiB chunks of
+// the named sections in 2 MiB folios, the rest in 4 KiB ones. It says how
+// much the kernel then maps with 2 MiB entries.
+func warm(name string, sections []string) (string, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
-	segs, err := segments(f)
+	segs, chunks, err := layout(f, sections)
 	if err != nil {
 		return "", err
 	}
@@ -77,18 +90,26 @@ func warm(name string) (string, error) {
 	}
 	dropCache(fd)
 	var want, got uint64
-	for _, s := range segs {
-		want += wholeChunks(s.off, s.size)
-		n, err := readHuge(fd, s.off, s.size)
+	for _, c := range chunks {
+		want += c.size
+		n, err := readIn(fd, c, madvHugepage)
 		if err != nil {
 			return "", err
 		}
 		got += n
 	}
-	if want == 0 {
-		return "no 2 MiB-aligned code or read-only data (not linked with max-page-size=0x200000?): nothing to do", nil
+	// Then the rest, a page at a time: the chunks are in the page cache
+	// already and stay as they are.
+	for _, s := range segs {
+		if _, err := readIn(fd, s, madvRandom); err != nil {
+			return "", err
+		}
 	}
-	msg := fmt.Sprintf("%d of %d MiB of code and read-only data in 2 MiB pages", got>>20, want>>20)
+	names := strings.Join(sections, ", ")
+	if want == 0 {
+		return fmt.Sprintf("no whole 2 MiB of %s (not linked with max-page-size=0x200000?): nothing in 2 MiB pages", names), nil
+	}
+	msg := fmt.Sprintf("%d of %d MiB of %s in 2 MiB pages", got>>20, want>>20, names)
 	if got < want {
 		msg += " (the rest in small pages: a filesystem without large folios, transparent huge pages off, or a process that has the file mapped)"
 	}
@@ -97,30 +118,38 @@ func warm(name string) (string, error) {
 
 type segment struct{ off, size uint64 }
 
-// segments are the file ranges of the loadable, non-writable segments.
-func segments(f *os.File) ([]segment, error) {
+// layout returns the file ranges of the loadable, non-writable segments,
+// and the whole 2 MiB chunks of the named sections.
+func layout(f *os.File, sections []string) (segs, chunks []segment, err error) {
 	e, err := elf.NewFile(f)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out []segment
 	for _, p := range e.Progs {
 		if p.Type == elf.PT_LOAD && p.Flags&elf.PF_W == 0 && p.Filesz > 0 {
-			out = append(out, segment{p.Off, p.Filesz})
+			segs = append(segs, segment{p.Off, p.Filesz})
 		}
 	}
-	return out, nil
-}
-
-// wholeChunks is how many bytes of [off, off+size) lie in whole 2 MiB
-// chunks of the file.
-func wholeChunks(off, size uint64) uint64 {
-	lo := (off + huge - 1) &^ (huge - 1)
-	hi := (off + size) &^ (huge - 1)
-	if hi <= lo {
-		return 0
+	// The named sections, merged where only alignment padding separates
+	// them (.init, .plt and .text.c before .text).
+	var ranges []segment
+	for _, name := range sections {
+		if s := e.Section(name); s != nil && s.Type != elf.SHT_NOBITS && s.Size > 0 {
+			ranges = append(ranges, segment{s.Offset, s.Size})
+		}
 	}
-	return hi - lo
+	slices.SortFunc(ranges, func(a, b segment) int { return cmp.Compare(a.off, b.off) })
+	for i := 0; i < len(ranges); i++ {
+		r := ranges[i]
+		for i+1 < len(ranges) && ranges[i+1].off <= r.off+r.size+4096 {
+			i++
+			r.size = max(r.size, ranges[i].off+ranges[i].size-r.off)
+		}
+		for lo := (r.off + huge - 1) &^ (huge - 1); lo+huge <= r.off+r.size; lo += huge {
+			chunks = append(chunks, segment{lo, huge})
+		}
+	}
+	return segs, chunks, nil
 }
 
 // dropCache drops the file's cached pages but those a process has mapped.
@@ -128,13 +157,13 @@ func dropCache(fd int) {
 	syscall.Syscall6(syscall.SYS_FADVISE64, uintptr(fd), 0, 0, fadvDontneed, 0, 0)
 }
 
-// readHuge maps [off, off+size) of the file at an address congruent to
-// its offset modulo 2 MiB, as the program's own mapping is, asks for huge
-// pages and reads it in; it returns how much of it the kernel mapped with
-// 2 MiB entries.
-func readHuge(fd int, off, size uint64) (uint64, error) {
-	from := off &^ 4095
-	length := off + size - from
+// readIn maps the file's range s at an address congruent to its offset
+// modulo 2 MiB, as a process running the file maps it, gives the advice
+// and reads the range in; it returns how much of it the kernel mapped
+// with 2 MiB entries.
+func readIn(fd int, s segment, advice uintptr) (uint64, error) {
+	from := s.off &^ 4095
+	length := s.off + s.size - from
 	// An anonymous reservation, 4 MiB larger, to place the file mapping
 	// inside it at from's offset in a 2 MiB chunk.
 	res, err := syscall.Mmap(-1, 0, int(length+2*huge), syscall.PROT_NONE, syscall.MAP_PRIVATE|syscall.MAP_ANONYMOUS)
@@ -148,16 +177,16 @@ func readHuge(fd int, off, size uint64) (uint64, error) {
 	if errno != 0 {
 		return 0, fmt.Errorf("mmap: %w", errno)
 	}
-	syscall.Syscall(syscall.SYS_MADVISE, addr, uintptr(length), madvHugepage)
+	syscall.Syscall(syscall.SYS_MADVISE, addr, uintptr(length), advice)
 	if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, addr, uintptr(length), madvPopulateRead); errno != 0 {
 		return 0, nil // before Linux 5.14; its page cache has no large folios either
 	}
-	return pmdMapped(addr)
+	return smapsField(addr, "FilePmdMapped:")
 }
 
-// pmdMapped reads FilePmdMapped of the mapping at addr from
-// /proc/self/smaps.
-func pmdMapped(addr uintptr) (uint64, error) {
+// smapsField reads a field (FilePmdMapped:, Rss:) of the mapping at addr
+// from /proc/self/smaps, in bytes.
+func smapsField(addr uintptr, field string) (uint64, error) {
 	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
 		return 0, err
@@ -176,7 +205,7 @@ func pmdMapped(addr uintptr) (uint64, error) {
 			in = err == nil && uintptr(v) == addr
 			continue
 		}
-		if in && fields[0] == "FilePmdMapped:" && len(fields) > 1 {
+		if in && fields[0] == field && len(fields) > 1 {
 			kb, err := strconv.ParseUint(fields[1], 10, 64)
 			return kb << 10, err
 		}

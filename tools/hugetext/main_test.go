@@ -5,40 +5,40 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"unsafe"
 )
 
-func TestWholeChunks(t *testing.T) {
-	for _, c := range []struct{ off, size, want uint64 }{
-		{0, huge, huge},
-		{4096, huge, 0},
-		{4096, 2*huge + 8192, huge},
-		{huge, 4*huge + 100, 4 * huge},
-		{huge - 1, 2, 0},
-	} {
-		if got := wholeChunks(c.off, c.size); got != c.want {
-			t.Errorf("wholeChunks(%#x, %#x) = %#x, want %#x", c.off, c.size, got, c.want)
-		}
-	}
-}
-
-// writeELF writes a file with one loadable read-only segment of size bytes
-// at file offset off (random bytes), and a writable one after it.
-func writeELF(t *testing.T, path string, off, size uint64) {
+// writeELF writes a file with one loadable read-only segment from offset
+// seg to the end of a .text section of size bytes at offset off, a .text.c
+// section before it from seg (C code, as husk's), random bytes, and a
+// writable segment after it.
+func writeELF(t *testing.T, path string, seg, off, size uint64) {
 	t.Helper()
-	b := make([]byte, off+size+8192)
+	end := off + size
+	shoff := end + 8192
+	shstr := "\x00.text\x00.shstrtab\x00.text.c\x00"
+	b := make([]byte, shoff+4*64+uint64(len(shstr)))
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := 4096; i+8 <= int(shoff); i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], r.Uint64())
+	}
 	copy(b, "\x7fELF\x02\x01\x01")
 	le := binary.LittleEndian
 	le.PutUint16(b[16:], 2)  // ET_EXEC
 	le.PutUint16(b[18:], 62) // EM_X86_64
 	le.PutUint32(b[20:], 1)  // EV_CURRENT
 	le.PutUint64(b[32:], 64) // e_phoff
+	le.PutUint64(b[40:], shoff)
 	le.PutUint16(b[52:], 64) // e_ehsize
 	le.PutUint16(b[54:], 56) // e_phentsize
 	le.PutUint16(b[56:], 2)  // e_phnum
+	le.PutUint16(b[58:], 64) // e_shentsize
+	le.PutUint16(b[60:], 4)  // e_shnum
+	le.PutUint16(b[62:], 2)  // e_shstrndx
 	ph := func(i int, flags uint32, off, size uint64) {
 		p := b[64+56*i:]
 		le.PutUint32(p[0:], 1) // PT_LOAD
@@ -50,22 +50,79 @@ func writeELF(t *testing.T, path string, off, size uint64) {
 		le.PutUint64(p[40:], size)
 		le.PutUint64(p[48:], huge)
 	}
-	ph(0, 4, off, size)      // R
-	ph(1, 6, off+size, 8192) // RW: not read in
-	r := rand.New(rand.NewPCG(1, 2))
-	for i := 4096; i < len(b); i += 8 {
-		le.PutUint64(b[i:], r.Uint64())
+	ph(0, 5, seg, end-seg) // R E
+	ph(1, 6, end, 8192)    // RW: not read in
+	sh := func(i int, name, typ uint32, off, size uint64) {
+		p := b[shoff+uint64(64*i):]
+		le.PutUint32(p[0:], name)
+		le.PutUint32(p[4:], typ)
+		le.PutUint64(p[24:], off)
+		le.PutUint64(p[32:], size)
 	}
+	sh(1, 1, 1, off, size)                      // .text, PROGBITS
+	sh(2, 7, 3, shoff+4*64, uint64(len(shstr))) // .shstrtab, STRTAB
+	sh(3, 17, 1, seg, off-seg)                  // .text.c
+	copy(b[shoff+4*64:], shstr)
 	if err := os.WriteFile(path, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// mappedHuge maps the file's range [off, off+size) the way the kernel maps
-// a program (an address congruent to the offset modulo 2 MiB, no advice),
-// reads it in and returns FilePmdMapped: what a process running the file
+func TestLayout(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "prog")
+	writeELF(t, path, 4096, 4096, 5<<20)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	segs, chunks, err := layout(f, []string{".text", ".nosuch"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []segment{{4096, 5 << 20}}; !slices.Equal(segs, want) {
+		t.Errorf("segments %v, want %v", segs, want)
+	}
+	// .text is [4 KiB, 5 MiB + 4 KiB): one whole 2 MiB chunk, from 2 MiB.
+	if want := []segment{{huge, huge}}; !slices.Equal(chunks, want) {
+		t.Errorf("chunks %v, want %v", chunks, want)
+	}
+}
+
+// Sections that only padding separates count as one range: husk's .init,
+// .plt and .text.c start the first 2 MiB of its code, .text ends it.
+func TestLayoutMerges(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "prog")
+	writeELF(t, path, huge, huge+huge/2, 2*huge) // .text.c [2, 3) MiB, .text [3, 7) MiB
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, c := range []struct {
+		sections []string
+		want     []segment
+	}{
+		{[]string{".text"}, []segment{{2 * huge, huge}}},
+		{[]string{".text.c"}, nil},
+		{[]string{".text", ".text.c"}, []segment{{huge, huge}, {2 * huge, huge}}},
+	} {
+		_, chunks, err := layout(f, c.sections)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(chunks, c.want) {
+			t.Errorf("layout(%v): chunks %v, want %v", c.sections, chunks, c.want)
+		}
+	}
+}
+
+// mapFile maps the file's range [off, off+size) the way the kernel maps a
+// program (at an address congruent to the offset modulo 2 MiB, no advice
+// unless advise), reads all of it in, or only its first byte, and returns
+// the mapping's Rss and FilePmdMapped: what a process running the file
 // gets from the page cache as it is.
-func mappedHuge(t *testing.T, path string, off, size uint64, advise bool) uint64 {
+func mapFile(t *testing.T, path string, off, size uint64, advise, all bool) (rss, pmd uint64) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -86,14 +143,20 @@ func mappedHuge(t *testing.T, path string, off, size uint64, advise bool) uint64
 	if advise {
 		syscall.Syscall(syscall.SYS_MADVISE, addr, uintptr(size), madvHugepage)
 	}
-	if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, addr, uintptr(size), madvPopulateRead); errno != 0 {
-		t.Skipf("MADV_POPULATE_READ: %v (Linux before 5.14)", errno)
+	n := uintptr(size)
+	if !all {
+		n = 1
 	}
-	n, err := pmdMapped(addr)
-	if err != nil {
+	if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, addr, n, madvPopulateRead); errno != 0 {
+		t.Skipf("host feature missing: MADV_POPULATE_READ (Linux 5.14): %v", errno)
+	}
+	if pmd, err = smapsField(addr, "FilePmdMapped:"); err != nil {
 		t.Fatal(err)
 	}
-	return n
+	if rss, err = smapsField(addr, "Rss:"); err != nil {
+		t.Fatal(err)
+	}
+	return rss, pmd
 }
 
 // needLargeFolios skips unless the page cache of dir's filesystem reads a
@@ -114,29 +177,35 @@ func needLargeFolios(t *testing.T, dir string) {
 	syscall.Fdatasync(int(f.Fd()))
 	syscall.Syscall6(syscall.SYS_FADVISE64, f.Fd(), 0, 0, fadvDontneed, 0, 0)
 	f.Close()
-	if mappedHuge(t, probe, 0, 2*huge, true) == 0 {
+	if _, pmd := mapFile(t, probe, 0, 2*huge, true, true); pmd == 0 {
 		t.Skipf("host feature missing: the filesystem of %s keeps no 2 MiB folios in the page cache", dir)
 	}
 }
 
 // After hugetext, a process that maps the file without asking for anything
-// gets every whole 2 MiB of its read-only segment with a 2 MiB entry; the
-// tool reports that much, and reads nothing of the writable segment.
+// gets every whole 2 MiB of the chosen section with a 2 MiB entry, and the
+// tool says so; a page of the rest (the C code before husk's Go code, all a
+// waiting init runs) maps no more than the 64 KiB around it.
 func TestWarm(t *testing.T) {
 	dir := t.TempDir()
 	needLargeFolios(t, dir)
 	path := filepath.Join(dir, "prog")
-	const off, size = huge, 2*huge + 12288 // two whole chunks, a tail
-	writeELF(t, path, off, size)           // its pages cached as written: small
-	msg, err := warm(path)
+	// A segment from 2 MiB: a whole 2 MiB of "C code", then .text with
+	// two whole chunks and a tail. Its pages are cached as written.
+	const off, size = 2 * huge, 2*huge + 12288
+	writeELF(t, path, huge, off, size)
+	msg, err := warm(path, []string{".text"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "4 of 4 MiB"; !strings.HasPrefix(msg, want) {
-		t.Errorf("warm says %q, want it to start with %q", msg, want)
+	if want := "4 of 4 MiB of .text in 2 MiB pages"; msg != want {
+		t.Errorf("warm says %q, want %q", msg, want)
 	}
-	if got := mappedHuge(t, path, off, size, false); got != 2*huge {
-		t.Errorf("after warm, a plain mapping has %d bytes in 2 MiB pages, want %d", got, 2*huge)
+	if _, pmd := mapFile(t, path, off, size, false, true); pmd != 2*huge {
+		t.Errorf("after warm, a plain mapping of .text has %d bytes in 2 MiB pages, want %d", pmd, 2*huge)
+	}
+	if rss, pmd := mapFile(t, path, huge, huge, false, false); pmd != 0 || rss > 64<<10 {
+		t.Errorf("after warm, one page before .text maps %d bytes (%d in 2 MiB pages), want at most 64 KiB", rss, pmd)
 	}
 }
 
@@ -144,13 +213,13 @@ func TestWarm(t *testing.T) {
 // and the tool says why.
 func TestWarmNothingAligned(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "prog")
-	writeELF(t, path, 4096, huge)
-	msg, err := warm(path)
+	writeELF(t, path, 4096, 4096, huge)
+	msg, err := warm(path, []string{".text"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(msg, "nothing to do") {
-		t.Errorf("warm says %q, want nothing to do", msg)
+	if !strings.Contains(msg, "nothing in 2 MiB pages") {
+		t.Errorf("warm says %q, want nothing in 2 MiB pages", msg)
 	}
 }
 
@@ -159,7 +228,7 @@ func TestWarmNotELF(t *testing.T) {
 	if err := os.WriteFile(path, []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := warm(path); err == nil {
+	if _, err := warm(path, []string{".text"}); err == nil {
 		t.Error("warm of a shell script: no error")
 	}
 }
