@@ -33,13 +33,17 @@ RUNC_REF ?= /usr/local/libexec/husk-test/runc
 export RUNC_REF
 GOFLAGS_BUILD := -trimpath -buildmode=exe -tags "$(TAGS)" -ldflags "$(LDFLAGS)"
 
-.PHONY: all husk deps demo install install-docs man completions test unit lint integration integration-runc stress stress-compare differential fuzz clients conformance conformance-compare vm-test vm-clients bench clean
+.PHONY: all husk hugetext deps demo install install-docs man completions test unit lint integration integration-runc stress stress-compare differential fuzz clients conformance conformance-compare vm-test vm-clients bench clean
 
 all: husk
 
 husk:
 	CGO_ENABLED=1 $(GO) build $(GOFLAGS_BUILD) -o husk .
 	$(call hugetext,husk)
+
+# After a reboot: make hugetext HUSK=/usr/local/sbin/husk (default ./husk).
+hugetext:
+	$(call hugetext,$(or $(HUSK),husk))
 
 # Reads a husk binary's code and pclntab into the page cache in 2 MiB
 # folios where the host can (best effort: never fails the build; a reboot

@@ -38,7 +38,7 @@ var runcOnlyRefusals = []allowance{
 	{"mounts.bind", regexp.MustCompile(`no such device`),
 		"looser on purpose: husk binds a mount of type \"bind\" that has no bind/rbind option (as crun); runc 1.5.3 passes \"bind\" to mount(2) as a filesystem type: ENODEV"},
 	{"process.rlimits", regexp.MustCompile(`^runtime: out of memory`),
-		"runc 1.5.3's init is Go and sets the rlimits before its exec: under a small RLIMIT_AS its runtime now and then needs a new block and dies (\"runtime: out of memory\", exit 2; ~1 run in 40 with 4096 bytes here) where it otherwise execs the workload, which the limit then kills (exit 139). husk's init is C and allocates nothing after setting them: the workload's exit 139 every time"},
+		"runc 1.5.3's init is Go and sets the rlimits before its exec: under a small RLIMIT_AS its runtime now and then needs a new block and dies (\"runtime: out of memory\", exit 2; 2 runs of 102 with 4096 bytes here) where it otherwise execs the workload, which the limit then kills (exit 139). husk's init is C and allocates nothing after setting them: the workload's exit 139 every time"},
 }
 
 // pendingMessages are husk refusals that are one line but do not name the
