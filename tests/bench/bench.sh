@@ -239,6 +239,10 @@ trap 'exit 143' TERM
 
 [[ $T != *[\"\\]* ]] || die "temp dir path '$T' is not JSON-safe; set TMPDIR"
 mkdir -p "$T"/{rootfs,log,pid} || die "cannot populate $T"
+# husk keeps compiled seccomp programs in its cache: the benchmark's own,
+# kept for the run (the create-seccomp row times a create that finds its
+# program there) and removed with it.
+export XDG_CACHE_HOME="$T/cache"
 for ((k = 0; k < R; k++)); do mkdir -p "$T/state/$k" "$T/bundle/$k"/{true,sleep,exec,seccomp}; done
 
 # A fifo opened read-write never delivers data: `read -t` on it is a fork-free sleep.
