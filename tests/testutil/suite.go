@@ -3,6 +3,7 @@ package testutil
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
@@ -38,12 +39,15 @@ func RootSuite(m *testing.M, suite string, setup func(), place func() (dir, cgro
 // programs under it (seccomp.DefaultCacheDir), and a test run must leave
 // nothing on the host. Not every client passes its environment on to the
 // runtime (a daemon started apart from the test's), so husk's default
-// cache as root, /var/cache/husk, may be made too. It returns what removes
-// the directory, and /var/cache/husk if the run made it.
-func PrivateCache() func() {
-	const hostCache = "/var/cache/husk"
+// cache as root, /var/cache/husk, may be made or added to as well. It
+// returns what removes the directory, and /var/cache/husk if the run made
+// it, or else the files the run added to it.
+func PrivateCache() func() { return privateCache("/var/cache/husk") }
+
+func privateCache(hostCache string) func() {
 	_, err := os.Lstat(hostCache)
 	hadHostCache := err == nil
+	had := cacheFiles(hostCache)
 	dir, err := os.MkdirTemp("", "husk-cache-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cache dir:", err)
@@ -54,8 +58,32 @@ func PrivateCache() func() {
 		os.RemoveAll(dir)
 		if !hadHostCache {
 			os.RemoveAll(hostCache)
+			return
+		}
+		// The host's cache was there: take out only what the run put in.
+		for f := range cacheFiles(hostCache) {
+			if !had[f] {
+				os.Remove(f)
+			}
 		}
 	}
+}
+
+// cacheFiles are the files under dir (husk's cache holds one level of
+// directories: seccomp/).
+func cacheFiles(dir string) map[string]bool {
+	files := map[string]bool{}
+	subs, _ := os.ReadDir(dir)
+	for _, s := range subs {
+		if !s.IsDir() {
+			continue
+		}
+		names, _ := os.ReadDir(filepath.Join(dir, s.Name()))
+		for _, n := range names {
+			files[filepath.Join(dir, s.Name(), n.Name())] = true
+		}
+	}
+	return files
 }
 
 // Sweep removes what containers left under dir and in cgroup: their
