@@ -14,8 +14,10 @@ VERSION ?= $(shell cat VERSION 2>/dev/null || echo 0.1.0-dev)
 # touches ~1,000 fewer pages for the first time (docs/performance.md). All
 # the C a waiting init runs is in the first of them; the rest of the file,
 # what else it maps, is read in 4 KiB folios.
+# A linker without INSERT scripts (gold): make HUGE_LDFLAGS= (no huge pages).
+HUGE_LDFLAGS ?= -Wl,-z,max-page-size=0x200000 -Wl,-z,separate-code -Wl,-T,$(CURDIR)/tools/husk.ld
 LDFLAGS := -s -w -X main.gitCommit=$(COMMIT) -X main.version=$(VERSION) \
-	-extldflags '-static -Wl,-z,max-page-size=0x200000 -Wl,-z,separate-code -Wl,-T,$(CURDIR)/tools/husk.ld'
+	-extldflags '-static $(HUGE_LDFLAGS)'
 # encoding/json backed by json/v2: the first decode of a config (type
 # caches built from scratch in every process) is ~0.5 ms cheaper, twice per
 # container. The v1 API and semantics are unchanged. json/v2 also gives
