@@ -168,17 +168,19 @@ func openPrivateDir(dir string) (int, bool) {
 	if err != nil {
 		return -1, false
 	}
-	if !ours(fd) {
+	if _, ok := ours(fd); !ok {
 		unix.Close(fd)
 		return -1, false
 	}
 	return fd, true
 }
 
-// ours says whether fd is this user's and nobody else may write to it.
-func ours(fd int) bool {
+// ours returns fd's stat, and whether it is this user's and nobody else
+// may write to it.
+func ours(fd int) (unix.Stat_t, bool) {
 	var st unix.Stat_t
-	return unix.Fstat(fd, &st) == nil && int(st.Uid) == os.Geteuid() && st.Mode&0o022 == 0
+	ok := unix.Fstat(fd, &st) == nil && int(st.Uid) == os.Geteuid() && st.Mode&0o022 == 0
+	return st, ok
 }
 
 // The file: magic | key length u32 | key | flags u32 | notify u32 |
@@ -246,8 +248,8 @@ func readCached(dir string, dfd int, name string, key []byte) *Program {
 		return nil
 	}
 	defer unix.Close(fd)
-	var st unix.Stat_t
-	if !ours(fd) || unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG ||
+	st, ok := ours(fd)
+	if !ok || st.Mode&unix.S_IFMT != unix.S_IFREG ||
 		st.Size > int64(len(cacheMagic)+4+maxKey+12+8*maxInsns+crcSize) {
 		return nil
 	}

@@ -157,31 +157,43 @@ func dropCache(fd int) {
 	syscall.Syscall6(syscall.SYS_FADVISE64, uintptr(fd), 0, 0, fadvDontneed, 0, 0)
 }
 
-// readIn maps the file's range s at an address congruent to its offset
-// modulo 2 MiB, as a process running the file maps it, gives the advice
-// and reads the range in; it returns how much of it the kernel mapped
-// with 2 MiB entries.
+// readIn maps the file's range s (mapAligned), gives the advice and reads
+// the range in; it returns how much of it the kernel mapped with 2 MiB
+// entries.
 func readIn(fd int, s segment, advice uintptr) (uint64, error) {
 	from := s.off &^ 4095
 	length := s.off + s.size - from
-	// An anonymous reservation, 4 MiB larger, to place the file mapping
-	// inside it at from's offset in a 2 MiB chunk.
-	res, err := syscall.Mmap(-1, 0, int(length+2*huge), syscall.PROT_NONE, syscall.MAP_PRIVATE|syscall.MAP_ANONYMOUS)
+	addr, unmap, err := mapAligned(fd, from, length)
 	if err != nil {
-		return 0, fmt.Errorf("mmap: %w", err)
+		return 0, err
 	}
-	defer syscall.Munmap(res)
-	at := (uintptr(unsafe.Pointer(&res[0]))+huge-1)&^(huge-1) + uintptr(from&(huge-1))
-	addr, _, errno := syscall.Syscall6(syscall.SYS_MMAP, at, uintptr(length), syscall.PROT_READ,
-		syscall.MAP_PRIVATE|syscall.MAP_FIXED, uintptr(fd), uintptr(from))
-	if errno != 0 {
-		return 0, fmt.Errorf("mmap: %w", errno)
-	}
+	defer unmap()
 	syscall.Syscall(syscall.SYS_MADVISE, addr, uintptr(length), advice)
 	if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, addr, uintptr(length), madvPopulateRead); errno != 0 {
 		return 0, nil // before Linux 5.14; its page cache has no large folios either
 	}
 	return smapsField(addr, "FilePmdMapped:")
+}
+
+// mapAligned maps length bytes of the file from off (a page boundary),
+// read-only, at an address congruent to off modulo 2 MiB, as a process
+// running the file maps it; unmap undoes it.
+func mapAligned(fd int, off, length uint64) (addr uintptr, unmap func(), err error) {
+	// An anonymous reservation, 4 MiB larger, to place the file mapping
+	// inside it at off's offset in a 2 MiB chunk.
+	res, err := syscall.Mmap(-1, 0, int(length+2*huge), syscall.PROT_NONE, syscall.MAP_PRIVATE|syscall.MAP_ANONYMOUS)
+	if err != nil {
+		return 0, nil, fmt.Errorf("mmap: %w", err)
+	}
+	unmap = func() { syscall.Munmap(res) } // the file mapping lies inside it
+	at := (uintptr(unsafe.Pointer(&res[0]))+huge-1)&^(huge-1) + uintptr(off&(huge-1))
+	addr, _, errno := syscall.Syscall6(syscall.SYS_MMAP, at, uintptr(length), syscall.PROT_READ,
+		syscall.MAP_PRIVATE|syscall.MAP_FIXED, uintptr(fd), uintptr(off))
+	if errno != 0 {
+		unmap()
+		return 0, nil, fmt.Errorf("mmap: %w", errno)
+	}
+	return addr, unmap, nil
 }
 
 // smapsField reads a field (FilePmdMapped:, Rss:) of the mapping at addr

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"unsafe"
 )
 
 // writeELF writes a file with one loadable read-only segment from offset
@@ -129,17 +128,11 @@ func mapFile(t *testing.T, path string, off, size uint64, advise, all bool) (rss
 		t.Fatal(err)
 	}
 	defer f.Close()
-	res, err := syscall.Mmap(-1, 0, int(size+2*huge), syscall.PROT_NONE, syscall.MAP_PRIVATE|syscall.MAP_ANONYMOUS)
+	addr, unmap, err := mapAligned(int(f.Fd()), off, size)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer syscall.Munmap(res)
-	at := (uintptr(unsafe.Pointer(&res[0]))+huge-1)&^(huge-1) + uintptr(off&(huge-1))
-	addr, _, errno := syscall.Syscall6(syscall.SYS_MMAP, at, uintptr(size), syscall.PROT_READ,
-		syscall.MAP_PRIVATE|syscall.MAP_FIXED, f.Fd(), uintptr(off))
-	if errno != 0 {
-		t.Fatal(errno)
-	}
+	defer unmap()
 	if advise {
 		syscall.Syscall(syscall.SYS_MADVISE, addr, uintptr(size), madvHugepage)
 	}
