@@ -44,13 +44,14 @@ husk:
 	$(call hugetext,husk)
 
 # After a reboot: make hugetext HUSK=/usr/local/sbin/husk (default ./husk).
+# HUGETEXT_FLAGS=-check only says how much is in 2 MiB pages now.
 hugetext:
-	$(call hugetext,$(or $(HUSK),husk))
+	$(call hugetext,$(or $(HUSK),husk),$(HUGETEXT_FLAGS))
 
 # Reads a husk binary's code and pclntab into the page cache in 2 MiB
 # folios where the host can (best effort: never fails the build; a reboot
-# undoes it).
-hugetext = cd tools && $(GO) run ./hugetext -sections .init,.plt,.text.c,.text,.gopclntab $(abspath $(1)) || true
+# undoes it); $(2): more flags (-check).
+hugetext = cd tools && $(GO) run ./hugetext $(2) -sections .init,.plt,.text.c,.text,.gopclntab $(abspath $(1)) || true
 
 # Installs missing build/test packages (Debian/Ubuntu, as root).
 deps:
@@ -224,8 +225,11 @@ FUZZ_TARGETS := ./libcontainer/specconv:FuzzLoadConvert ./libcontainer/nsenter:F
 fuzz:
 	GO="$(GO)" FUZZTIME=$(FUZZTIME) sh tools/fuzz.sh $(FUZZ_TARGETS)
 
+# Ends by saying whether husk's code was still in 2 MiB pages (it is
+# slower without them: docs/performance.md).
 bench: husk
 	bash tests/bench/bench.sh $(BENCH_FLAGS) husk=./husk runc=$(RUNC_REF) /usr/bin/crun
+	$(call hugetext,husk,-check)
 
 clean:
 	rm -rf husk $(VM_DIR) $(VM_CLIENTS_DIR)

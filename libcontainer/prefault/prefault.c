@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "hugepages.h"
 #include "stage.h"
 
 #ifndef MADV_POPULATE_READ
@@ -39,6 +40,9 @@ static int populate_segments(struct dl_phdr_info *info, size_t size, void *data)
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), relro_end = 0;
 	(void)size;
 	(void)data;
+
+	/* Before the Go code is touched: the pieces it reads again. */
+	husk_heal_hugepages(info);
 
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];

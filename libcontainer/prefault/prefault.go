@@ -15,6 +15,8 @@
 // (it imports only syscall and unsafe), populates the next heapBytes of the
 // heap from its own first object: the heap grows upwards from there.
 // The C stage of `husk init` and `husk userns-hold` are left alone.
+// Before populating, the constructor reads the code's 2 MiB pieces back
+// in 2 MiB folios if the page cache has lost them (hugepages.c).
 //
 // Below that object, the pages the runtime and the earlier package inits
 // left untouched in the spans they took are populated too, from the

@@ -3,7 +3,11 @@
 // ones, so that every process that runs the program maps each whole 2 MiB
 // of those sections with one page-table entry instead of 512.
 //
-//	hugetext [-sections .init,.plt,.text.c,.text,.gopclntab] FILE...
+//	hugetext [-check] [-sections .init,.plt,.text.c,.text,.gopclntab] FILE...
+//
+// With -check it changes nothing and says how much of those sections a
+// process running the file would map with 2 MiB entries now (make bench
+// says it after its run: the page cache can lose the 2 MiB folios).
 //
 // A short-lived process pays for each page of its binary it touches first
 // (on the project's VM ~1 µs a page even when it is already mapped: the
@@ -22,8 +26,9 @@
 // (MADV_RANDOM). Where the filesystem has no large folios, transparent huge
 // pages are off, or a running process keeps old pages mapped, the pages
 // stay small: nothing is lost but the gain, and the tool says so. A reboot,
-// or memory pressure, undoes it: run it again (make husk and make install
-// do).
+// or memory pressure, undoes it: husk's first command as root then does
+// the same for its code and pclntab (libcontainer/prefault/hugepages.c), or
+// run the tool again (make husk and make install do).
 //
 // It exits 0 when it could read the files: it is an optimisation.
 package main
@@ -52,14 +57,19 @@ const (
 
 func main() {
 	sections := flag.String("sections", ".text", "the sections to read in 2 MiB folios, comma-separated")
+	check := flag.Bool("check", false, "change nothing: say how much of the sections is in 2 MiB pages now")
 	flag.Parse()
 	if flag.NArg() == 0 {
-		fmt.Fprintln(os.Stderr, "usage: hugetext [-sections .text,...] FILE...")
+		fmt.Fprintln(os.Stderr, "usage: hugetext [-check] [-sections .text,...] FILE...")
 		os.Exit(2)
+	}
+	run := warm
+	if *check {
+		run = inspect
 	}
 	status := 0
 	for _, name := range flag.Args() {
-		msg, err := warm(name, strings.Split(*sections, ","))
+		msg, err := run(name, strings.Split(*sections, ","))
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "hugetext: %s: %v\n", name, err)
 			status = 1
@@ -116,6 +126,32 @@ func warm(name string, sections []string) (string, error) {
 	return msg, nil
 }
 
+// inspect maps the whole 2 MiB chunks of the named sections as warm
+// leaves them, without advice, and says how much of them the kernel maps
+// with 2 MiB entries: what a process running the file gets now. A chunk
+// that is not cached is read in as a process would read it.
+func inspect(name string, sections []string) (string, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	_, chunks, err := layout(f, sections)
+	if err != nil {
+		return "", err
+	}
+	var want, got uint64
+	for _, c := range chunks {
+		want += c.size
+		n, err := readIn(int(f.Fd()), c, 0)
+		if err != nil {
+			return "", err
+		}
+		got += n
+	}
+	return fmt.Sprintf("%d of %d MiB of %s in 2 MiB pages now", got>>20, want>>20, strings.Join(sections, ", ")), nil
+}
+
 type segment struct{ off, size uint64 }
 
 // layout returns the file ranges of the loadable, non-writable segments,
@@ -157,9 +193,9 @@ func dropCache(fd int) {
 	syscall.Syscall6(syscall.SYS_FADVISE64, uintptr(fd), 0, 0, fadvDontneed, 0, 0)
 }
 
-// readIn maps the file's range s (mapAligned), gives the advice and reads
-// the range in; it returns how much of it the kernel mapped with 2 MiB
-// entries.
+// readIn maps the file's range s (mapAligned), gives the advice (none if
+// 0) and reads the range in; it returns how much of it the kernel mapped
+// with 2 MiB entries.
 func readIn(fd int, s segment, advice uintptr) (uint64, error) {
 	from := s.off &^ 4095
 	length := s.off + s.size - from
@@ -168,7 +204,9 @@ func readIn(fd int, s segment, advice uintptr) (uint64, error) {
 		return 0, err
 	}
 	defer unmap()
-	syscall.Syscall(syscall.SYS_MADVISE, addr, uintptr(length), advice)
+	if advice != 0 {
+		syscall.Syscall(syscall.SYS_MADVISE, addr, uintptr(length), advice)
+	}
 	if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, addr, uintptr(length), madvPopulateRead); errno != 0 {
 		return 0, nil // before Linux 5.14; its page cache has no large folios either
 	}

@@ -200,6 +200,23 @@ func TestWarm(t *testing.T) {
 	if rss, pmd := mapFile(t, path, huge, huge, false, false); pmd != 0 || rss > 64<<10 {
 		t.Errorf("after warm, one page before .text maps %d bytes (%d in 2 MiB pages), want at most 64 KiB", rss, pmd)
 	}
+	if msg, err := inspect(path, []string{".text"}); err != nil || msg != "4 of 4 MiB of .text in 2 MiB pages now" {
+		t.Errorf("after warm, -check says %q, %v; want 4 of 4 MiB", msg, err)
+	}
+	// The same pages read back one at a time, as after a reboot with no
+	// warm: -check sees none in 2 MiB pages.
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dropCache(int(f.Fd()))
+	if _, err := readIn(int(f.Fd()), segment{huge, huge + size}, madvRandom); err != nil {
+		t.Fatal(err)
+	}
+	if msg, err := inspect(path, []string{".text"}); err != nil || msg != "0 of 4 MiB of .text in 2 MiB pages now" {
+		t.Errorf("with the pages read in 4 KiB, -check says %q, %v; want 0 of 4 MiB", msg, err)
+	}
 }
 
 // A file whose read-only segments hold no whole 2 MiB chunk is left alone,
