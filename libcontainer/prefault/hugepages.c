@@ -27,8 +27,10 @@
  * library would fault the piece back in small pages. When a piece is still
  * small afterwards and no other process maps it, the filesystem or the
  * kernel cannot give it 2 MiB folios: a file under /run says so for the
- * binary (device, inode, modification time) until the next boot, and later commands leave
- * it alone instead of reading 2 MiB again each time.
+ * binary (device, inode, modification time) until the next boot, and
+ * later commands leave it alone instead of reading 2 MiB again each time.
+ * A process with transparent huge pages disabled (PR_SET_THP_DISABLE,
+ * inherited from its caller) leaves them alone too, and says nothing.
  *
  * The price in the usual case, all in 2 MiB folios: one pagemap read a
  * piece. After the page cache lost them: the first command reads ~6 MiB.
@@ -40,6 +42,7 @@
 #include <stdio.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -233,9 +236,10 @@ void husk_heal_hugepages(const struct dl_phdr_info *info)
 
 	/*
 	 * Only in husk as make links it (tools/husk.ld): not in a test
-	 * binary of a package that imports this one, nor in the plain layout.
+	 * binary of a package that imports this one, nor in the plain layout;
+	 * and with 4 KiB pages, whose PMD maps 2 MiB.
 	 */
-	if (!husk_pclntab_start)
+	if (!husk_pclntab_start || sysconf(_SC_PAGESIZE) != (long)PAGE)
 		return;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -265,7 +269,7 @@ void husk_heal_hugepages(const struct dl_phdr_info *info)
 	if (h.exe < 0 || fstat(h.exe, &st) != 0)
 		goto out;
 	memo_path(memo, sizeof(memo), &st);
-	if (access(memo, F_OK) == 0)
+	if (access(memo, F_OK) == 0 || prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) > 0)
 		goto out;
 	each_piece(r, n, &h, heal);
 	if (h.failed && !h.others) {

@@ -179,7 +179,8 @@ func needHugeFolios(t *testing.T, dir string) {
 // After the page cache lost husk's 2 MiB folios (here: its pages dropped
 // and read back a page at a time, as after a reboot), the first command
 // reads its code and pclntab back in 2 MiB folios: a process mapping the
-// binary afterwards gets each whole 2 MiB piece with one 2 MiB entry.
+// binary afterwards gets each whole 2 MiB piece with one 2 MiB entry. A
+// command whose caller disabled huge pages leaves them as they are.
 func TestCodeBackInHugePages(t *testing.T) {
 	if !isHusk() {
 		t.Skip("husk's own start-up (libcontainer/prefault/hugepages.c)")
@@ -200,7 +201,25 @@ func TestCodeBackInHugePages(t *testing.T) {
 			t.Fatalf("piece at %#x read a page at a time is in a 2 MiB folio", off)
 		}
 	}
+	// A caller that disabled transparent huge pages (inherited by husk):
+	// husk leaves the pieces alone, and does not say it cannot have them.
+	if err := unix.Prctl(unix.PR_SET_THP_DISABLE, 1, 0, 0, 0); err != nil {
+		t.Fatal(err)
+	}
 	out, err := exec.Command(bin, "--version").CombinedOutput()
+	unix.Prctl(unix.PR_SET_THP_DISABLE, 0, 0, 0, 0)
+	if err != nil {
+		t.Fatalf("%s --version: %v\n%s", bin, err, out)
+	}
+	for _, off := range offs {
+		if pmd := mapPiece(t, bin, off, 0); pmd != 0 {
+			t.Errorf("with huge pages disabled, a command read the piece at %#x in a 2 MiB folio", off)
+		}
+	}
+	if _, err := os.Stat(memoPath(t, bin)); err == nil {
+		t.Fatalf("with huge pages disabled, a command wrote %s", memoPath(t, bin))
+	}
+	out, err = exec.Command(bin, "--version").CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s --version: %v\n%s", bin, err, out)
 	}
