@@ -93,7 +93,8 @@ static int mapped_elsewhere(struct heal *h, uintptr_t addr)
 		return 1;
 	if (h->kpagecount == -2)
 		h->kpagecount = open("/proc/kpagecount", O_RDONLY | O_CLOEXEC);
-	if (h->kpagecount < 0 || pread(h->kpagecount, &count, sizeof(count), (off_t)(pfn * sizeof(count))) != sizeof(count))
+	if (h->kpagecount < 0 ||
+	    pread(h->kpagecount, &count, sizeof(count), (off_t)(pfn * sizeof(count))) != sizeof(count))
 		return 1;
 	return count > 1;
 }
@@ -128,7 +129,8 @@ static inline __attribute__((always_inline)) long raw_syscall4(long n, long a, l
 #if defined(__has_attribute) && __has_attribute(no_stack_protector)
 __attribute__((no_stack_protector))
 #endif
-__attribute__((noinline, section(".husk_heal"))) static void reread(int exe, uintptr_t c, long off)
+__attribute__((noinline, section(".husk_heal"))) static void
+reread(int exe, uintptr_t c, long off)
 {
 	raw_syscall4(SYS_madvise, (long)c, HUGE, MADV_DONTNEED, 0);
 	raw_syscall4(SYS_fadvise64, exe, off, HUGE, POSIX_FADV_DONTNEED);
