@@ -84,15 +84,11 @@ func main() {
 // the named sections in 2 MiB folios, the rest in 4 KiB ones. It says how
 // much the kernel then maps with 2 MiB entries.
 func warm(name string, sections []string) (string, error) {
-	f, err := os.Open(name)
+	f, segs, chunks, err := openLayout(name, sections)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
-	segs, chunks, err := layout(f, sections)
-	if err != nil {
-		return "", err
-	}
 	fd := int(f.Fd())
 	// Written pages must be on disk before they can be dropped.
 	if err := syscall.Fdatasync(fd); err != nil {
@@ -131,15 +127,11 @@ func warm(name string, sections []string) (string, error) {
 // with 2 MiB entries: what a process running the file gets now. A chunk
 // that is not cached is read in as a process would read it.
 func inspect(name string, sections []string) (string, error) {
-	f, err := os.Open(name)
+	f, _, chunks, err := openLayout(name, sections)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
-	_, chunks, err := layout(f, sections)
-	if err != nil {
-		return "", err
-	}
 	var want, got uint64
 	for _, c := range chunks {
 		want += c.size
@@ -153,6 +145,18 @@ func inspect(name string, sections []string) (string, error) {
 }
 
 type segment struct{ off, size uint64 }
+
+// openLayout opens the file and reads its layout (layout).
+func openLayout(name string, sections []string) (f *os.File, segs, chunks []segment, err error) {
+	if f, err = os.Open(name); err != nil {
+		return nil, nil, nil, err
+	}
+	if segs, chunks, err = layout(f, sections); err != nil {
+		f.Close()
+		return nil, nil, nil, err
+	}
+	return f, segs, chunks, nil
+}
 
 // layout returns the file ranges of the loadable, non-writable segments,
 // and the whole 2 MiB chunks of the named sections.
