@@ -159,6 +159,21 @@ func memoPath(t *testing.T, path string) string {
 	return fmt.Sprintf("/run/husk-nohugepages.%x.%x.%x", st.Dev, st.Ino, st.Mtim.Sec)
 }
 
+// needPageMonitor skips unless the test runs as root and the kernel has
+// /proc/self/pagemap and /proc/kpagecount, with which husk tells whether
+// its pieces are in 2 MiB folios and whether another process maps them.
+func needPageMonitor(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("husk reads its pieces again only as root (/proc/kpagecount)")
+	}
+	for _, p := range []string{"/proc/self/pagemap", "/proc/kpagecount"} {
+		if _, err := os.Stat(p); err != nil {
+			t.Skipf("host feature missing: %s (CONFIG_PROC_PAGE_MONITOR)", p)
+		}
+	}
+}
+
 // needHugeFolios skips unless dir's filesystem reads a file into the page
 // cache in 2 MiB folios through a mapping that asks for huge pages.
 func needHugeFolios(t *testing.T, dir string) {
@@ -185,9 +200,7 @@ func TestCodeBackInHugePages(t *testing.T) {
 	if !isHusk() {
 		t.Skip("husk's own start-up (libcontainer/prefault/hugepages.c)")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("husk reads its pieces again only as root (/proc/kpagecount)")
-	}
+	needPageMonitor(t)
 	dir := t.TempDir()
 	needHugeFolios(t, dir)
 	bin := copyBinary(t, dir)
@@ -240,9 +253,7 @@ func TestCodeHugePagesUnavailable(t *testing.T) {
 	if !isHusk() {
 		t.Skip("husk's own start-up (libcontainer/prefault/hugepages.c)")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("husk reads its pieces again only as root (/proc/kpagecount)")
-	}
+	needPageMonitor(t)
 	b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/shmem_enabled")
 	if err != nil {
 		t.Skip("host feature missing: the kernel has no transparent huge pages")
