@@ -26,9 +26,10 @@
  * tools/husk.ld) and makes its system calls itself: a call into the C
  * library would fault the piece back in small pages. When a piece is still
  * small afterwards and no other process maps it, the filesystem or the
- * kernel cannot give it 2 MiB folios: a file under /run says so for the
- * binary (device, inode, modification time) until the next boot, and
- * later commands leave it alone instead of reading 2 MiB again each time.
+ * kernel may not give it 2 MiB folios: a file under /run counts that for
+ * the binary (device, inode, modification time; a byte a failure) until
+ * the next boot, and after three, later commands leave it alone instead
+ * of reading 2 MiB again each time.
  * A process with transparent huge pages disabled (PR_SET_THP_DISABLE,
  * inherited from its caller) leaves them alone too, and says nothing.
  *
@@ -54,7 +55,10 @@
 #endif
 
 #define HUGE (2UL << 20)
-#define PAGE 4096UL
+
+/* Failures to read a piece in a 2 MiB folio before husk stops trying. */
+#define HUSK_HEAL_TRIES 3
+#define PAGE            4096UL
 
 /* The Go pclntab's bounds, from tools/husk.ld; 0 in a build without it. */
 extern const char husk_pclntab_start[] __attribute__((weak));
@@ -271,13 +275,18 @@ void husk_heal_hugepages(const struct dl_phdr_info *info)
 	if (h.exe < 0 || fstat(h.exe, &st) != 0)
 		goto out;
 	memo_path(memo, sizeof(memo), &st);
-	if (access(memo, F_OK) == 0 || prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) > 0)
+	if ((stat(memo, &st) == 0 && st.st_size >= HUSK_HEAL_TRIES) || prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) > 0)
 		goto out;
 	each_piece(r, n, &h, heal);
 	if (h.failed && !h.others) {
-		int fd = open(memo, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (fd >= 0)
+		/* A byte a failure: one may have been a race. */
+		int fd = open(memo, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			if (write(fd, "x", 1) != 1) {
+				/* the next command tries again */
+			}
 			close(fd);
+		}
 	}
 out:
 	if (h.exe >= 0)
