@@ -55,10 +55,10 @@
 #endif
 
 #define HUGE (2UL << 20)
+#define PAGE 4096UL
 
 /* Failures to read a piece in a 2 MiB folio before husk stops trying. */
 #define HUSK_HEAL_TRIES 3
-#define PAGE            4096UL
 
 /* The Go pclntab's bounds, from tools/husk.ld; 0 in a build without it. */
 extern const char husk_pclntab_start[] __attribute__((weak));
@@ -145,14 +145,12 @@ reread(int exe, uintptr_t c, long off)
 #endif
 
 /*
- * Read the piece at c (file offset c - bias) in a 2 MiB folio if it is in
- * small ones and no other process maps its page probe.
+ * Read the piece at c (file offset c - bias), in small folios, in a 2 MiB
+ * folio if no other process maps its page probe.
  */
 static void heal_piece(struct heal *h, uintptr_t c, uintptr_t bias, uintptr_t probe)
 {
 #ifdef HAVE_REREAD
-	if (piece_huge(h, c))
-		return;
 	if (h->reread >= c && h->reread < c + HUGE)
 		return;
 	if (mapped_elsewhere(h, probe)) {
@@ -178,38 +176,6 @@ struct range {
 	uintptr_t from, to, bias;
 };
 
-/*
- * Calls fn on each whole 2 MiB piece of the ranges, with the page that
- * tells whether another process maps the piece: every husk process, a
- * waiting init too, runs the entry point; the other pieces are mapped by
- * husk commands, which map all of them (prefault.c): their first page.
- * Stops when fn returns 0.
- */
-static int each_piece(const struct range *r, int n, struct heal *h,
-                      int (*fn)(struct heal *, uintptr_t, uintptr_t, uintptr_t))
-{
-	uintptr_t entry = getauxval(AT_ENTRY);
-	for (int i = 0; i < n; i++)
-		for (uintptr_t c = (r[i].from + HUGE - 1) & ~(HUGE - 1); c + HUGE <= r[i].to; c += HUGE) {
-			uintptr_t probe = entry >= c && entry < c + HUGE ? (entry & ~(PAGE - 1)) : c;
-			if (!fn(h, c, r[i].bias, probe))
-				return 0;
-		}
-	return 1;
-}
-
-static int is_huge(struct heal *h, uintptr_t c, uintptr_t bias, uintptr_t probe)
-{
-	(void)bias, (void)probe;
-	return piece_huge(h, c);
-}
-
-static int heal(struct heal *h, uintptr_t c, uintptr_t bias, uintptr_t probe)
-{
-	heal_piece(h, c, bias, probe);
-	return !h->failed;
-}
-
 /* The segment of info that holds addr: its address minus its file offset. */
 static int bias_of(const struct dl_phdr_info *info, uintptr_t addr, uintptr_t *bias)
 {
@@ -225,11 +191,29 @@ static int bias_of(const struct dl_phdr_info *info, uintptr_t addr, uintptr_t *b
 	return 0;
 }
 
-/* The file under /run that says this binary cannot have 2 MiB folios. */
+/* The file under /run that counts this binary's failed reads. */
 static void memo_path(char *buf, size_t size, const struct stat *st)
 {
 	snprintf(buf, size, "/run/husk-nohugepages.%llx.%llx.%llx", (unsigned long long)st->st_dev,
 	         (unsigned long long)st->st_ino, (unsigned long long)st->st_mtime);
+}
+
+/*
+ * Whether this process may read pieces again: its binary opened (for
+ * POSIX_FADV_DONTNEED), fewer than three failures counted for it, huge
+ * pages not disabled by the caller. Sets memo to the counter's path.
+ */
+static int may_reread(struct heal *h, char *memo, size_t size)
+{
+	struct stat st;
+
+	h->exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (h->exe < 0 || fstat(h->exe, &st) != 0)
+		return 0;
+	memo_path(memo, size, &st);
+	if (stat(memo, &st) == 0 && st.st_size >= HUSK_HEAL_TRIES)
+		return 0;
+	return prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) <= 0;
 }
 
 void husk_heal_hugepages(const struct dl_phdr_info *info)
@@ -237,8 +221,7 @@ void husk_heal_hugepages(const struct dl_phdr_info *info)
 	struct heal h = { .pagemap = -1, .kpagecount = -2, .exe = -1 };
 	struct range r[2];
 	int n = 0;
-	struct stat st;
-	char memo[96];
+	char memo[96] = "";
 
 	/*
 	 * Only in husk as make links it (tools/husk.ld): not in a test
@@ -268,16 +251,25 @@ void husk_heal_hugepages(const struct dl_phdr_info *info)
 	h.pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (h.pagemap < 0)
 		return;
-	/* The usual case: all in 2 MiB folios, a pread a piece. */
-	if (each_piece(r, n, &h, is_huge))
-		goto out;
-	h.exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-	if (h.exe < 0 || fstat(h.exe, &st) != 0)
-		goto out;
-	memo_path(memo, sizeof(memo), &st);
-	if ((stat(memo, &st) == 0 && st.st_size >= HUSK_HEAL_TRIES) || prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) > 0)
-		goto out;
-	each_piece(r, n, &h, heal);
+	/*
+	 * Each whole 2 MiB piece, with the page that tells whether another
+	 * process maps it: every husk process, a waiting init too, runs the
+	 * entry point; the other pieces are mapped by husk commands, which
+	 * map all of them (prefault.c): their first page. The usual case is
+	 * a pread a piece, all in 2 MiB folios.
+	 */
+	uintptr_t entry = getauxval(AT_ENTRY);
+	int may = 0; /* 1: may read pieces again; -1: may not */
+	for (int i = 0; i < n && !h.failed && may >= 0; i++)
+		for (uintptr_t c = (r[i].from + HUGE - 1) & ~(HUGE - 1); c + HUGE <= r[i].to && !h.failed; c += HUGE) {
+			if (piece_huge(&h, c))
+				continue;
+			if (may == 0)
+				may = may_reread(&h, memo, sizeof(memo)) ? 1 : -1;
+			if (may < 0)
+				break;
+			heal_piece(&h, c, r[i].bias, entry >= c && entry < c + HUGE ? (entry & ~(PAGE - 1)) : c);
+		}
 	if (h.failed && !h.others) {
 		/* A byte a failure: one may have been a race. */
 		int fd = open(memo, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -288,7 +280,6 @@ void husk_heal_hugepages(const struct dl_phdr_info *info)
 			close(fd);
 		}
 	}
-out:
 	if (h.exe >= 0)
 		close(h.exe);
 	close(h.pagemap);
