@@ -95,14 +95,9 @@ func warm(name string, sections []string) (string, error) {
 		return "", fmt.Errorf("fdatasync: %w", err)
 	}
 	dropCache(fd)
-	var want, got uint64
-	for _, c := range chunks {
-		want += c.size
-		n, err := readIn(fd, c, madvHugepage)
-		if err != nil {
-			return "", err
-		}
-		got += n
+	want, got, err := readChunks(fd, chunks, madvHugepage)
+	if err != nil {
+		return "", err
 	}
 	// Then the rest, a page at a time: the chunks are in the page cache
 	// already and stay as they are.
@@ -132,16 +127,24 @@ func inspect(name string, sections []string) (string, error) {
 		return "", err
 	}
 	defer f.Close()
-	var want, got uint64
-	for _, c := range chunks {
-		want += c.size
-		n, err := readIn(int(f.Fd()), c, 0)
-		if err != nil {
-			return "", err
-		}
-		got += n
+	want, got, err := readChunks(int(f.Fd()), chunks, 0)
+	if err != nil {
+		return "", err
 	}
 	return fmt.Sprintf("%d of %d MiB of %s in 2 MiB pages now", got>>20, want>>20, strings.Join(sections, ", ")), nil
+}
+
+// readChunks reads the chunks in with the advice (readIn) and returns
+// their size and how much of it the kernel mapped with 2 MiB entries.
+func readChunks(fd int, chunks []segment, advice uintptr) (want, got uint64, err error) {
+	for _, c := range chunks {
+		n, err := readIn(fd, c, advice)
+		if err != nil {
+			return 0, 0, err
+		}
+		want, got = want+c.size, got+n
+	}
+	return want, got, nil
 }
 
 type segment struct{ off, size uint64 }
